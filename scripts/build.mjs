@@ -1,0 +1,38 @@
+// Bundles the CLI, the language server, the VS Code client, the tests and the
+// benchmark with esbuild. chevrotain is an ES module; bundling to CommonJS
+// lets every entry point run on Node 20 without loader flags.
+import { build } from "esbuild";
+import { readdirSync, statSync, existsSync } from "node:fs";
+import { join } from "node:path";
+
+const args = new Set(process.argv.slice(2));
+const common = { bundle: true, platform: "node", target: "node20", format: "cjs", sourcemap: true, logLevel: "warning" };
+
+function filesUnder(dir, suffix) {
+  if (!existsSync(dir)) return [];
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...filesUnder(path, suffix));
+    else if (path.endsWith(suffix)) out.push(path);
+  }
+  return out;
+}
+
+const jobs = [
+  build({ ...common, entryPoints: { "metro-engine": "engine/cli/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } }),
+];
+if (existsSync("server/main.ts")) {
+  jobs.push(build({ ...common, entryPoints: { "metro-language-server": "server/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } }));
+}
+if (existsSync("client-vscode/src/extension.ts")) {
+  jobs.push(build({ ...common, entryPoints: { extension: "client-vscode/src/extension.ts" }, outdir: "client-vscode/dist", external: ["vscode"] }));
+}
+if (args.has("--tests")) {
+  jobs.push(build({ ...common, entryPoints: filesUnder("tests", ".test.ts"), outdir: "out/tests", outbase: "tests",
+    external: ["mocha", "vscode-textmate", "vscode-oniguruma"] }));
+}
+if (args.has("--bench")) {
+  jobs.push(build({ ...common, entryPoints: filesUnder("bench", ".ts"), outdir: "out/bench", outbase: "bench" }));
+}
+await Promise.all(jobs);
