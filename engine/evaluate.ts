@@ -1,0 +1,360 @@
+// A context: an entry file plus command-line values, set up the way metro
+// sets up its settings (spec sections 4 and 5): read the entry file, define
+// path/config and the command-line values, run the collect queue, replace a
+// MAKEOPTS of `auto`.
+
+import { cpus } from "node:os";
+import { dirname, resolve } from "node:path";
+import type { CollectAnnotation, MultiLineElement, Range, Severity, SingleLineElement, Statement } from "../language";
+import { EvaluationError } from "./errors";
+import { Expander, type MetroValue } from "./expand";
+import { PythonRunner } from "./python";
+import { Store, type Definition } from "./store";
+import { Workspace } from "./workspace";
+import { pyNormpath } from "./paths";
+
+export type { MetroValue } from "./expand";
+export { EvaluationError } from "./errors";
+
+export interface ContextSpec {
+  config: string;
+  args: Record<string, string>;
+}
+
+export interface DefinitionSite {
+  file: string;
+  statement: SingleLineElement | MultiLineElement;
+  condition: string | null;
+}
+
+export interface EngineDiagnostic {
+  file: string;
+  range: Range;
+  severity: Severity;
+  code: string;
+  message: string;
+  related?: { file: string; range: Range; message: string }[];
+}
+
+export interface Fatal {
+  message: string;
+  code: string;
+  file?: string;
+  range?: Range;
+  related?: { file: string; range: Range; message: string }[];
+}
+
+/** A collect annotation still queued when the queue stopped: the reference silently drops it. */
+export interface UncollectedEntry {
+  file: string;
+  statement: CollectAnnotation;
+  reason: string;
+  /** The name that stayed undefined, when that is why. */
+  missing?: string;
+}
+
+export interface EvaluateOptions {
+  /** Run `<?python` blocks (CLI and builds). The language server never sets it. */
+  allowExec?: boolean;
+  /** Parsed files shared between contexts. */
+  workspace?: Workspace;
+  /** Shared python runner (one interpreter for many contexts). */
+  python?: PythonRunner;
+  /** Replace `portage/MAKEOPTS: auto` with -jN as metro does (default true). */
+  makeopts?: boolean;
+}
+
+export interface EvaluatedContext {
+  readonly spec: ContextSpec;
+  /** Set when setup stopped the way metro stops (a bad file, a duplicate definition, ...). */
+  readonly fatal: Fatal | null;
+  /** Files completely read, in order (absolute, normalised). */
+  readonly collected: string[];
+  /** Every file this evaluation read (collected files and `<<` files). */
+  readonly filesRead: Set<string>;
+  readonly uncollected: UncollectedEntry[];
+  /** Warnings met while evaluating (a `<<` file without a final newline, ...). */
+  readonly notes: EngineDiagnostic[];
+  has(key: string): boolean;
+  /** Expands a key; throws EvaluationError. */
+  get(key: string): MetroValue;
+  /** Every key, as metro lists them; throws EvaluationError when a condition cannot be evaluated. */
+  keys(): string[];
+  definitions(key: string): DefinitionSite[];
+  /** Definitions read for a name, including conditional ones and replaced ones. */
+  allDefinitions(key: string): Definition[];
+  sectionOf(key: string): string | null;
+  /** The element names whose values reference `key` (filled as values are expanded). */
+  referrers(key: string): string[];
+  /** The expander (for advanced callers: the checker). */
+  readonly expander: Expander;
+  readonly store: Store;
+}
+
+class Fail extends Error {
+  constructor(readonly fatal: Fatal) {
+    super(fatal.message);
+  }
+}
+
+interface QueueEntry {
+  path: string;
+  origin: string;
+  statement: CollectAnnotation;
+  /** Files whose collects led to this entry, for loop detection. */
+  provenance: string[];
+  lastFailure?: EvaluationError;
+}
+
+class Context implements EvaluatedContext {
+  readonly store = new Store();
+  readonly expander: Expander;
+  fatal: Fatal | null = null;
+  readonly collected: string[] = [];
+  readonly filesRead = new Set<string>();
+  readonly uncollected: UncollectedEntry[] = [];
+  readonly notes: EngineDiagnostic[] = [];
+  private readonly workspace: Workspace;
+  private readonly queue: QueueEntry[] = [];
+  private readonly collectorCond = new Map<string, string>();
+  private lax = false;
+  private readonly usedBy = new Map<string, Set<string>>();
+
+  constructor(
+    readonly spec: ContextSpec,
+    options: EvaluateOptions,
+  ) {
+    this.workspace = options.workspace ?? new Workspace();
+    const python = options.allowExec ? (options.python ?? new PythonRunner()) : null;
+    this.expander = new Expander(this.store, this.workspace, python, {
+      onReference: (from, to) => {
+        if (from === null) return;
+        let s = this.usedBy.get(to);
+        if (!s) this.usedBy.set(to, (s = new Set()));
+        s.add(from);
+      },
+      onFileWithoutFinalNewline: (path) => {
+        this.filesRead.add(path);
+        this.notes.push({
+          file: path,
+          range: { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } },
+          severity: "warning",
+          code: "metro/no-final-newline",
+          message: "this file has no final newline: metro drops the last character of its last line when it reads it with <<",
+        });
+      },
+    });
+    try {
+      this.setup(options.makeopts !== false);
+    } catch (e) {
+      if (e instanceof Fail) this.fatal = e.fatal;
+      else if (e instanceof EvaluationError) this.fatal = { message: e.message, code: e.code };
+      else throw e;
+    }
+  }
+
+  private setup(makeopts: boolean): void {
+    const entry = resolve(this.spec.config);
+    this.collect(entry, null, null, []);
+    this.store.setRaw({ name: "path/config", value: dirname(entry), file: null, statement: null, condition: null, origin: "setup" });
+    for (const [k, v] of Object.entries(this.spec.args)) {
+      this.store.setRaw({ name: k, value: v, file: null, statement: null, condition: null, origin: "command-line" });
+    }
+    this.runCollector();
+    if (makeopts && this.store.raw.has("portage/MAKEOPTS")) {
+      let value: MetroValue = null;
+      try {
+        value = this.expander.lookup("portage/MAKEOPTS");
+      } catch {
+        value = null;
+      }
+      if (value === "auto") {
+        const prev = this.store.raw.get("portage/MAKEOPTS")!;
+        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup" });
+        this.store.version++;
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading files
+
+  private collect(path: string, entry: QueueEntry | null, origin: string | null, provenance: string[]): void {
+    const kind = this.workspace.kind(path);
+    const where = entry ? { file: entry.origin, range: entry.statement.path.range } : {};
+    if (kind === "missing") throw new Fail({ code: "metro/missing-collect", message: `file "${path}" does not exist`, ...where });
+    if (kind !== "file") throw new Fail({ code: "metro/not-a-file", message: `"${path}" is not a regular file`, ...where });
+    const file = this.workspace.getFile(path);
+    if (!file) throw new Fail({ code: "metro/unreadable-file", message: `cannot read "${path}"`, ...where });
+    const normalised = pyNormpath(path);
+    this.filesRead.add(normalised);
+    const ast = file.ast;
+    const laxAtStart = this.lax;
+    const chain = [...provenance, normalised];
+    // metro stops reading at a fatal line; the context is lost either way, so nothing of the file is applied.
+    if (ast.fatal) throw new Fail({ code: ast.fatal.code, message: ast.fatal.message, file: normalised, range: ast.fatal.range });
+    for (const st of ast.statements) this.apply(st, normalised, laxAtStart, chain);
+    if (ast.laxAtEnd !== null) this.lax = ast.laxAtEnd;
+    void origin;
+    this.collected.push(normalised);
+  }
+
+  private apply(st: Statement, file: string, laxAtStart: boolean, provenance: string[]): void {
+    switch (st.kind) {
+      case "single":
+      case "multi": {
+        const name = st.name.qualified;
+        if (st.name.recordedSection !== null) this.store.sectionFor.set(name, st.name.recordedSection);
+        this.store.laxVars.set(name, st.scope.lax ?? laxAtStart);
+        const value = st.kind === "single" ? st.value.text : st.rawLines;
+        const cond = st.scope.condition;
+        if (cond) {
+          const existing = this.store.conditionals.get(name)?.get(cond);
+          if (existing) throw new Fail(duplicate(name, file, st, existing, `for the condition "${cond}"`));
+          this.store.setConditional({ name, value, file, statement: st, condition: cond, origin: "file" });
+        } else {
+          const existing = this.store.raw.get(name);
+          if (existing) throw new Fail(duplicate(name, file, st, existing, ""));
+          this.store.setRaw({ name, value, file, statement: st, condition: null, origin: "file" });
+        }
+        return;
+      }
+      case "collect": {
+        if (st.condition) this.collectorCond.set(st.path.text, st.condition);
+        this.queue.push({ path: st.path.text, origin: file, statement: st, provenance });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // The collect queue (spec 4)
+
+  private rotate(): void {
+    this.queue.push(this.queue.shift()!);
+  }
+
+  private runCollector(): void {
+    let failures = 0;
+    this.lax = false;
+    const ex = this.expander;
+    while (this.queue.length !== 0 && failures < this.queue.length) {
+      const item = this.queue[0];
+      const site = { file: item.origin, range: item.statement.path.range };
+      const cond = this.collectorCond.get(item.path);
+      let target: string | null;
+      try {
+        if (cond !== undefined) {
+          if (ex.conditionOnConditional(cond)) {
+            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition "${cond}" of [collect ${item.path}] tests an element that only has conditional definitions`, ...site });
+          }
+          if (!ex.conditionTrue(cond)) {
+            item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition "${cond}" is false`, true);
+            failures++;
+            this.rotate();
+            continue;
+          }
+        }
+        try {
+          target = ex.expandText(item.path, false, { element: null });
+        } catch (e) {
+          if (e instanceof EvaluationError && e.retryable) {
+            item.lastFailure = e;
+            failures++;
+            this.rotate();
+            continue;
+          }
+          throw e;
+        }
+      } catch (e) {
+        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in [collect ${item.path}]: ${e.message}`, ...site });
+        throw e;
+      }
+      if (cond !== undefined || (target !== null && target !== "")) {
+        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional [collect ${item.path}] became nothing (:zap)`, ...site });
+        const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
+        const normalised = pyNormpath(path);
+        if (item.provenance.includes(normalised)) {
+          const loop = [...item.provenance.slice(item.provenance.indexOf(normalised)), normalised].join(" -> ");
+          throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site });
+        }
+        this.collect(path, item, item.origin, item.provenance);
+      }
+      this.queue.shift();
+      failures = 0;
+    }
+    for (const item of this.queue) {
+      this.uncollected.push({
+        file: item.origin,
+        statement: item.statement,
+        reason: item.lastFailure?.message ?? "never processed",
+        missing: item.lastFailure?.missing,
+      });
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Queries
+
+  has(key: string): boolean {
+    if (this.store.raw.has(key)) return true;
+    if (!this.store.conditionals.has(key)) return false;
+    return this.expander.conditionalValue(key) !== null;
+  }
+
+  get(key: string): MetroValue {
+    return this.expander.lookup(key);
+  }
+
+  keys(): string[] {
+    const out = [...this.store.raw.keys()];
+    for (const name of this.store.conditionals.keys()) {
+      if (this.store.raw.has(name)) {
+        // metro lists such a name twice; once is enough.
+        if (this.expander.conditionalValue(name) !== null) continue;
+        continue;
+      }
+      if (this.expander.conditionalValue(name) !== null) out.push(name);
+    }
+    return out;
+  }
+
+  definitions(key: string): DefinitionSite[] {
+    return (this.store.all.get(key) ?? [])
+      .filter((d) => d.file !== null && d.statement !== null)
+      .map((d) => ({ file: d.file!, statement: d.statement!, condition: d.condition }));
+  }
+
+  allDefinitions(key: string): Definition[] {
+    return this.store.all.get(key) ?? [];
+  }
+
+  sectionOf(key: string): string | null {
+    return this.store.sectionFor.get(key) ?? null;
+  }
+
+  referrers(key: string): string[] {
+    return [...(this.usedBy.get(key) ?? [])];
+  }
+}
+
+function duplicate(name: string, file: string, st: SingleLineElement | MultiLineElement, existing: Definition, what: string): Fatal {
+  const first =
+    existing.file && existing.statement
+      ? [{ file: existing.file, range: existing.statement.name.range, message: `first definition of "${name}"` }]
+      : [];
+  const where = existing.origin === "command-line" ? " on the command line" : existing.file ? ` in ${existing.file}` : "";
+  return {
+    code: "metro/duplicate-definition",
+    message: `"${name}" is already defined${what ? " " + what : ""}${where}: an element may be defined only once`,
+    file,
+    range: st.name.range,
+    related: first,
+  };
+}
+
+export function evaluateContext(spec: ContextSpec, options: EvaluateOptions = {}): EvaluatedContext {
+  return new Context(spec, options);
+}

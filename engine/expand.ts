@@ -1,0 +1,579 @@
+// Expansion of values, step for step as metro's parser does it (spec section
+// 3), with two differences that do not change results: expansions are
+// memoized, and single-line expansion runs on an explicit stack so that deep
+// reference chains cannot overflow the JavaScript stack.
+//
+// Memoization. The result of expanding element V depends on the store, on the
+// inherited `:lax` option, on whether V's direct referrer is lax, and on the
+// chain of enclosing elements (circular references). A result is cached under
+// (V, referrer lax, inherited lax) only when no circular reference met while
+// computing it pointed into the chain *above* V: such a result is the same
+// from whatever chain V is reached.
+
+import { fileLines, pySplit, pyStrip } from "../language";
+import { EvaluationError, type ErrorCode, type ErrorSite } from "./errors";
+import type { PythonRunner } from "./python";
+import type { Definition, RawValue, Store } from "./store";
+import type { Workspace } from "./workspace";
+import { resolve } from "node:path";
+
+/** `string`: a value; `string[]`: a multi-line value; `null`: nothing (the :zap result). */
+export type MetroValue = string | string[] | null;
+
+// ---------------------------------------------------------------------------
+// Scanning single-line text for references
+
+const enum Seg {
+  Text,
+  Ref,
+  Unterminated,
+}
+type Segment = { t: Seg.Text; text: string } | { t: Seg.Ref; name: string } | { t: Seg.Unterminated };
+
+interface Prepared {
+  /** `<< PATH`: the text to expand is the path, and the result names a file. */
+  fromFile: boolean;
+  /** The text scanned (for error messages). */
+  text: string;
+  segments: Segment[];
+}
+
+function scan(text: string): Segment[] {
+  const out: Segment[] = [];
+  let pos = 0;
+  let lit = "";
+  for (;;) {
+    const at = text.indexOf("$[", pos);
+    if (at === -1) {
+      lit += text.slice(pos);
+      break;
+    }
+    if (text.charCodeAt(at + 2) === 91 /* [ */) {
+      lit += text.slice(pos, at + 3);
+      pos = at + 3;
+      continue;
+    }
+    lit += text.slice(pos, at);
+    if (lit) out.push({ t: Seg.Text, text: lit });
+    lit = "";
+    const end = text.indexOf("]", at + 2);
+    if (end === -1) {
+      out.push({ t: Seg.Unterminated });
+      return out;
+    }
+    out.push({ t: Seg.Ref, name: text.slice(at + 2, end) });
+    pos = end + 1;
+  }
+  if (lit) out.push({ t: Seg.Text, text: lit });
+  return out;
+}
+
+const preparedStrings = new Map<string, Prepared>();
+const preparedLists = new WeakMap<string[], Prepared>();
+
+function prepare(value: RawValue): Prepared {
+  if (typeof value === "string") {
+    let p = preparedStrings.get(value);
+    if (!p) {
+      if (preparedStrings.size > 500_000) preparedStrings.clear();
+      p = prepareText(value, pyStrip(value));
+      preparedStrings.set(value, p);
+    }
+    return p;
+  }
+  let p = preparedLists.get(value);
+  if (!p) {
+    const joined = pyStrip(value.map((l) => pyStrip(l)).join(" "));
+    p = prepareText(joined, joined);
+    preparedLists.set(value, p);
+  }
+  return p;
+}
+
+function prepareText(text: string, stripped: string): Prepared {
+  const words = stripped.split(" ");
+  if (words.length === 2 && words[0] === "<<") return { fromFile: true, text: words[1], segments: scan(words[1]) };
+  return { fromFile: false, text, segments: scan(text) };
+}
+
+// ---------------------------------------------------------------------------
+
+interface Frame {
+  /** The element being expanded (null for a line of a multi-line value or a collect path). */
+  myvar: string | null;
+  /** Position of this frame in the chain; the frame's stack is chain[0 .. depth). */
+  depth: number;
+  lax: boolean;
+  prepared: Prepared;
+  next: number;
+  ex: string;
+  /** Smallest chain index a circular reference in this frame's subtree pointed at. */
+  low: number;
+  memoKey: string | null;
+  /** How the pending child's result is used. */
+  childZap: boolean;
+  childConditional: boolean;
+  childName: string;
+  /** The element (and line) this text belongs to, for error sites. */
+  site: ErrorSite;
+}
+
+type Outcome = { ok: true; value: string | null } | { ok: false; error: EvaluationError };
+
+export interface ExpanderHooks {
+  /** Called for every reference met while expanding `from` (the element, or the multi-line element whose line it is). */
+  onReference?(from: string | null, to: string): void;
+  /** Called when a `<<` file ends without a newline (metro would drop its last character). */
+  onFileWithoutFinalNewline?(path: string): void;
+}
+
+export class Expander {
+  private memo = new Map<string, Outcome>();
+  private multiMemo = new Map<string, { lines: string[] } | { error: EvaluationError }>();
+  private topMemo = new Map<string, Outcome | { ok: true; value: string[] }>();
+  private memoVersion = -1;
+  /** Depth of the multi-line chain (`$[[...]]` inside `$[[...]]`), for cache decisions. */
+  private multiLow = Infinity;
+
+  constructor(
+    private readonly store: Store,
+    private readonly workspace: Workspace,
+    private readonly python: PythonRunner | null,
+    private readonly hooks: ExpanderHooks = {},
+  ) {}
+
+  private fresh(): void {
+    if (this.memoVersion !== this.store.version) {
+      this.memo.clear();
+      this.multiMemo.clear();
+      this.topMemo.clear();
+      this.memoVersion = this.store.version;
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Conditions (spec 2.1)
+
+  conditionTrue(cond: string): boolean {
+    const c = pySplit(cond);
+    if (c.length === 1) return this.store.raw.has(c[0]);
+    if (c.length >= 3 && (c[1] === "is" || c[1] === "in")) {
+      if (!this.store.raw.has(c[0])) return false;
+      for (const want of c.slice(2)) if (this.lookup(c[0]) === want) return true;
+      return false;
+    }
+    throw new EvaluationError("metro/invalid-condition", `invalid condition "${cond}": expected NAME, NAME is VALUE... or NAME in VALUE...`, false);
+  }
+
+  /** Whether the condition tests a name that only has conditional definitions (metro refuses that for collects). */
+  conditionOnConditional(cond: string): boolean {
+    const c = pySplit(cond);
+    if (c.length === 0) throw new EvaluationError("metro/invalid-condition", `invalid empty condition`, false);
+    if (c.length >= 3 && c[1] !== "is" && c[1] !== "in") throw new EvaluationError("metro/invalid-condition", `invalid condition "${cond}": expected "is" or "in"`, false);
+    if (c.length === 2) return false;
+    return !this.store.raw.has(c[0]) && this.store.conditionals.has(c[0]);
+  }
+
+  /** The value of the one true condition of a conditional name, or null when none is true. */
+  conditionalValue(name: string): Definition | null {
+    const byCond = this.store.conditionals.get(name);
+    if (!byCond) return null;
+    const trueOnes: string[] = [];
+    for (const [cond, def] of byCond) {
+      if (this.conditionTrue(cond)) trueOnes.push(cond);
+      if (trueOnes.length > 1) {
+        throw new EvaluationError("metro/multiple-true-conditions", `more than one condition of "${name}" is true: ${trueOnes.map((c) => `[when ${c}]`).join(", ")}`, false, { element: name });
+      }
+      void def;
+    }
+    if (trueOnes.length === 0) return null;
+    const chosen = byCond.get(trueOnes[0])!;
+    const kinds = new Set([...byCond.values()].map((d) => typeof d.value));
+    if (kinds.size > 1) {
+      throw new EvaluationError("metro/mixed-conditional", `the conditional definitions of "${name}" mix single-line and multi-line values (metro would misread them character by character)`, false, { element: name });
+    }
+    return chosen;
+  }
+
+  // -------------------------------------------------------------------------
+  // Top-level lookup (metro's settings[key])
+
+  /** Expands `key` as a top-level lookup; throws EvaluationError. */
+  lookup(key: string): MetroValue {
+    this.fresh();
+    const cached = this.topMemo.get(key);
+    if (cached) {
+      if (cached.ok) return cached.value;
+      throw cached.error;
+    }
+    let result: Outcome | { ok: true; value: string[] };
+    try {
+      result = { ok: true, value: this.lookupUncached(key) } as Outcome | { ok: true; value: string[] };
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      result = { ok: false, error: e };
+    }
+    if (this.memoVersion === this.store.version) this.topMemo.set(key, result);
+    if (result.ok) return result.value;
+    throw result.error;
+  }
+
+  private lookupUncached(key: string): MetroValue {
+    let name = key;
+    let boolean = false;
+    if (name.endsWith("?")) {
+      boolean = true;
+      name = name.slice(0, -1);
+    }
+    if (name === "") throw new EvaluationError("metro/empty-name", "the empty name cannot be looked up", true, { element: null });
+    let typetest: RawValue;
+    const raw = this.store.raw.get(name);
+    if (raw) typetest = raw.value;
+    else if (this.store.conditionals.has(name)) typetest = this.store.conditionals.get(name)!.values().next().value!.value;
+    else if (this.store.laxVars.get(name)) return boolean ? "no" : "";
+    else if (boolean) return "no";
+    else throw new EvaluationError("metro/undefined-element", `"${name}" is not defined`, false, { element: null }, name);
+    if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name, [], false);
+    // A single-line (or conditional) element: expandString(myvar=name).
+    let value: RawValue;
+    if (raw) value = raw.value;
+    else {
+      const def = this.conditionalValue(name);
+      if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
+      value = def.value;
+    }
+    return this.runFrames(name, value, false, this.memoKeyFor(name, false, false), { element: name });
+  }
+
+  /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
+  expandText(text: string, lax: boolean, site: ErrorSite): string | null {
+    this.fresh();
+    return this.runFrames(null, text, lax, null, site);
+  }
+
+  private memoKeyFor(name: string, referrerLax: boolean, lax: boolean): string {
+    return (referrerLax ? "1" : "0") + (lax ? "1" : "0") + name;
+  }
+
+  // -------------------------------------------------------------------------
+  // Single-line expansion on an explicit stack
+
+  private runFrames(myvar: string | null, value: RawValue, lax: boolean, memoKey: string | null, site: ErrorSite): string | null {
+    if (memoKey) {
+      const hit = this.memo.get(memoKey);
+      if (hit) {
+        if (hit.ok) return hit.value;
+        throw hit.error;
+      }
+    }
+    const chain: (string | null)[] = [];
+    /** Names in chain[0 .. top.depth): the stack of the frame on top. */
+    const onStack = new Map<string, number>();
+    const frames: Frame[] = [];
+    const push = (f: Frame) => {
+      if (frames.length > 0) {
+        const parent = frames[frames.length - 1];
+        if (parent.myvar !== null && !onStack.has(parent.myvar)) onStack.set(parent.myvar, parent.depth);
+      }
+      chain.push(f.myvar);
+      frames.push(f);
+    };
+    const pop = (): Frame => {
+      const f = frames.pop()!;
+      chain.pop();
+      if (frames.length > 0) {
+        const parent = frames[frames.length - 1];
+        if (parent.myvar !== null && onStack.get(parent.myvar) === parent.depth) onStack.delete(parent.myvar);
+      }
+      return f;
+    };
+    const newFrame = (name: string | null, v: RawValue, l: boolean, key: string | null, s: ErrorSite, depth: number): Frame => ({
+      myvar: name,
+      depth,
+      lax: l,
+      prepared: prepare(v),
+      next: 0,
+      ex: "",
+      low: Infinity,
+      memoKey: key,
+      childZap: false,
+      childConditional: false,
+      childName: "",
+      site: s,
+    });
+    push(newFrame(myvar, value, lax, memoKey, site, 0));
+
+    let delivered: Outcome | null = null;
+    for (;;) {
+      const f = frames[frames.length - 1];
+      let outcome: Outcome | null = null;
+      if (delivered) {
+        // A child finished: use its result.
+        const child: Outcome = delivered;
+        delivered = null;
+        if (!child.ok) outcome = child;
+        else if (child.value === null) {
+          if (f.childConditional) {
+            outcome = { ok: false, error: this.err("metro/zap-in-conditional", `"${f.childName}" is conditional and its value became nothing (:zap)`, false, f) };
+          } else outcome = { ok: true, value: null };
+        } else if (child.value === "" && f.childZap) outcome = { ok: true, value: null };
+        else f.ex += child.value;
+      }
+      if (!outcome) {
+        try {
+          outcome = this.step(f, (child) => push(child), chain, onStack);
+        } catch (e) {
+          if (!(e instanceof EvaluationError)) throw e;
+          outcome = { ok: false, error: e };
+        }
+      }
+      if (!outcome) continue; // a child was pushed
+      // This frame is finished.
+      pop();
+      if (f.memoKey && f.low >= f.depth && this.memoVersion === this.store.version) this.memo.set(f.memoKey, outcome);
+      if (frames.length === 0) {
+        if (outcome.ok) return outcome.value;
+        throw outcome.error;
+      }
+      const parent = frames[frames.length - 1];
+      if (f.low < parent.low) parent.low = f.low;
+      delivered = outcome;
+    }
+  }
+
+  private err(code: ErrorCode, message: string, retryable: boolean, f: Frame, reference?: string, missing?: string): EvaluationError {
+    return new EvaluationError(code, message, retryable, { ...f.site, reference }, missing);
+  }
+
+  /**
+   * Advances frame f: returns its outcome when it is finished, or null after
+   * pushing a child frame whose result it needs.
+   */
+  private step(f: Frame, push: (child: Frame) => void, chain: (string | null)[], onStack: Map<string, number>): Outcome | null {
+    const segs = f.prepared.segments;
+    const store = this.store;
+    while (f.next < segs.length) {
+      const seg = segs[f.next++];
+      if (seg.t === Seg.Text) {
+        f.ex += seg.text;
+        continue;
+      }
+      if (seg.t === Seg.Unterminated) {
+        throw this.err("metro/unterminated-reference", `"$[" without a closing "]" in ${JSON.stringify(f.prepared.text)}`, false, f);
+      }
+      const written = seg.name;
+      let name = written;
+      let boolean = false;
+      if (name.length > 0 && name.endsWith("?")) {
+        boolean = true;
+        name = name.slice(0, -1);
+      }
+      if (name === "" || name === ":" || name.charCodeAt(0) === 58) {
+        const section = f.myvar === null ? undefined : store.sectionFor.get(f.myvar);
+        if (section === undefined) {
+          throw this.err("metro/no-section", `"$[${written}]" is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `"${f.myvar}" was not defined in a section`}`, false, f, written);
+        }
+        name = name === "" || name === ":" ? section : section + "/" + name.slice(1);
+      }
+      let lax = f.lax;
+      let zap = false;
+      const split = name.split(":");
+      if (split.length === 2) {
+        if (split[1] === "zap") zap = true;
+        else if (split[1] === "lax") lax = true;
+        else throw this.err("metro/unknown-modifier", `unknown modifier ":${split[1]}" in "$[${written}]": expected :zap or :lax`, false, f, written);
+        name = split[0];
+      } else if (split.length > 2) {
+        throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
+      }
+      this.hooks.onReference?.(f.myvar ?? f.site.element, name);
+      const at = onStack.get(name);
+      if (at !== undefined) {
+        if (at < f.low) f.low = at;
+        const cycle = [...chain.slice(at), name].filter((x) => x !== null).join(" -> ");
+        throw this.err("metro/circular-reference", `circular reference: ${cycle}`, true, f, written);
+      }
+      const raw = store.raw.get(name);
+      if (raw) {
+        if (boolean) {
+          f.ex += "yes";
+          continue;
+        }
+        const referrerLax = f.myvar !== null && store.laxVars.get(f.myvar) === true;
+        const key = this.memoKeyFor(name, referrerLax, lax);
+        const hit = this.memo.get(key);
+        if (hit) {
+          if (!hit.ok) throw hit.error;
+          if (hit.value === null || (hit.value === "" && zap)) return { ok: true, value: null };
+          f.ex += hit.value;
+          continue;
+        }
+        f.childZap = zap;
+        f.childConditional = false;
+        f.childName = name;
+        push(this.childFrame(name, raw.value, lax, key, f.depth + 1));
+        return null;
+      }
+      if (store.conditionals.has(name)) {
+        const def = this.conditionalValue(name);
+        if (!def) throw this.err("metro/no-true-condition", `no condition of "${name}" is true`, true, f, written, name);
+        if (boolean) {
+          f.ex += "yes";
+          continue;
+        }
+        f.childZap = false;
+        f.childConditional = true;
+        f.childName = name;
+        push(this.childFrame(name, def.value, lax, null, f.depth + 1));
+        return null;
+      }
+      if (zap) return { ok: true, value: null };
+      const laxHere = lax || (f.depth > 0 && chain[f.depth - 1] !== null && store.laxVars.get(chain[f.depth - 1]!) === true);
+      if (laxHere) f.ex += boolean ? "no" : "";
+      else if (boolean) f.ex += "no";
+      else throw this.err("metro/undefined-element", `"${name}" is not defined`, true, f, written, name);
+    }
+    if (!f.prepared.fromFile) return { ok: true, value: f.ex };
+    return { ok: true, value: this.readFileValue(f) };
+  }
+
+  private childFrame(name: string, value: RawValue, lax: boolean, key: string | null, depth: number): Frame {
+    return {
+      myvar: name,
+      depth,
+      lax,
+      prepared: prepare(value),
+      next: 0,
+      ex: "",
+      low: Infinity,
+      memoKey: key,
+      childZap: false,
+      childConditional: false,
+      childName: "",
+      site: { element: name },
+    };
+  }
+
+  private readFileValue(f: Frame): string {
+    const path = resolve(f.ex);
+    const text = this.workspace.readText(path);
+    if (text === undefined) {
+      throw this.err("metro/missing-file", `cannot read "${f.ex}" (named by "<< ${f.prepared.text}")`, false, f);
+    }
+    const { lines, lastLineUnterminated } = fileLines(text);
+    if (lastLineUnterminated) this.hooks.onFileWithoutFinalNewline?.(path);
+    return lines.join(" ");
+  }
+
+  // -------------------------------------------------------------------------
+  // Multi-line expansion (spec 3.4)
+
+  expandMulti(written: string, stack: string[], inheritedLax: boolean): string[] {
+    this.fresh();
+    let name = written;
+    let lax = inheritedLax;
+    const split = name.split(":");
+    if (split.length === 2) {
+      if (split[1] !== "lax") throw new EvaluationError("metro/unknown-modifier", `"$[[${written}]]": only :lax is allowed in a multi-line reference`, false, { element: stack[stack.length - 1] ?? null });
+      lax = true;
+      name = split[0];
+    }
+    const holder = stack[stack.length - 1] ?? null;
+    const seen = stack.indexOf(name);
+    if (seen !== -1) {
+      if (seen < this.multiLow) this.multiLow = seen;
+      throw new EvaluationError("metro/circular-reference", `circular multi-line reference: ${[...stack.slice(seen), name].join(" -> ")}`, false, { element: holder, reference: written });
+    }
+    let value: RawValue;
+    const raw = this.store.raw.get(name);
+    if (raw) {
+      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a single-line element`, false, { element: stack[stack.length - 1] ?? null });
+      value = raw.value;
+    } else {
+      const def = this.conditionalValue(name);
+      if (!def) {
+        if (lax || (stack.length > 0 && this.store.laxVars.get(stack[stack.length - 1]) === true)) return [];
+        throw new EvaluationError("metro/undefined-multi-line", `multi-line element "${name}" is not defined`, false, { element: stack[stack.length - 1] ?? null }, name);
+      }
+      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: stack[stack.length - 1] ?? null });
+      value = def.value;
+    }
+    const key = (lax ? "1" : "0") + name;
+    const hit = this.multiMemo.get(key);
+    if (hit) {
+      if ("error" in hit) throw hit.error;
+      return hit.lines;
+    }
+    const depth = stack.length;
+    const savedLow = this.multiLow;
+    this.multiLow = Infinity;
+    let result: { lines: string[] } | { error: EvaluationError };
+    try {
+      result = { lines: this.expandLines(name, value, [...stack, name], lax) };
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      result = { error: e };
+    }
+    const low = this.multiLow;
+    this.multiLow = Math.min(savedLow, low);
+    if (low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(key, result);
+    if ("error" in result) throw result.error;
+    return result.lines;
+  }
+
+  private expandLines(name: string, lines: string[], stack: string[], lax: boolean): string[] {
+    const out: string[] = [];
+    let pythonBlocks: string[] | null = null;
+    let pythonIndex = 0;
+    for (let pos = 0; pos < lines.length; pos++) {
+      const line = lines[pos];
+      const stripped = pyStrip(line);
+      const words = stripped.split(" ");
+      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) {
+        const ref = stripped.slice(3, -2);
+        this.hooks.onReference?.(name, ref);
+        const target = this.expandText(ref, false, { element: name, line: pos, reference: ref });
+        if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: name, line: pos, reference: ref });
+        out.push(...this.expandMulti(target, stack, lax));
+        continue;
+      }
+      if (words[0] === "<?python") {
+        const code: string[] = [];
+        const startPos = pos;
+        pos++;
+        while (pos < lines.length && pySplit(lines[pos])[0] !== "?>") code.push(lines[pos++]);
+        if (!this.python) {
+          // Not allowed to execute: show the block as written.
+          out.push(...lines.slice(startPos, Math.min(pos + 1, lines.length)));
+          continue;
+        }
+        pythonBlocks ??= this.pythonBlocksOf(lines);
+        const outcome = this.python.run(pythonBlocks);
+        if (pythonIndex >= outcome.outputs.length) {
+          throw new EvaluationError("metro/python-error", `python block failed: ${outcome.error ?? "no output"}`, false, { element: name, line: startPos });
+        }
+        out.push(outcome.outputs[pythonIndex++]);
+        continue;
+      }
+      const expanded = this.expandText(line, lax, { element: name, line: pos });
+      if (expanded !== null) out.push(expanded);
+    }
+    return out;
+  }
+
+  /** The code of every python block of a multi-line value, in order. */
+  pythonBlocksOf(lines: string[]): string[] {
+    const blocks: string[] = [];
+    for (let pos = 0; pos < lines.length; pos++) {
+      const stripped = pyStrip(lines[pos]);
+      const words = stripped.split(" ");
+      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) continue;
+      if (words[0] !== "<?python") continue;
+      let code = "";
+      pos++;
+      while (pos < lines.length && pySplit(lines[pos])[0] !== "?>") code += lines[pos++] + "\n";
+      blocks.push(code);
+    }
+    return blocks;
+  }
+}
