@@ -1,0 +1,163 @@
+// --dry-run DIR: evaluate everything a build would, write each script it
+// would run into DIR (numbered in order), print the plan, and change
+// nothing else: no locks, no logs, no status, no mounts, no deletion.
+//
+// Facts a real build would stop on (a missing seed, a held lock, a
+// non-native architecture without fchroot) are reported as warnings so a
+// plan can be read before the inputs exist; configuration errors make the
+// exit code 2, as they would for a real build.
+
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { Settings, messageOf, type ContextArgs } from "./settings";
+import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
+import { selectTargets, targetFacts, type TargetFacts } from "./targets";
+import { inspectLock } from "./locks";
+import { SafetyError, checkDeletable } from "./mounts";
+import { findRequiredFile } from "./files";
+import { chrootArgv, chrootScriptPath, hostArgv, hostScriptPath, scriptText } from "./scripts";
+import { EXIT_CONFIG, EXIT_OK } from "./builder";
+import type { Reporter } from "./reporter";
+
+export interface DryRunRequest extends ContextArgs {
+  reporter: Reporter;
+  dir: string;
+}
+
+function fileName(index: number, key: string): string {
+  return `${String(index).padStart(2, "0")}-${key.replace(/\//g, "-")}.sh`;
+}
+
+export async function dryRun(request: DryRunRequest): Promise<number> {
+  const { reporter } = request;
+  const started = Date.now();
+  const outDir = resolve(request.dir);
+  const end = (exitCode: number, status: "ok" | "config-error") => {
+    reporter.emit({ event: "build-end", exitCode, status, durationMs: Date.now() - started });
+    return exitCode;
+  };
+  let initial: Settings;
+  let targets: string[];
+  try {
+    initial = Settings.load({ config: request.config, args: request.args });
+    targets = selectTargets(initial);
+  } catch (error) {
+    reporter.error(messageOf(error));
+    return end(EXIT_CONFIG, "config-error");
+  }
+  reporter.emit({ event: "build-start", targets, dryRun: true });
+  const out: string[] = [];
+  try {
+    const control = initial.str("path/mirror/target/control");
+    if (targets.some((t) => t !== "snapshot")) {
+      const lock = inspectLock(join(control, ".multi_progress"));
+      out.push(`multi lock ${join(control, ".multi_progress")}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would exit 3)` : lock.state}`);
+    }
+    out.push(`status would be written to ${join(initial.str("path/mirror/target/path"), "status")}`);
+  } catch (error) {
+    reporter.error(messageOf(error));
+    return end(EXIT_CONFIG, "config-error");
+  }
+  for (const line of out) reporter.info(line);
+
+  let failed = false;
+  let index = 0;
+  for (const name of targets) {
+    index++;
+    try {
+      const settings = Settings.load({ config: request.config, args: { ...request.args, target: name } });
+      if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
+        reporter.emit({ event: "target-skip", target: name, reason: "snapshots are only built for official releases" });
+        continue;
+      }
+      const facts = targetFacts(settings, name);
+      const dir = join(outDir, `${String(index).padStart(2, "0")}-${name}`);
+      planOne(settings, facts, dir, reporter);
+    } catch (error) {
+      failed = true;
+      reporter.error(messageOf(error), name);
+    }
+  }
+  return end(failed ? EXIT_CONFIG : EXIT_OK, failed ? "config-error" : "ok");
+}
+
+function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): void {
+  const name = facts.name;
+  const say = (line: string) => reporter.info(line, name);
+  let actions: Action[] = planTarget(facts.cls, facts.official);
+  if (facts.skip) {
+    reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
+    if (!facts.official) return;
+    actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
+  }
+  const scripts = resolveScripts(settings, actions);
+  reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
+  say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
+  const lock = inspectLock(facts.lockPath);
+  say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
+  if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
+  if (!facts.skip) {
+    for (const key of requiredFileKeys(facts.cls, facts.official)) {
+      const found = findRequiredFile(key, settings.str(key));
+      if (found.ok) say(`requires ${key}: ${found.path}${found.uncompressed ? " (uncompressed)" : ""}`);
+      else reporter.warn(`${found.problem} (a build would fail here)`, name);
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  let step = 0;
+  for (const action of actions) {
+    const text = describeAction(action);
+    switch (action.kind) {
+      case "script": {
+        const lines = scripts.get(action.key);
+        if (!lines) {
+          say(`     ${text}: not defined, skipped`);
+          break;
+        }
+        step++;
+        const file = join(dir, fileName(step, action.key));
+        writeFileSync(file, scriptText(lines), { mode: 0o755 });
+        const argv = action.chroot
+          ? chrootArgv(facts.chrootCommand, facts.work, action.key, lines)
+          : hostArgv(hostScriptPath(facts.tmp, action.key), lines);
+        const where = action.chroot ? `in the chroot as ${chrootScriptPath(action.key)}` : "on the host";
+        say(`${String(step).padStart(2, "0")}. ${text} (${where}): ${file}`);
+        say(`     runs: ${argv.join(" ")}`);
+        break;
+      }
+      case "clean-stale-work": {
+        const prefix = settings.optionalStr("target/name/prefix");
+        if (prefix) say(`     remove old work directories ${join(dirname(facts.work), prefix)}*`);
+        break;
+      }
+      case "clean-work":
+        checkSafe(facts.work, facts.tmp, "path/work");
+        say(`     ${action.recreate ? "remove and recreate (mode 0700)" : "remove"} ${facts.work}`);
+        break;
+      case "mount":
+        say(`     mount proc at ${join(facts.work, "proc")}, bind /dev at ${join(facts.work, "dev")}`);
+        for (const m of facts.mounts) say(`     bind ${m.source} at ${join(facts.work, m.inside)}`);
+        break;
+      case "unmount":
+        say(`     unmount everything below ${facts.work}`);
+        break;
+      case "clean-build-cache": {
+        const cache = settings.options().includes("clean/auto") ? settings.optionalStr("path/cache/build") : undefined;
+        if (cache) {
+          checkSafe(cache, facts.tmp, "path/cache/build");
+          say(`     remove ${cache} (clean/auto)`);
+        }
+        break;
+      }
+    }
+  }
+}
+
+function checkSafe(path: string, tmp: string, what: string): void {
+  try {
+    checkDeletable(path, tmp, what);
+  } catch (error) {
+    if (error instanceof SafetyError) throw new SafetyError(`${error.message} (a build would refuse)`);
+    throw error;
+  }
+}

@@ -1,0 +1,138 @@
+// Which targets a build runs, and the per-target facts derived from its
+// settings (lock path, output, log, skip rules, bind mounts), shared by the
+// real run and --dry-run.
+
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { machine } from "node:os";
+import { ConfigError, type Settings } from "./settings";
+import { isOfficial, targetClass, type TargetClass } from "./plan";
+import type { BindMount } from "./mounts";
+import { hostArch, NATIVE_SUPPORT } from "./processes";
+
+/** metro's target list: `multi/targets` plus `multi/extras` when `multi` is `yes`, else `target`. */
+export function selectTargets(initial: Settings): string[] {
+  if (initial.has("multi") && initial.value("multi") === "yes") {
+    const targets = initial.str("multi/targets").split(/\s+/).filter((t) => t !== "");
+    if (initial.has("multi/extras")) {
+      const extras = initial.str("multi/extras");
+      const words = extras.includes("+") ? extras.split("+") : extras.split(/\s+/);
+      targets.push(...words.map((w) => w.trim()).filter((w) => w !== ""));
+    }
+    return targets;
+  }
+  if (!initial.has("target")) {
+    throw new ConfigError(`${initial.label}: nothing to build: give target: NAME (or multi: yes with multi/targets)`, "target");
+  }
+  return [initial.str("target")];
+}
+
+export interface TargetFacts {
+  name: string;
+  cls: TargetClass;
+  official: boolean;
+  /** The file this target produces (its existence skips official builds). */
+  output: string;
+  lockPath: string;
+  /** path/mirror/target/path/log/<target>.txt, or null when the target path cannot be resolved (snapshots). */
+  logPath: string | null;
+  work: string;
+  tmp: string;
+  /** Why the target is skipped, or null. */
+  skip: string | null;
+  /** Argument vector prefix that enters the chroot: [linux32?] chroot|fchroot. */
+  chrootCommand: string[];
+  /** Set when the target needs a non-native chroot helper that is missing. */
+  chrootProblem: string | null;
+  mounts: BindMount[];
+}
+
+export function targetFacts(settings: Settings, name: string): TargetFacts {
+  const cls = targetClass(settings);
+  const official = isOfficial(settings);
+  const options = settings.options();
+  let output: string;
+  let lockPath: string;
+  if (name === "snapshot") {
+    output = settings.str("path/mirror/snapshot");
+    lockPath = join(dirname(output), `.${basename(output)}_progress`);
+  } else {
+    output = settings.str("path/mirror/target");
+    lockPath = join(settings.str("path/mirror/target/control"), `.${name}_progress`);
+  }
+  const targetPath = name === "snapshot" ? safeOptional(settings, "path/mirror/target/path") : settings.str("path/mirror/target/path");
+  const targetName = settings.optionalStr("target") ?? name;
+  const logPath = targetPath ? join(targetPath, "log", `${targetName}.txt`) : null;
+
+  let skip: string | null = null;
+  if (official) {
+    if (existsSync(output) && !options.includes("replace")) skip = `${output} already exists (add replace to metro/options to rebuild)`;
+  } else if (targetPath && existsSync(join(targetPath, "status"))) {
+    skip = `${join(targetPath, "status")} exists (this QA build already ran)`;
+  }
+
+  const facts: TargetFacts = {
+    name, cls, official, output, lockPath, logPath, skip,
+    work: settings.str("path/work"),
+    tmp: settings.str("path/tmp"),
+    chrootCommand: ["chroot"],
+    chrootProblem: null,
+    mounts: [],
+  };
+  if (cls !== "snapshot") {
+    facts.mounts = bindMounts(settings, cls, options);
+    const chroot = chrootCommand(settings);
+    facts.chrootCommand = chroot.command;
+    facts.chrootProblem = chroot.problem;
+  }
+  return facts;
+}
+
+function safeOptional(settings: Settings, key: string): string | null {
+  try {
+    return settings.optionalStr(key) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The caches metro binds into a chroot (package always; kernel and probe when metro/options asks). */
+function bindMounts(settings: Settings, cls: TargetClass, options: string[]): BindMount[] {
+  const caches: [key: string, option: string | null, inside: string][] = [
+    ["path/cache/package", null, "/var/tmp/cache/package"],
+    ["path/cache/kernel", "cache/kernel", "/var/tmp/cache/kernel"],
+    ["path/cache/probe", "probe", "/var/tmp/cache/probe"],
+  ];
+  const mounts: BindMount[] = [];
+  for (const [key, option, inside] of caches) {
+    if (option !== null && !options.includes(option)) continue;
+    if (!settings.has(key)) {
+      throw new ConfigError(`${settings.label}: required setting ${key} is not defined (for ${option ?? "cache/package"} support)`, key);
+    }
+    const source = settings.optionalStr(key);
+    if (source) mounts.push({ source, inside });
+  }
+  if (cls === "stage") {
+    const distfiles = settings.optionalStr("path/distfiles");
+    if (distfiles) mounts.push({ source: distfiles, inside: "/var/cache/portage/distfiles" });
+  }
+  return mounts;
+}
+
+function chrootCommand(settings: Settings): { command: string[]; problem: string | null } {
+  const targetArch = settings.str("target/arch_desc");
+  const host = hostArch(settings.optionalStr("host/arch_desc"), machine());
+  const command: string[] = [];
+  if (targetArch === "x86-32bit" && machine() === "x86_64") command.push("linux32");
+  if (host === null) {
+    return { command: [...command, "chroot"], problem: `unrecognized host architecture ${machine()}; set host/arch_desc (x86-64bit, arm-64bit, ...)` };
+  }
+  if (host === targetArch || (NATIVE_SUPPORT[host] ?? []).includes(targetArch)) return { command: [...command, "chroot"], problem: null };
+  // Not native: metro's "franken-chroot" through fchroot (qemu user mode).
+  const helper = ["/root/fchroot/bin/fchroot-simple", "/usr/bin/fchroot-simple"].find((p) => existsSync(p));
+  if (helper) return { command: [...command, helper], problem: null };
+  return {
+    command: [...command, "fchroot-simple"],
+    problem: `target/arch_desc ${targetArch} does not run natively on a ${host} host; install fchroot (fchroot-simple in /usr/bin or /root/fchroot/bin)`,
+  };
+}
