@@ -10,7 +10,7 @@
 // literal, a reference runs to the next `]` with no nesting.
 
 import { createToken, Lexer, type CustomPatternMatcherReturn, type TokenType } from "chevrotain";
-import { classifyLine, isBlockEnd as classifyBlockEnd, type LineClass } from "./classify";
+import { classifyLine, isBlockEnd as classifyBlockEnd, type ClassifiedLine, type LineClass } from "./classify";
 
 // ---------------------------------------------------------------------------
 // File lexer
@@ -18,6 +18,9 @@ import { classifyLine, isBlockEnd as classifyBlockEnd, type LineClass } from "./
 let cacheText = "";
 let cacheOffset = -1;
 let cacheClass: LineClass | null = null;
+
+/** Classifications made while lexing, by line offset, so the parser does not classify twice. */
+export const classifiedLines = new Map<number, ClassifiedLine>();
 let cacheEnd = 0;
 
 function lineEnd(text: string, offset: number): number {
@@ -44,7 +47,12 @@ function classAt(text: string, offset: number): LineClass | null {
       }
     }
     cacheEnd = lineEnd(text, offset);
-    cacheClass = cacheEnd === offset ? null : classifyLine(text.slice(offset, cacheEnd)).kind;
+    if (cacheEnd === offset) cacheClass = null;
+    else {
+      const c = classifyLine(text.slice(offset, cacheEnd));
+      classifiedLines.set(offset, c);
+      cacheClass = c.kind;
+    }
   }
   return cacheClass;
 }

@@ -17,8 +17,8 @@ import type {
   ValuePart,
 } from "./ast";
 import { classifyLine, type ClassifiedLine } from "./classify";
-import { AnnotationLine, BlankLine, BlockEnd, BlockText, ElementLine, fileLexer, fileTokens, IgnoredLine, MultiStart, Newline, RefClose, RefInner, RefOpen, valueLexer } from "./lexer";
-import { linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
+import { AnnotationLine, BlankLine, classifiedLines, BlockEnd, BlockText, ElementLine, fileLexer, fileTokens, IgnoredLine, MultiStart, Newline, RefClose, RefInner, RefOpen, valueLexer } from "./lexer";
+import { isPySpace, linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
 
 // ---------------------------------------------------------------------------
 // Grouping lines into statements (Chevrotain parser over line tokens)
@@ -220,7 +220,7 @@ function scopeOf(state: State): DefinitionScope {
 }
 
 function lineStatement(line: SourceLine, state: State): Statement {
-  const c = classifyLine(line.text);
+  const c = classifiedLines.get(line.offset) ?? classifyLine(line.text);
   const base = { range: linesRange([line]), lines: [line], comment: commentOf(line, c) };
   switch (c.kind) {
     case "blank":
@@ -375,23 +375,38 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
   }
 }
 
+/** Whether text[a, b) split on single spaces has fewer than three words. */
+function fewerThanThreeWords(text: string, a: number, b: number): boolean {
+  const first = text.indexOf(" ", a);
+  if (first === -1 || first >= b) return true;
+  const second = text.indexOf(" ", first + 1);
+  return second === -1 || second >= b;
+}
+
+/** Whether the first white-space-separated word of text is exactly `word`. */
+function startsWithWord(text: string, word: string): boolean {
+  const [a, b] = stripBounds(text);
+  if (!text.startsWith(word, a)) return false;
+  const end = a + word.length;
+  return end === b || isPySpace(text.charCodeAt(end));
+}
+
 function blockLines(lines: SourceLine[], diagnostics: Diagnostic[]): BlockLine[] {
   const out: BlockLine[] = [];
   for (let i = 0; i < lines.length; i++) {
     const source = lines[i];
     const [a, b] = stripBounds(source.text);
-    const stripped = source.text.slice(a, b);
-    const words = stripped.split(" ");
-    if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]") && stripped.length >= 5) {
+    const t = source.text;
+    if (b - a >= 5 && t.startsWith("$[[", a) && t.startsWith("]]", b - 2) && fewerThanThreeWords(t, a, b)) {
       out.push({ kind: "multi-reference", source, inner: parseValue(source, a + 3, b - 2, diagnostics), range: rangeIn(source, a, b) });
       continue;
     }
-    if (words[0] === "<?python") {
+    if (t.startsWith("<?python", a) && (b - a === 8 || t.charCodeAt(a + 8) === 32)) {
       const code: SourceLine[] = [];
       let end: SourceLine | null = null;
       let j = i + 1;
       for (; j < lines.length; j++) {
-        if (pySplit(lines[j].text)[0] === "?>") {
+        if (startsWithWord(lines[j].text, "?>")) {
           end = lines[j];
           break;
         }
@@ -408,7 +423,7 @@ function blockLines(lines: SourceLine[], diagnostics: Diagnostic[]): BlockLine[]
 }
 
 function multiElement(startLine: SourceLine, body: SourceLine[], close: SourceLine | null, state: State): Statement {
-  const c = classifyLine(startLine.text);
+  const c = classifiedLines.get(startLine.offset) ?? classifyLine(startLine.text);
   const first = c.words[0];
   const raw = first.text.slice(0, -1);
   let qualified = raw;
@@ -447,11 +462,16 @@ export function parseMetro(text: string): MetroFile {
   const lines = splitLines(text);
   const state: State = { section: "", condition: null, lax: null, fatal: null, diagnostics: [] };
   const statements: Statement[] = [];
+  classifiedLines.clear();
   const lexed = fileLexer.tokenize(text);
   groupParser.input = lexed.tokens;
   const groups = groupParser.file();
-  const lineAt = new Map<number, number>();
-  for (let i = 0; i < lines.length; i++) lineAt.set(lines[i].offset, i);
+  let cursor = 0;
+  /** Index of the line starting at offset; groups come in order, so a forward scan finds it. */
+  const lineAt = { get(offset: number): number | undefined {
+    while (cursor < lines.length && lines[cursor].offset < offset) cursor++;
+    return cursor;
+  } };
   // Lines the grouping did not cover (empty lines are only Newline tokens) become blank statements.
   let next = 0;
   const blanksUntil = (index: number) => {
@@ -472,6 +492,7 @@ export function parseMetro(text: string): MetroFile {
     }
   }
   blanksUntil(lines.length);
+  classifiedLines.clear();
   fileLevelDiagnostics(text, lines, state.diagnostics);
   return { kind: "file", text, statements, diagnostics: state.diagnostics, fatal: state.fatal, laxAtEnd: state.lax };
 }
