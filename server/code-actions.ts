@@ -1,0 +1,38 @@
+// Quick fixes: "add :zap" on a reference no file defines, "remove :zap" where
+// the element is defined in every context.
+
+import * as lsp from "vscode-languageserver";
+import { Codes, type DiagnosticData } from "./diagnostics";
+import type { Session } from "./session";
+
+export function codeActions(session: Session, params: lsp.CodeActionParams): lsp.CodeAction[] {
+  const at = session.locate(params.textDocument.uri);
+  if (!at) return [];
+  const out: lsp.CodeAction[] = [];
+  const uri = params.textDocument.uri;
+  for (const d of params.context.diagnostics) {
+    if (d.code === Codes.undefinedReference) {
+      const r = at.file.references.find((x) => x.part && x.nameRange.start.line === d.range.start.line && (x.nameRange.start.character === d.range.start.character || x.range.start.character === d.range.start.character));
+      if (!r || !r.part || r.place === "multi-reference") continue;
+      const pos = { line: r.nameRange.end.line, character: r.nameRange.end.character };
+      out.push({
+        title: `Add :zap to $[${r.part.inner}]`,
+        kind: lsp.CodeActionKind.QuickFix,
+        diagnostics: [d],
+        isPreferred: true,
+        edit: { changes: { [uri]: [{ range: { start: pos, end: pos }, newText: ":zap" }] } },
+      });
+    } else if (d.code === Codes.zapNotNeeded) {
+      const r = at.file.references.find((x) => x.part?.modifierRange && x.part.modifierRange.start.line === d.range.start.line && x.part.modifierRange.start.character === d.range.start.character);
+      if (!r || !r.part?.modifierRange) continue;
+      const m = r.part.modifierRange;
+      out.push({
+        title: `Remove :zap (${(d.data as DiagnosticData | undefined)?.name ?? "the element"} is always defined)`,
+        kind: lsp.CodeActionKind.QuickFix,
+        diagnostics: [d],
+        edit: { changes: { [uri]: [{ range: { start: { line: m.start.line, character: m.start.character - 1 }, end: { line: m.end.line, character: m.end.character } }, newText: "" }] } },
+      });
+    }
+  }
+  return out;
+}

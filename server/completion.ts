@@ -1,0 +1,94 @@
+// Completion of element names after `$[`, `$[[` and `$[:`, of modifiers after
+// a name's `:`, of annotation words after `[`, of paths after `[collect `.
+
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import * as lsp from "vscode-languageserver";
+import type { Session } from "./session";
+
+const ANNOTATIONS = ["section", "when", "collect", "option"];
+const OPTIONS = ["parse/lax", "parse/strict"];
+
+export function completion(session: Session, params: lsp.CompletionParams): lsp.CompletionItem[] {
+  const doc = session.documents.get(params.textDocument.uri);
+  const at = session.locate(params.textDocument.uri);
+  if (!doc || !at) return [];
+  const line = doc.getText({ start: { line: params.position.line, character: 0 }, end: params.position });
+  const pos = params.position;
+  const replace = (typed: string): lsp.Range => ({ start: { line: pos.line, character: pos.character - typed.length }, end: pos });
+
+  let m = /^\s*\[option\s+(\S*)$/.exec(line);
+  if (m) return OPTIONS.map((o) => ({ label: o, kind: lsp.CompletionItemKind.EnumMember, textEdit: { range: replace(m![1]), newText: o } }));
+  m = /^\s*\[collect\s+(\S*)$/.exec(line);
+  if (m && !m[1].includes("$[")) return pathItems(at.path, m[1], replace);
+  m = /^\s*\[(\w*)$/.exec(line);
+  if (m) return ANNOTATIONS.map((a) => ({ label: a, kind: lsp.CompletionItemKind.Keyword, textEdit: { range: replace(m![1]), newText: a } }));
+
+  // Inside an unterminated reference on this line?
+  const open = line.lastIndexOf("$[");
+  if (open < 0 || line.indexOf("]", open) >= 0) return [];
+  let inner = line.slice(open + 2);
+  if (inner.startsWith("[")) inner = inner.slice(1);
+  if (inner.startsWith(":")) {
+    // `$[:x`: names relative to the section of the element holding the reference.
+    const typed = inner.slice(1);
+    const section = sectionAt(at.file, pos.line);
+    if (!section) return [];
+    const prefix = section + "/";
+    return at.tree.index
+      .names()
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => nameItem(n.slice(prefix.length), n, replace(typed)));
+  }
+  const colon = inner.indexOf(":");
+  if (colon >= 0) {
+    const typed = inner.slice(colon + 1);
+    return [
+      { label: "zap", kind: lsp.CompletionItemKind.Keyword, detail: "undefined or empty makes the whole value nothing", textEdit: { range: replace(typed), newText: "zap" } },
+      { label: "lax", kind: lsp.CompletionItemKind.Keyword, detail: "undefined expands to the empty string", textEdit: { range: replace(typed), newText: "lax" } },
+    ];
+  }
+  const names = new Set(at.tree.index.names());
+  for (const c of at.tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);
+  return [...names].filter((n) => n !== "").map((n) => nameItem(n, n, replace(inner)));
+}
+
+function nameItem(label: string, full: string, range: lsp.Range): lsp.CompletionItem {
+  return { label, kind: lsp.CompletionItemKind.Variable, detail: full, textEdit: { range, newText: label } };
+}
+
+function sectionAt(file: import("./workspace-index").FileIndex, line: number): string | null {
+  for (const d of file.definitions) if (d.statement.range.start.line <= line && line <= d.statement.range.end.line) return d.section;
+  let section: string | null = null;
+  for (const s of file.sections) if (s.range.start.line <= line) section = s.name;
+  return section;
+}
+
+function pathItems(file: string, typed: string, replace: (t: string) => lsp.Range): lsp.CompletionItem[] {
+  const slash = typed.lastIndexOf("/");
+  const dirPart = slash >= 0 ? typed.slice(0, slash + 1) : "";
+  const dir = resolve(dirname(file), dirPart || ".");
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const last = typed.slice(slash + 1);
+  return names
+    .filter((n) => !n.startsWith("."))
+    .map((n) => {
+      let isDir = false;
+      try {
+        isDir = statSync(join(dir, n)).isDirectory();
+      } catch {
+        /* ignore */
+      }
+      return {
+        label: isDir ? n + "/" : n,
+        kind: isDir ? lsp.CompletionItemKind.Folder : lsp.CompletionItemKind.File,
+        textEdit: { range: replace(last), newText: isDir ? n + "/" : n },
+        command: isDir ? { title: "", command: "editor.action.triggerSuggest" } : undefined,
+      };
+    });
+}

@@ -1,0 +1,44 @@
+// Conversions at the protocol edge: syntax-tree ranges and severities to LSP
+// types, file paths to URIs. Everything else in server/ works with paths and
+// the language layer's ranges.
+
+import * as lsp from "vscode-languageserver";
+import { URI } from "vscode-uri";
+import type { Range, Severity } from "../language";
+
+export function toLspRange(r: Range): lsp.Range {
+  return { start: { line: r.start.line, character: r.start.character }, end: { line: r.end.line, character: r.end.character } };
+}
+
+export function toLspSeverity(s: Severity): lsp.DiagnosticSeverity {
+  switch (s) {
+    case "error":
+      return lsp.DiagnosticSeverity.Error;
+    case "warning":
+      return lsp.DiagnosticSeverity.Warning;
+    case "information":
+      return lsp.DiagnosticSeverity.Information;
+    case "hint":
+      return lsp.DiagnosticSeverity.Hint;
+  }
+}
+
+export function uriToPath(uri: string): string {
+  return URI.parse(uri).fsPath;
+}
+
+export function pathToUri(path: string): string {
+  return URI.file(path).toString();
+}
+
+/** True when `pos` lies inside `r` (both ends inclusive, as a cursor touching a word counts). */
+export function contains(r: Range | lsp.Range, pos: lsp.Position): boolean {
+  if (pos.line < r.start.line || pos.line > r.end.line) return false;
+  if (pos.line === r.start.line && pos.character < r.start.character) return false;
+  if (pos.line === r.end.line && pos.character > r.end.character) return false;
+  return true;
+}
+
+export function location(file: string, r: Range): lsp.Location {
+  return { uri: pathToUri(file), range: toLspRange(r) };
+}

@@ -1,0 +1,41 @@
+// Go to definition: from any reference form to every definition of the name
+// (conditional ones and per-build ones included), from a collect path to the
+// file(s) it reads, from `[section x]` to the element x or the other places
+// that open the same section.
+
+import type * as lsp from "vscode-languageserver";
+import { expandedCollectPath } from "./document-links";
+import { location } from "./convert";
+import { targetAt } from "./locate";
+import type { Session } from "./session";
+
+export function definition(session: Session, params: lsp.DefinitionParams): lsp.Location[] {
+  const at = session.locate(params.textDocument.uri);
+  if (!at) return [];
+  const { tree, file } = at;
+  const t = targetAt(file, params.position);
+  if (!t) return [];
+  const zero = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
+  switch (t.kind) {
+    case "reference": {
+      if (t.ref.name !== null) return tree.index.definitions(t.ref.name).map((d) => location(d.file, d.nameRange));
+      if (t.ref.pattern) return tree.index.definitionsMatching(t.ref.pattern).map((d) => location(d.file, d.nameRange));
+      return [];
+    }
+    case "definition":
+      // Already on a definition: the other definitions of the same name.
+      return tree.index.definitions(t.def.name).map((d) => location(d.file, d.nameRange));
+    case "section": {
+      const own = tree.index.definitions(t.section.name);
+      if (own.length) return own.map((d) => location(d.file, d.nameRange));
+      const out: lsp.Location[] = [];
+      for (const f of tree.index.files.values()) for (const s of f.sections) if (s.name === t.section.name && s !== t.section) out.push(location(s.file, s.nameRange));
+      return out;
+    }
+    case "collect": {
+      const exact = expandedCollectPath(tree, t.collect);
+      if (exact) return [location(exact, zero)];
+      return tree.index.collectCandidates(t.collect).map((f) => location(f, zero));
+    }
+  }
+}

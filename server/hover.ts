@@ -1,0 +1,162 @@
+// Hover on a reference or a key: where the element is defined, its raw value,
+// and its value expanded in the active context. Multi-line values are fenced
+// shell blocks cut at 30 lines with a link to the whole value; `<?python`
+// blocks are shown as written and never run; `:zap` outcomes are spelled out.
+
+import { relative } from "node:path";
+import * as lsp from "vscode-languageserver";
+import { valueIn, type ContextState, type ValueOutcome } from "./contexts";
+import { toLspRange } from "./convert";
+import { expandedCollectPath } from "./document-links";
+import { targetAt } from "./locate";
+import { definitionRange } from "./references";
+import type { MetroTree, Session } from "./session";
+import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "./workspace-index";
+
+export const HOVER_LINES = 30;
+export const SHOW_VALUE_COMMAND = "metro.showExpandedValue";
+
+export function hover(session: Session, params: lsp.HoverParams): lsp.Hover | null {
+  const at = session.locate(params.textDocument.uri);
+  if (!at) return null;
+  const { tree, file } = at;
+  const t = targetAt(file, params.position);
+  if (!t) return null;
+  let md: string[] = [];
+  let range: lsp.Range;
+  switch (t.kind) {
+    case "reference":
+      range = toLspRange(t.ref.range);
+      if (t.ref.name === null) {
+        md.push(t.ref.pattern ? `Names one of: ${tree.index.definitionsMatching(t.ref.pattern).map((d) => "`" + d.name + "`").filter((x, i, a) => a.indexOf(x) === i).slice(0, 12).join(", ")}` : "This reference has no current section here: expanding it fails.");
+        break;
+      }
+      md = elementHover(tree, t.ref.name, t.ref);
+      break;
+    case "definition":
+      range = toLspRange(definitionRange(t.def));
+      md = elementHover(tree, t.def.name, null);
+      break;
+    case "section":
+      range = toLspRange(t.section.nameRange);
+      md = [`**[section ${t.section.name}]**: the names below define \`${t.section.name}/NAME\`.`];
+      if (tree.index.definitions(t.section.name).length) md.push("", ...elementHover(tree, t.section.name, null));
+      break;
+    case "collect": {
+      range = toLspRange(t.collect.statement.path.range);
+      const exact = expandedCollectPath(tree, t.collect);
+      const ctx = tree.contexts.active;
+      md.push(`**collect** \`${t.collect.statement.path.text}\``);
+      if (exact && ctx) md.push("", `${contextHeading(tree, ctx)}: reads \`${rel(tree, exact)}\``);
+      else {
+        const c = tree.index.collectCandidates(t.collect);
+        if (c.length) md.push("", "May read: " + c.slice(0, 10).map((f) => "`" + rel(tree, f) + "`").join(", ") + (c.length > 10 ? `, … (${c.length})` : ""));
+      }
+      break;
+    }
+  }
+  return { contents: { kind: lsp.MarkupKind.Markdown, value: md.join("\n") }, range };
+}
+
+function rel(tree: MetroTree, f: string): string {
+  const r = relative(tree.root, f);
+  return r.startsWith("..") ? f : r;
+}
+
+function contextHeading(tree: MetroTree, c: ContextState): string {
+  const src = tree.contexts.source === "derived" ? ", derived from the tree" : tree.contexts.source === "file" ? ", from metro-contexts.json" : "";
+  return `In **${c.name}** (active context${src})`;
+}
+
+function fence(lines: string[], name: string, tree: MetroTree): string[] {
+  const shown = lines.slice(0, HOVER_LINES);
+  const out = ["```sh", ...shown.map((l) => l.replace(/```/g, "`\u200b``")), "```"];
+  if (lines.length > HOVER_LINES) {
+    const args = encodeURIComponent(JSON.stringify([{ tree: tree.root, name }]));
+    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${SHOW_VALUE_COMMAND}?${args})`);
+  }
+  return out;
+}
+
+function inlineCode(s: string): string {
+  if (s === "") return "*(empty)*";
+  const shown = s.length > 400 ? s.slice(0, 400) + "…" : s;
+  return "`` " + shown.replace(/`/g, "'") + " ``";
+}
+
+/** What `:zap` does at this place when it fires. */
+export function zapConsequence(place: ReferencePlace, element: DefinitionEntry | null): string {
+  switch (place) {
+    case "multi-line":
+      return "this line is dropped";
+    case "collect":
+      return "this collect is skipped";
+    default:
+      return element ? `the value of \`${element.name}\` becomes nothing` : "the value becomes nothing";
+  }
+}
+
+export function describeOutcome(v: ValueOutcome): string {
+  switch (v.kind) {
+    case "undefined":
+      return "undefined";
+    case "unknown":
+      return `unknown: ${v.message}`;
+    case "error":
+      return `error: ${v.message}`;
+    case "fatal":
+      return `the context stops: ${v.message}`;
+    case "pending":
+      return "not evaluated yet";
+    case "value":
+      return v.value === null ? "nothing (a `:zap` fired)" : Array.isArray(v.value) ? `${v.value.length} lines` : inlineCode(v.value);
+  }
+}
+
+function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null): string[] {
+  const defs = tree.index.definitions(name);
+  const md: string[] = [];
+  const kind = defs[0]?.statement.kind === "multi" ? "multi-line element" : defs.length ? "element" : "not defined in this tree";
+  md.push(`**\`${name}\`** — ${kind}`);
+  if (defs.length) {
+    md.push("");
+    for (const d of defs.slice(0, 6)) {
+      md.push(`- ${rel(tree, d.file)}:${d.nameRange.start.line + 1}${d.condition ? ` when \`${d.condition}\`` : ""}`);
+    }
+    if (defs.length > 6) md.push(`- … ${defs.length - 6} more`);
+    const d = defs[0];
+    md.push("", defs.length > 1 ? "Raw value (first definition):" : "Raw value:");
+    if (d.statement.kind === "single") md.push(inlineCode(d.statement.value.text));
+    else md.push(...fence(d.statement.rawLines, name, tree));
+  }
+  const ctx = tree.contexts.active;
+  if (!ctx) {
+    md.push("", "*No build context: configure `metro.contexts` or add `metro-contexts.json` to see expanded values.*");
+    return md;
+  }
+  const v = valueIn(ctx, name);
+  md.push("", contextHeading(tree, ctx) + ":");
+  if (v.kind === "value" && Array.isArray(v.value)) md.push(...fence(v.value, name, tree));
+  else md.push(describeOutcome(v));
+  if (ref && ref.modifier === "zap") {
+    const fires = v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null));
+    md.push(
+      "",
+      fires
+        ? `\`:zap\` fires here: \`${name}\` is ${v.kind === "undefined" ? "undefined" : "empty"}, so ${zapConsequence(ref.place, ref.element)}.`
+        : `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`,
+    );
+  }
+  if (ref && ref.boolean) md.push("", `\`$[${name}?]\` expands to \`${v.kind === "undefined" ? "no" : "yes"}\`.`);
+  return md;
+}
+
+/** The whole expanded value, for the "show expanded value" command. */
+export function expandedValueText(tree: MetroTree, name: string): { text: string; context: string | null } {
+  const ctx = tree.contexts.active;
+  if (!ctx) return { text: `# ${name}: no build context`, context: null };
+  const v = valueIn(ctx, name);
+  if (v.kind === "value" && Array.isArray(v.value)) return { text: v.value.join("\n") + "\n", context: ctx.name };
+  if (v.kind === "value" && typeof v.value === "string") return { text: v.value + "\n", context: ctx.name };
+  return { text: `# ${name} in ${ctx.name}: ${describeOutcome(v)}\n`, context: ctx.name };
+}

@@ -1,0 +1,330 @@
+// metro-language-server: `metro-language-server --stdio`. Wires the protocol
+// to the feature modules (one file per feature) and keeps the session up to
+// date with open documents, watched files and settings. Nothing from the
+// workspace is ever executed: contexts are evaluated with allowExec false.
+
+import { writeFileSync } from "node:fs";
+import { join, relative, isAbsolute } from "node:path";
+import * as lsp from "vscode-languageserver/node";
+import { codeActions } from "./code-actions";
+import { codeLenses } from "./code-lens";
+import { completion } from "./completion";
+import { CONTEXTS_FILE, contextCandidates, type ContextState } from "./contexts";
+import { pathToUri, uriToPath } from "./convert";
+import { definition } from "./definition";
+import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
+import { documentLinks } from "./document-links";
+import { documentSymbols } from "./document-symbols";
+import { foldingRanges } from "./folding";
+import { expandedValueText, hover } from "./hover";
+import { inlayHints } from "./inlay-hints";
+import { targetAt, nameOf } from "./locate";
+import { references } from "./references";
+import { prepareRename, rename } from "./rename";
+import { legend, semanticTokens } from "./semantic-tokens";
+import { Session, type MetroTree } from "./session";
+import { workspaceSymbols } from "./workspace-symbols";
+
+export const SERVER_COMMANDS = {
+  setActiveContext: "metro.server.setActiveContext",
+  writeContextsFile: "metro.server.writeContextsFile",
+} as const;
+
+if (process.argv.includes("--version")) {
+  process.stdout.write("metro-language-server 0.1.0\n");
+  process.exit(0);
+}
+if (process.argv.includes("--help")) {
+  process.stdout.write("usage: metro-language-server --stdio\n");
+  process.exit(0);
+}
+
+const connection = lsp.createConnection(lsp.ProposedFeatures.all);
+const session = new Session();
+let hasConfiguration = false;
+let hasWatchers = false;
+let initialFolders: string[] = [];
+// Nothing is indexed before `initialized` has read the settings and the workspace folders.
+let markReady: () => void = () => {};
+const ready = new Promise<void>((r) => (markReady = r));
+
+// Diagnostics are published in batches: many republish requests in one turn become one pass.
+const pendingPublish = new Set<string>();
+let publishScheduled = false;
+const publishedNonEmpty = new Set<string>();
+
+function schedulePublish(files: Iterable<string>): void {
+  for (const f of files) pendingPublish.add(f);
+  if (publishScheduled) return;
+  publishScheduled = true;
+  setImmediate(() => {
+    publishScheduled = false;
+    const files = [...pendingPublish];
+    pendingPublish.clear();
+    for (const f of files) publish(f);
+  });
+}
+
+function publish(path: string): void {
+  const uri = pathToUri(path);
+  const tree = session.treeFor(path, false);
+  const file = tree?.fileIndex(path);
+  let diagnostics: lsp.Diagnostic[];
+  if (tree && file) diagnostics = fileDiagnostics(tree, file);
+  else {
+    const doc = session.documents.get(uri);
+    const ast = doc ? session.looseFile(uri) : undefined;
+    diagnostics = ast ? ast.diagnostics.map(syntaxDiagnostic) : [];
+  }
+  if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
+  if (diagnostics.length) publishedNonEmpty.add(path);
+  else publishedNonEmpty.delete(path);
+  void connection.sendDiagnostics({ uri, version: session.documents.get(uri)?.version, diagnostics });
+}
+
+session.hooks = {
+  republish: (files) => schedulePublish(files),
+  contextsChanged: (tree) => sendStatus(tree),
+};
+
+function describeContext(c: ContextState) {
+  return { name: c.name, config: c.config, args: c.args, fatal: c.evaluated?.fatal?.message ?? null, evaluated: !!c.evaluated };
+}
+
+function sendStatus(tree: MetroTree): void {
+  const active = tree.contexts.active;
+  void connection.sendNotification("metro/status", {
+    root: tree.root,
+    active: active?.name ?? null,
+    source: tree.contexts.source,
+    contexts: tree.contexts.contexts.length,
+    busy: tree.contexts.busy,
+  });
+}
+
+connection.onInitialize((params) => {
+  const caps = params.capabilities;
+  hasConfiguration = !!caps.workspace?.configuration;
+  hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+  const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
+  const fromOptions = opts.contexts ?? opts.metro?.contexts;
+  if (fromOptions !== undefined) session.contextSetting = fromOptions;
+  if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));
+  else if (params.rootUri) initialFolders = [uriToPath(params.rootUri)];
+  else if (params.rootPath) initialFolders = [params.rootPath];
+  return {
+    capabilities: {
+      textDocumentSync: { openClose: true, change: lsp.TextDocumentSyncKind.Incremental, save: { includeText: false } },
+      definitionProvider: true,
+      referencesProvider: true,
+      renameProvider: { prepareProvider: true },
+      hoverProvider: true,
+      inlayHintProvider: true,
+      codeActionProvider: { codeActionKinds: [lsp.CodeActionKind.QuickFix] },
+      completionProvider: { triggerCharacters: ["[", ":", "/", "."] },
+      documentSymbolProvider: true,
+      workspaceSymbolProvider: true,
+      foldingRangeProvider: true,
+      semanticTokensProvider: { legend, full: true },
+      documentLinkProvider: { resolveProvider: false },
+      codeLensProvider: { resolveProvider: false },
+      executeCommandProvider: { commands: Object.values(SERVER_COMMANDS) },
+      workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+    },
+    serverInfo: { name: "metro-language-server", version: "0.1.0" },
+  };
+});
+
+async function pullConfiguration(): Promise<void> {
+  if (!hasConfiguration) return;
+  try {
+    const cfg = (await connection.workspace.getConfiguration("metro")) as { contexts?: unknown } | null;
+    const contexts = cfg?.contexts;
+    // An empty setting leaves metro-contexts.json or derived contexts in charge (and initializationOptions).
+    if (Array.isArray(contexts) && contexts.length) session.configureContexts(contexts);
+    else if (session.contextSetting !== undefined && Array.isArray(contexts)) session.configureContexts(session.contextSetting);
+  } catch {
+    /* client without the section */
+  }
+}
+
+connection.onInitialized(async () => {
+  if (hasConfiguration) void connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" });
+  if (hasWatchers) {
+    void connection.client.register(lsp.DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*" }] });
+  }
+  try {
+    await pullConfiguration();
+    for (const f of initialFolders) session.addFolder(f);
+  } finally {
+    markReady();
+  }
+  try {
+    connection.workspace.onDidChangeWorkspaceFolders((e) => {
+      for (const f of e.added) session.addFolder(uriToPath(f.uri));
+      for (const f of e.removed) {
+        const root = uriToPath(f.uri);
+        for (const r of [...session.trees.keys()]) if (r === root || r.startsWith(root + "/")) session.trees.delete(r);
+      }
+    });
+  } catch {
+    /* client without workspace folders */
+  }
+});
+
+connection.onDidChangeConfiguration(async (change) => {
+  if (hasConfiguration) await pullConfiguration();
+  else {
+    const s = (change.settings as { metro?: { contexts?: unknown } } | undefined)?.metro?.contexts;
+    if (s !== undefined) session.configureContexts(s);
+  }
+});
+
+session.documents.onDidOpen((e) => {
+  session.trackOpen(e.document);
+});
+session.documents.onDidChangeContent((e) => {
+  void ready.then(() => documentChanged(e.document));
+});
+
+function documentChanged(document: { uri: string; getText(): string; version: number }): void {
+  if (session.documents.get(document.uri)?.version !== document.version) return; // a later change follows
+  const e = { document };
+  const path = uriToPath(e.document.uri);
+  const tree = session.treeFor(path);
+  if (tree) {
+    const known = tree.fileIndex(path);
+    // Opening a file whose text is the disk's changes nothing: do not re-evaluate contexts.
+    if (known && known.ast.text === e.document.getText()) {
+      schedulePublish([path]);
+      return;
+    }
+    session.fileChanged(path);
+  }
+  schedulePublish([path]);
+}
+session.documents.onDidClose((e) => void ready.then(() => documentClosed(e)));
+function documentClosed(e: { document: { uri: string } & Parameters<Session["trackClose"]>[0] }): void {
+  session.trackClose(e.document);
+  const path = uriToPath(e.document.uri);
+  const tree = session.treeFor(path, false);
+  if (tree) {
+    const known = tree.fileIndex(path);
+    tree.workspace.invalidate(path);
+    const disk = tree.workspace.getFile(path);
+    if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path);
+  } else void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+}
+session.documents.listen(connection);
+
+connection.onDidChangeWatchedFiles(async (params) => {
+  await ready;
+  for (const ch of params.changes) {
+    const path = uriToPath(ch.uri);
+    if (session.openText(path) !== undefined) continue;
+    if (ch.type === lsp.FileChangeType.Deleted) session.fileDeleted(path);
+    else session.fileChanged(path);
+  }
+});
+
+const guard =
+  <P, R>(fn: (session: Session, params: P) => R, fallback: R) =>
+  async (params: P): Promise<R> => {
+    await ready;
+    try {
+      return fn(session, params);
+    } catch (e) {
+      if (e instanceof lsp.ResponseError) throw e;
+      connection.console.error(`metro-language-server: ${(e as Error).stack ?? e}`);
+      return fallback;
+    }
+  };
+
+connection.onDefinition(guard(definition, []));
+connection.onReferences(guard(references, []));
+connection.onPrepareRename(guard(prepareRename, null));
+connection.onRenameRequest(guard(rename, null));
+connection.onHover(guard(hover, null));
+connection.languages.inlayHint.on(guard(inlayHints, []));
+connection.onCodeAction(guard(codeActions, []));
+connection.onCompletion(guard(completion, []));
+connection.onDocumentSymbol(guard(documentSymbols, []));
+connection.onWorkspaceSymbol(guard(workspaceSymbols, []));
+connection.onFoldingRanges(guard(foldingRanges, []));
+connection.languages.semanticTokens.on(guard(semanticTokens, { data: [] }));
+connection.onDocumentLinks(guard(documentLinks, []));
+connection.onCodeLens(guard(codeLenses, []));
+
+/** The tree a request is about: by `tree` root, by document URI, or the only/first tree. */
+function treeOf(p: { tree?: string; uri?: string } | undefined): MetroTree | undefined {
+  if (p?.tree) return session.trees.get(p.tree) ?? session.treeFor(p.tree);
+  if (p?.uri) return session.treeFor(uriToPath(p.uri));
+  return session.trees.values().next().value;
+}
+
+connection.onRequest("metro/contexts", (p: { tree?: string; uri?: string } | undefined) => {
+  const trees = p?.tree || p?.uri ? [treeOf(p)].filter((t): t is MetroTree => !!t) : [...session.trees.values()];
+  return {
+    trees: trees.map((t) => ({
+      root: t.root,
+      source: t.contexts.source,
+      active: t.contexts.active?.name ?? null,
+      contexts: t.contexts.contexts.map(describeContext),
+    })),
+  };
+});
+
+connection.onRequest("metro/contextCandidates", (p: { tree?: string; uri?: string } | undefined) => {
+  const t = treeOf(p);
+  return t ? { root: t.root, ...contextCandidates(t.root, t.index) } : null;
+});
+
+connection.onRequest("metro/expandedValue", (p: { tree?: string; uri?: string; name?: string; position?: lsp.Position }) => {
+  let tree = treeOf(p);
+  let name = p.name ?? null;
+  if (!name && p.uri && p.position) {
+    const at = session.locate(p.uri);
+    const t = at && targetAt(at.file, p.position);
+    tree = at?.tree;
+    name = t ? nameOf(t) : null;
+  }
+  if (!tree || !name) return null;
+  return { name, ...expandedValueText(tree, name) };
+});
+
+/** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */
+connection.onRequest("metro/settled", async () => {
+  await ready;
+  for (const t of session.trees.values()) await t.contexts.settled();
+  await new Promise((r) => setImmediate(r));
+  return { trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs })) };
+});
+
+connection.onExecuteCommand((params) => {
+  const arg = (params.arguments?.[0] ?? {}) as { tree?: string; uri?: string; name?: string };
+  const tree = treeOf(arg);
+  if (!tree) return null;
+  switch (params.command) {
+    case SERVER_COMMANDS.setActiveContext: {
+      if (!arg.name || !tree.contexts.setActive(arg.name)) return { ok: false };
+      sendStatus(tree);
+      schedulePublish(session.openPaths());
+      void connection.sendRequest(lsp.InlayHintRefreshRequest.type).catch(() => {});
+      return { ok: true, active: arg.name };
+    }
+    case SERVER_COMMANDS.writeContextsFile: {
+      const file = join(tree.root, CONTEXTS_FILE);
+      const entries = tree.contexts.contexts.map((c) => ({
+        name: c.name,
+        config: isAbsolute(c.config) && !relative(tree.root, c.config).startsWith("..") ? relative(tree.root, c.config) : c.config,
+        args: c.args,
+      }));
+      writeFileSync(file, JSON.stringify(entries, null, 2) + "\n");
+      session.fileChanged(file);
+      return { ok: true, file };
+    }
+  }
+  return null;
+});
+
+connection.listen();

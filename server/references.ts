@@ -1,0 +1,36 @@
+// Find references: every place that names an element, whatever the form
+// (`$[a/b]`, `$[:b]` in section a, `$[]` in section a/b, `$[[a/b]]`, conditions),
+// across the tree's files.
+
+import type * as lsp from "vscode-languageserver";
+import type { Range } from "../language";
+import { location } from "./convert";
+import { nameOf, targetAt } from "./locate";
+import type { MetroTree, Session } from "./session";
+import type { DefinitionEntry, ReferenceEntry } from "./workspace-index";
+
+/** References of `name`; `dynamic` adds `$[[steps/$[target]]]`-style references whose pattern can match it. */
+export function referencesOf(tree: MetroTree, name: string, dynamic: boolean): ReferenceEntry[] {
+  const out = [...tree.index.references(name)];
+  if (dynamic) for (const f of tree.index.files.values()) for (const r of f.references) if (r.pattern && r.pattern.test(name)) out.push(r);
+  return out;
+}
+
+export function references(session: Session, params: lsp.ReferenceParams): lsp.Location[] {
+  const at = session.locate(params.textDocument.uri);
+  if (!at) return [];
+  const t = targetAt(at.file, params.position);
+  const name = t && nameOf(t);
+  if (!name) return [];
+  const out: lsp.Location[] = [];
+  if (params.context.includeDeclaration) for (const d of at.tree.index.definitions(name)) out.push(location(d.file, definitionRange(d)));
+  for (const r of referencesOf(at.tree, name, true)) out.push(location(r.file, r.place === "multi-reference" || r.form === "condition" ? r.nameRange : r.range));
+  return out;
+}
+
+/** The name of a definition, or its lone `:` when the name is empty (`: value` under a section). */
+export function definitionRange(d: DefinitionEntry): Range {
+  const r = d.nameRange;
+  if (r.start.offset !== r.end.offset) return r;
+  return { start: r.start, end: { line: r.end.line, character: r.end.character + 1, offset: r.end.offset + 1 } };
+}

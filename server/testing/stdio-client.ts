@@ -1,0 +1,185 @@
+// A small LSP client over stdio for the server's tests and benchmark: it
+// spawns the real bundled server, answers the requests a client must answer
+// (workspace/configuration, registrations, refreshes) and records published
+// diagnostics. Not part of the server bundle.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import { URI } from "vscode-uri";
+
+export interface PublishedDiagnostics {
+  uri: string;
+  version?: number;
+  diagnostics: {
+    range: { start: { line: number; character: number }; end: { line: number; character: number } };
+    severity?: number;
+    code?: string | number;
+    message: string;
+    source?: string;
+    relatedInformation?: { location: { uri: string; range: unknown }; message: string }[];
+    data?: unknown;
+    tags?: number[];
+  }[];
+}
+
+export interface StartOptions {
+  serverPath: string;
+  /** rootUri / workspaceFolders; null sends neither. */
+  root?: string | null;
+  settings?: Record<string, unknown>;
+  initializationOptions?: unknown;
+  /** Omit workspace/configuration support (like clients without it). */
+  noConfiguration?: boolean;
+}
+
+export const uriOf = (path: string) => URI.file(path).toString();
+
+export class StdioClient {
+  readonly diagnostics = new Map<string, PublishedDiagnostics>();
+  readonly notifications: { method: string; params: unknown }[] = [];
+  private waiters: { check: () => boolean; resolve: () => void }[] = [];
+  private versions = new Map<string, number>();
+  settings: Record<string, unknown>;
+
+  private constructor(
+    readonly process: ChildProcess,
+    readonly connection: MessageConnection,
+    options: StartOptions,
+  ) {
+    this.settings = options.settings ?? {};
+  }
+
+  static async start(options: StartOptions): Promise<StdioClient> {
+    const proc = spawn(process.execPath, [options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    proc.stderr!.on("data", (d) => (stderr += d.toString()));
+    proc.on("exit", (code) => {
+      if (code && stderr) process.stderr.write(`server exited ${code}: ${stderr}\n`);
+    });
+    const connection = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    const client = new StdioClient(proc, connection, options);
+    connection.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section ? client.settings[i.section] ?? null : client.settings)));
+    connection.onRequest("client/registerCapability", () => null);
+    connection.onRequest("client/unregisterCapability", () => null);
+    connection.onRequest("window/workDoneProgress/create", () => null);
+    connection.onRequest("workspace/inlayHint/refresh", () => null);
+    connection.onRequest("workspace/semanticTokens/refresh", () => null);
+    connection.onRequest("workspace/codeLens/refresh", () => null);
+    connection.onNotification("textDocument/publishDiagnostics", (p: PublishedDiagnostics) => {
+      client.diagnostics.set(p.uri, p);
+      client.poke();
+    });
+    connection.onNotification((method: string, params: unknown) => {
+      client.notifications.push({ method, params });
+      client.poke();
+    });
+    connection.listen();
+    const root = options.root;
+    await connection.sendRequest("initialize", {
+      processId: process.pid,
+      rootUri: root ? uriOf(root) : null,
+      workspaceFolders: root ? [{ uri: uriOf(root), name: "root" }] : null,
+      initializationOptions: options.initializationOptions,
+      capabilities: {
+        workspace: options.noConfiguration
+          ? {}
+          : { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true }, workspaceFolders: true },
+        textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true }, hover: { contentFormat: ["markdown", "plaintext"] } },
+      },
+    });
+    connection.sendNotification("initialized", {});
+    return client;
+  }
+
+  private poke(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const x of w) {
+      if (x.check()) x.resolve();
+      else this.waiters.push(x);
+    }
+  }
+
+  /** Resolves when `check` holds after a notification (or now); rejects after `timeout` ms. */
+  waitFor(check: () => boolean, timeout = 10000, what = "condition"): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeout);
+      this.waiters.push({
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
+  diagnosticsOf(path: string): PublishedDiagnostics["diagnostics"] {
+    return this.diagnostics.get(uriOf(path))?.diagnostics ?? [];
+  }
+
+  request<R = any>(method: string, params: unknown): Promise<R> {
+    return this.connection.sendRequest(method, params) as Promise<R>;
+  }
+
+  notify(method: string, params: unknown): void {
+    void this.connection.sendNotification(method, params);
+  }
+
+  open(path: string, text = readFileSync(path, "utf8")): void {
+    this.versions.set(path, 1);
+    this.notify("textDocument/didOpen", { textDocument: { uri: uriOf(path), languageId: "metro", version: 1, text } });
+  }
+
+  /** Sends an incremental change; returns the new version. */
+  change(path: string, range: { start: { line: number; character: number }; end: { line: number; character: number } } | null, text: string): number {
+    const v = (this.versions.get(path) ?? 1) + 1;
+    this.versions.set(path, v);
+    this.notify("textDocument/didChange", { textDocument: { uri: uriOf(path), version: v }, contentChanges: [range ? { range, text } : { text }] });
+    return v;
+  }
+
+  close(path: string): void {
+    this.notify("textDocument/didClose", { textDocument: { uri: uriOf(path) } });
+  }
+
+  settled(): Promise<{ trees: { root: string; files: number; contexts: number; scanMs: number }[] }> {
+    return this.request("metro/settled", null);
+  }
+
+  hover(path: string, line: number, character: number) {
+    return this.request<{ contents: { kind: string; value: string }; range: unknown } | null>("textDocument/hover", { textDocument: { uri: uriOf(path) }, position: { line, character } });
+  }
+
+  definition(path: string, line: number, character: number) {
+    return this.request<{ uri: string; range: { start: { line: number; character: number } } }[]>("textDocument/definition", { textDocument: { uri: uriOf(path) }, position: { line, character } });
+  }
+
+  /** Resident memory of the server process in bytes (Linux). */
+  memory(): number {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.process.pid}/status`, "utf8"));
+      return m ? Number(m[1]) * 1024 : NaN;
+    } catch {
+      return NaN;
+    }
+  }
+
+  alive(): boolean {
+    return this.process.exitCode === null && !this.process.killed;
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await Promise.race([this.request("shutdown", null), new Promise((r) => setTimeout(r, 2000))]);
+      this.notify("exit", null);
+    } catch {
+      /* already gone */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    this.connection.dispose();
+    if (this.process.exitCode === null) this.process.kill();
+  }
+}
