@@ -118,6 +118,19 @@ interface Frame {
   site: ErrorSite;
 }
 
+interface MultiFrame {
+  name: string;
+  lines: string[];
+  lax: boolean;
+  key: string;
+  pos: number;
+  out: string[];
+  /** Smallest index in the multi-line stack a circular reference below this frame pointed at. */
+  low: number;
+  pythonBlocks: string[] | null;
+  pythonIndex: number;
+}
+
 type Outcome = { ok: true; value: string | null } | { ok: false; error: EvaluationError };
 
 export interface ExpanderHooks {
@@ -132,8 +145,6 @@ export class Expander {
   private multiMemo = new Map<string, { lines: string[] } | { error: EvaluationError }>();
   private topMemo = new Map<string, Outcome | { ok: true; value: string[] }>();
   private memoVersion = -1;
-  /** Depth of the multi-line chain (`$[[...]]` inside `$[[...]]`), for cache decisions. */
-  private multiLow = Infinity;
 
   constructor(
     private readonly store: Store,
@@ -468,97 +479,138 @@ export class Expander {
   // -------------------------------------------------------------------------
   // Multi-line expansion (spec 3.4)
 
+  /**
+   * Expands a multi-line element (metro's expandMulti). `stack` holds the
+   * multi-line elements whose lines led here. Runs on an explicit stack of
+   * frames, one per element being expanded, like single-line expansion.
+   */
   expandMulti(written: string, stack: string[], inheritedLax: boolean): string[] {
     this.fresh();
+    const frames: MultiFrame[] = [];
+    const names = [...stack];
+    const open = (w: string, lax: boolean): string[] | null => {
+      const r = this.openMulti(w, names, lax);
+      if (r.kind === "done") return r.lines;
+      frames.push(r.frame);
+      names.push(r.frame.name);
+      return null;
+    };
+    const first = open(written, inheritedLax);
+    if (first) return first;
+    const base = stack.length;
+    let failure: EvaluationError | null = null;
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1];
+      let pushed = false;
+      if (!failure) {
+        try {
+          pushed = this.stepMulti(f, open);
+        } catch (e) {
+          if (!(e instanceof EvaluationError)) throw e;
+          failure = e;
+        }
+      }
+      if (pushed) continue;
+      // f is finished (or failed).
+      frames.pop();
+      names.pop();
+      const depth = base + frames.length;
+      if (f.low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
+      if (frames.length === 0) {
+        if (failure) throw failure;
+        return f.out;
+      }
+      const parent = frames[frames.length - 1];
+      if (f.low < parent.low) parent.low = f.low;
+      if (!failure) for (const l of f.out) parent.out.push(l);
+    }
+    throw new Error("unreachable");
+  }
+
+  /** Resolves a multi-line reference: its lines when known at once, or a frame to expand. */
+  private openMulti(written: string, stack: string[], inheritedLax: boolean): { kind: "done"; lines: string[] } | { kind: "frame"; frame: MultiFrame } {
     let name = written;
     let lax = inheritedLax;
     const split = name.split(":");
+    const holder = stack[stack.length - 1] ?? null;
     if (split.length === 2) {
-      if (split[1] !== "lax") throw new EvaluationError("metro/unknown-modifier", `"$[[${written}]]": only :lax is allowed in a multi-line reference`, false, { element: stack[stack.length - 1] ?? null });
+      if (split[1] !== "lax") throw new EvaluationError("metro/unknown-modifier", `"$[[${written}]]": only :lax is allowed in a multi-line reference`, false, { element: holder });
       lax = true;
       name = split[0];
     }
-    const holder = stack[stack.length - 1] ?? null;
     const seen = stack.indexOf(name);
     if (seen !== -1) {
-      if (seen < this.multiLow) this.multiLow = seen;
-      throw new EvaluationError("metro/circular-reference", `circular multi-line reference: ${[...stack.slice(seen), name].join(" -> ")}`, false, { element: holder, reference: written });
+      throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${[...stack.slice(seen), name].join(" -> ")}`, false, { element: holder, reference: written }), { chainIndex: seen });
     }
     let value: RawValue;
     const raw = this.store.raw.get(name);
     if (raw) {
-      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a single-line element`, false, { element: stack[stack.length - 1] ?? null });
+      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a single-line element`, false, { element: holder });
       value = raw.value;
     } else {
       const def = this.conditionalValue(name);
       if (!def) {
-        if (lax || (stack.length > 0 && this.store.laxVars.get(stack[stack.length - 1]) === true)) return [];
-        throw new EvaluationError("metro/undefined-multi-line", `multi-line element "${name}" is not defined`, false, { element: stack[stack.length - 1] ?? null }, name);
+        if (lax || (holder !== null && this.store.laxVars.get(holder) === true)) return { kind: "done", lines: [] };
+        throw new EvaluationError("metro/undefined-multi-line", `multi-line element "${name}" is not defined`, false, { element: holder }, name);
       }
-      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: stack[stack.length - 1] ?? null });
+      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: holder });
       value = def.value;
     }
     const key = (lax ? "1" : "0") + name;
     const hit = this.multiMemo.get(key);
     if (hit) {
       if ("error" in hit) throw hit.error;
-      return hit.lines;
+      return { kind: "done", lines: hit.lines };
     }
-    const depth = stack.length;
-    const savedLow = this.multiLow;
-    this.multiLow = Infinity;
-    let result: { lines: string[] } | { error: EvaluationError };
-    try {
-      result = { lines: this.expandLines(name, value, [...stack, name], lax) };
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      result = { error: e };
-    }
-    const low = this.multiLow;
-    this.multiLow = Math.min(savedLow, low);
-    if (low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(key, result);
-    if ("error" in result) throw result.error;
-    return result.lines;
+    return { kind: "frame", frame: { name, lines: value, lax, key, pos: 0, out: [], low: Infinity, pythonBlocks: null, pythonIndex: 0 } };
   }
 
-  private expandLines(name: string, lines: string[], stack: string[], lax: boolean): string[] {
-    const out: string[] = [];
-    let pythonBlocks: string[] | null = null;
-    let pythonIndex = 0;
-    for (let pos = 0; pos < lines.length; pos++) {
+  /** Advances a multi-line frame; returns true after opening a child frame. */
+  private stepMulti(f: MultiFrame, open: (written: string, lax: boolean) => string[] | null): boolean {
+    const lines = f.lines;
+    while (f.pos < lines.length) {
+      const pos = f.pos++;
       const line = lines[pos];
       const stripped = pyStrip(line);
-      const words = stripped.split(" ");
-      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) {
+      if (stripped.startsWith("$[[") && stripped.endsWith("]]") && stripped.split(" ").length < 3) {
         const ref = stripped.slice(3, -2);
-        this.hooks.onReference?.(name, ref);
-        const target = this.expandText(ref, false, { element: name, line: pos, reference: ref });
-        if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: name, line: pos, reference: ref });
-        out.push(...this.expandMulti(target, stack, lax));
+        this.hooks.onReference?.(f.name, ref);
+        const target = this.expandText(ref, false, { element: f.name, line: pos, reference: ref });
+        if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
+        let done: string[] | null;
+        try {
+          done = open(target, f.lax);
+        } catch (e) {
+          const at = (e as { chainIndex?: number }).chainIndex;
+          if (at !== undefined && at < f.low) f.low = at;
+          throw e;
+        }
+        if (done === null) return true;
+        for (const l of done) f.out.push(l);
         continue;
       }
-      if (words[0] === "<?python") {
+      if (stripped.split(" ")[0] === "<?python") {
         const code: string[] = [];
-        const startPos = pos;
-        pos++;
-        while (pos < lines.length && pySplit(lines[pos])[0] !== "?>") code.push(lines[pos++]);
+        let end = pos + 1;
+        while (end < lines.length && pySplit(lines[end])[0] !== "?>") code.push(lines[end++]);
+        f.pos = end + 1;
         if (!this.python) {
           // Not allowed to execute: show the block as written.
-          out.push(...lines.slice(startPos, Math.min(pos + 1, lines.length)));
+          for (const l of lines.slice(pos, Math.min(end + 1, lines.length))) f.out.push(l);
           continue;
         }
-        pythonBlocks ??= this.pythonBlocksOf(lines);
-        const outcome = this.python.run(pythonBlocks);
-        if (pythonIndex >= outcome.outputs.length) {
-          throw new EvaluationError("metro/python-error", `python block failed: ${outcome.error ?? "no output"}`, false, { element: name, line: startPos });
+        f.pythonBlocks ??= this.pythonBlocksOf(lines);
+        const outcome = this.python.run(f.pythonBlocks);
+        if (f.pythonIndex >= outcome.outputs.length) {
+          throw new EvaluationError("metro/python-error", `python block failed: ${outcome.error ?? "no output"}`, false, { element: f.name, line: pos });
         }
-        out.push(outcome.outputs[pythonIndex++]);
+        f.out.push(outcome.outputs[f.pythonIndex++]);
         continue;
       }
-      const expanded = this.expandText(line, lax, { element: name, line: pos });
-      if (expanded !== null) out.push(expanded);
+      const expanded = this.expandText(line, f.lax, { element: f.name, line: pos });
+      if (expanded !== null) f.out.push(expanded);
     }
-    return out;
+    return false;
   }
 
   /** The code of every python block of a multi-line value, in order. */
