@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
-import type { Workspace } from "../engine/workspace";
+import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import type { WorkspaceIndex } from "./workspace-index";
 
 export const CONTEXTS_FILE = "metro-contexts.json";
@@ -23,8 +23,29 @@ export interface ContextConfig {
 
 export type ContextSource = "setting" | "file" | "derived";
 
+/**
+ * The engine's workspace, recording every path an evaluation asks for, so
+ * that an edit of any file a context read (collected files and `<<` files
+ * alike) re-evaluates exactly that context.
+ */
+export class RecordingWorkspace extends Workspace {
+  recorder: Set<string> | null = null;
+
+  override getFile(path: string): WorkspaceFile | undefined {
+    this.recorder?.add(path);
+    return super.getFile(path);
+  }
+
+  override readText(path: string): string | undefined {
+    this.recorder?.add(path);
+    return super.readText(path);
+  }
+}
+
 export interface ContextState extends ContextConfig {
   evaluated: EvaluatedContext | null;
+  /** Every path the evaluation read or tried to read. */
+  reads: Set<string>;
   diagnostics: EngineDiagnostic[];
   /** Bumped each time the context is evaluated again. */
   generation: number;
@@ -82,7 +103,7 @@ export class ContextManager {
 
   constructor(
     readonly root: string,
-    private readonly workspace: Workspace,
+    private readonly workspace: RecordingWorkspace,
     private readonly index: WorkspaceIndex,
     /** Called after a batch of evaluations finished, with the files whose diagnostics may have changed. */
     private readonly onEvaluated: (files: Set<string>) => void,
@@ -125,7 +146,7 @@ export class ContextManager {
       configs.every((c, i) => c.name === this.contexts[i].name && c.config === this.contexts[i].config && JSON.stringify(c.args) === JSON.stringify(this.contexts[i].args));
     if (same) return;
     const files = this.affectedFiles();
-    this.contexts = configs.map((c) => ({ ...c, evaluated: null, diagnostics: [], generation: 0, stale: true }));
+    this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], generation: 0, stale: true }));
     if (this.activeName && !this.contexts.some((c) => c.name === this.activeName)) this.activeName = null;
     for (const c of this.contexts) this.queue.add(c);
     this.pump(files);
@@ -134,7 +155,7 @@ export class ContextManager {
   /** Re-evaluates the contexts that read `path` (and fatal ones, which may have stopped before reading it). */
   fileChanged(path: string): void {
     for (const c of this.contexts) {
-      if (!c.evaluated || c.evaluated.fatal || c.evaluated.filesRead.has(path) || c.config === path) {
+      if (!c.evaluated || c.evaluated.fatal || c.reads.has(path) || c.config === path) {
         c.stale = true;
         this.queue.add(c);
       }
@@ -157,7 +178,7 @@ export class ContextManager {
     const out = new Set<string>();
     for (const c of this.contexts) {
       for (const d of c.diagnostics) out.add(d.file);
-      if (c.evaluated) for (const f of c.evaluated.filesRead) out.add(f);
+      for (const f of c.reads) out.add(f);
     }
     return out;
   }
@@ -204,27 +225,33 @@ export class ContextManager {
 
   private evaluate(c: ContextState): void {
     for (const d of c.diagnostics) this.pendingFiles.add(d.file);
-    if (c.evaluated) for (const f of c.evaluated.filesRead) this.pendingFiles.add(f);
+    for (const f of c.reads) this.pendingFiles.add(f);
+    const reads = new Set<string>();
+    this.workspace.recorder = reads;
     try {
-      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace });
+      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false });
       c.evaluated = r.context;
       c.diagnostics = r.diagnostics;
     } catch (e) {
       c.evaluated = null;
       c.diagnostics = [];
       process.stderr.write(`metro-language-server: evaluating ${c.name} failed: ${(e as Error).stack ?? e}\n`);
+    } finally {
+      this.workspace.recorder = null;
     }
+    if (c.evaluated) for (const f of c.evaluated.filesRead) reads.add(f);
+    c.reads = reads;
     c.generation++;
     c.stale = false;
     for (const d of c.diagnostics) this.pendingFiles.add(d.file);
     if (c.evaluated?.fatal?.file) this.pendingFiles.add(c.evaluated.fatal.file);
     // Hints and `:zap` findings of every file the context read may change with its values.
-    if (c.evaluated) for (const f of c.evaluated.filesRead) this.pendingFiles.add(f);
+    for (const f of c.reads) this.pendingFiles.add(f);
   }
 
   /** The contexts that read `file`. */
   contextsReading(file: string): ContextState[] {
-    return this.contexts.filter((c) => c.evaluated && (c.evaluated.filesRead.has(file) || c.config === file));
+    return this.contexts.filter((c) => c.evaluated && (c.reads.has(file) || c.config === file));
   }
 }
 

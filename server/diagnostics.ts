@@ -128,7 +128,7 @@ function contextDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diag
   };
   for (const c of contexts) {
     // A context queued after an edit has findings for the old text: leave them out until it is evaluated again.
-    if (c.stale && c.evaluated && c.evaluated.filesRead.has(file.path)) continue;
+    if (c.stale && c.evaluated && c.reads.has(file.path)) continue;
     for (const d of c.diagnostics) if (d.file === file.path) addFinding(c, d);
     const fatal = c.evaluated?.fatal;
     if (fatal && fatal.file === file.path && fatal.range && !c.diagnostics.some((d) => d.file === file.path && d.code === fatal.code)) {
@@ -157,7 +157,7 @@ function contextDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diag
 
 /** A `:zap` whose element is defined, and not empty, in every context: the `:zap` never fires. */
 function zapHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
-  const contexts = tree.contexts.contexts.filter((c) => c.evaluated && !c.evaluated.fatal && c.evaluated.filesRead.has(file.path));
+  const contexts = tree.contexts.contexts.filter((c) => c.evaluated && !c.evaluated.fatal && c.reads.has(file.path));
   if (contexts.some((c) => c.stale)) return [];
   if (contexts.length === 0) return [];
   const out: lsp.Diagnostic[] = [];

@@ -138,7 +138,7 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
   md.push("", contextHeading(tree, ctx) + ":");
   if (v.kind === "value" && Array.isArray(v.value)) md.push(...fence(v.value, name, tree));
   else md.push(describeOutcome(v));
-  if (ref && ref.modifier === "zap") {
+  if (ref && ref.modifier === "zap" && (v.kind === "value" || v.kind === "undefined")) {
     const fires = v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null));
     md.push(
       "",

@@ -6,14 +6,13 @@ import { readFileSync } from "node:fs";
 import { TextDocuments } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
-import { Workspace } from "../engine/workspace";
-import { ContextManager } from "./contexts";
+import { ContextManager, RecordingWorkspace } from "./contexts";
 import { uriToPath } from "./convert";
 import { findTreeRootAbove, findTreeRootsBelow, isInside } from "./trees";
 import { WorkspaceIndex, type FileIndex } from "./workspace-index";
 
 export class MetroTree {
-  readonly workspace: Workspace;
+  readonly workspace: RecordingWorkspace;
   readonly index: WorkspaceIndex;
   readonly contexts: ContextManager;
   /** Milliseconds the first scan took. */
@@ -23,7 +22,7 @@ export class MetroTree {
     readonly root: string,
     session: Session,
   ) {
-    this.workspace = new Workspace({ readText: (p) => session.openText(p) });
+    this.workspace = new RecordingWorkspace({ readText: (p) => session.openText(p) });
     this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast });
     this.contexts = new ContextManager(
       root,

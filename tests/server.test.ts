@@ -1,0 +1,404 @@
+// The language server over stdio, feature by feature, on small trees written
+// to temporary folders. Every test talks to the real bundled server
+// (dist/metro-language-server.js) through JSON-RPC like an editor does.
+
+import * as assert from "node:assert/strict";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { StdioClient, uriOf } from "../server/testing/stdio-client";
+
+export const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
+
+/** Writes files (path -> text, `@ROOT@` replaced by the folder) into a new temporary folder. */
+export function writeTree(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), "metro-ls-"));
+  for (const [rel, text] of Object.entries(files)) {
+    const p = join(root, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text.replaceAll("@ROOT@", root));
+  }
+  return root;
+}
+
+/** Position of the `nth` occurrence of `needle` in a file, plus `delta` characters. */
+export function at(path: string, needle: string, delta = 0, nth = 0): { line: number; character: number } {
+  const lines = readFileSync(path, "utf8").split("\n");
+  let seen = 0;
+  for (let i = 0; i < lines.length; i++) {
+    let from = 0;
+    for (;;) {
+      const c = lines[i].indexOf(needle, from);
+      if (c < 0) break;
+      if (seen++ === nth) return { line: i, character: c + delta };
+      from = c + 1;
+    }
+  }
+  throw new Error(`${needle} not found in ${path}`);
+}
+
+const TINY: Record<string, string> = {
+  "metro.conf": `[section path]
+
+install: @ROOT@
+tmp: /var/tmp/metro
+
+[section path/mirror]
+
+: @ROOT@/mirror
+
+[section portage]
+
+MAKEOPTS: -j2
+
+[collect $[path/install]/etc/master.conf]
+`,
+  "etc/master.conf": `[collect ../targets/$[target].spec]
+[collect builds/$[target/build]/build.conf]
+
+[section path]
+
+cache: $[:tmp]/cache
+work: $[path/tmp]/work/$[target]
+
+[section path/mirror]
+
+control: $[]/control
+
+[section steps]
+
+run: [
+#!/bin/sh
+echo $[path/cache]
+$[[steps/extra:lax]]
+echo $[optional:zap] here
+echo $[target/name:zap]
+]
+
+script: [
+<?python
+open("PWNED", "w").write("ran")
+print("from python")
+?>
+]
+`,
+  "targets/stage3.spec": `[section target]
+
+name: stage3-$[target/subarch]
+
+[section source]
+
+version: << $[path/mirror/control]/version
+label: v$[source/version]
+
+[section emerge]
+
+packages: $[nowhere/defined] tail
+`,
+  "targets/stage1.spec": `[section target]
+
+name: stage1-$[target/subarch]
+
+[section steps]
+
+extra: [
+echo extra
+]
+`,
+  "etc/builds/current/build.conf": `[section release]
+
+tag: current
+`,
+  "etc/builds/dup/build.conf": `[section release]
+
+tag: dup
+tag: again
+`,
+  "etc/builds/next/build.conf": `[section release]
+
+tag: next
+`,
+  "mirror/control/version": "2026.01\n",
+};
+
+function ctx(target: string, build = "current") {
+  return { config: "metro.conf", args: { target, "target/build": build, "target/arch_desc": "x86-64bit", "target/subarch": "amd64", "target/version": "1" } };
+}
+
+async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")]) {
+  const root = writeTree({ ...TINY, ...extra });
+  const client = await StdioClient.start({ serverPath: SERVER, root, settings: { metro: { contexts: settings } } });
+  await client.settled();
+  return { root, client };
+}
+
+describe("language server: layer 1 (no context needed)", function () {
+  let root: string;
+  let client: StdioClient;
+  before(async function () {
+    if (!existsSync(SERVER)) this.skip();
+    ({ root, client } = await startTiny({}, []));
+    // No setting, no metro-contexts.json, no targets/builds that derive well: layer 1 must still work.
+  });
+  after(async () => {
+    await client?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("reports parse errors, undefined names and duplicates with related locations", async () => {
+    const spec = join(root, "targets/stage3.spec");
+    const build = join(root, "etc/builds/dup/build.conf");
+    await client.waitFor(() => client.diagnosticsOf(spec).length > 0, 5000, "stage3.spec diagnostics");
+    const undef = client.diagnosticsOf(spec).find((d) => d.code === "metro/undefined-reference");
+    assert.ok(undef, JSON.stringify(client.diagnosticsOf(spec)));
+    assert.match(undef.message, /nowhere\/defined/);
+    assert.deepEqual(undef.range.start, at(spec, "nowhere/defined"));
+    const dup = client.diagnosticsOf(build).find((d) => d.code === "metro/duplicate-definition");
+    assert.ok(dup);
+    assert.equal(dup.severity, 1);
+    assert.equal(dup.relatedInformation?.[0].location.uri, uriOf(build));
+    // A broken annotation in an open, unsaved document is reported as the user types.
+    client.open(spec);
+    client.change(spec, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, "[bogus thing]\n");
+    await client.waitFor(() => client.diagnosticsOf(spec).some((d) => d.code === "metro/unknown-annotation"), 5000, "parse error");
+  });
+
+  it("does not warn about command-line names, :zap or :lax references", () => {
+    const master = join(root, "etc/master.conf");
+    const names = client.diagnosticsOf(master).filter((d) => d.code === "metro/undefined-reference").map((d) => d.message);
+    assert.deepEqual(names, []);
+  });
+
+  it("goes to definition from every reference form", async () => {
+    const master = join(root, "etc/master.conf");
+    const conf = join(root, "metro.conf");
+    // $[:tmp] in [section path] -> tmp: in metro.conf
+    let defs = await client.definition(master, at(master, "$[:tmp]", 3).line, at(master, "$[:tmp]", 3).character);
+    assert.deepEqual(defs.map((d) => [d.uri, d.range.start.line]), [[uriOf(conf), at(conf, "tmp:").line]]);
+    // $[] in [section path/mirror] -> `: @ROOT@/mirror`
+    const p = at(master, "control: $[]", 10);
+    defs = await client.definition(master, p.line, p.character);
+    assert.deepEqual(defs.map((d) => d.range.start.line), [at(conf, ": " + root + "/mirror").line]);
+    // $[[steps/extra:lax]] -> stage1.spec
+    const q = at(master, "$[[steps/extra", 5);
+    defs = await client.definition(master, q.line, q.character);
+    assert.deepEqual(defs.map((d) => d.uri), [uriOf(join(root, "targets/stage1.spec"))]);
+    // reference inside a collect path -> path/install
+    const r = at(conf, "$[path/install]", 4);
+    defs = await client.definition(conf, r.line, r.character);
+    assert.deepEqual(defs.map((d) => d.range.start.line), [at(conf, "install:").line]);
+    // several definitions: target/name is defined per target
+    const s = at(master, "$[target/name", 4);
+    defs = await client.definition(master, s.line, s.character);
+    assert.equal(defs.length, 2);
+  });
+
+  it("goes from a collect path to the files it may read, and from [section x]", async () => {
+    const master = join(root, "etc/master.conf");
+    const p = at(master, "../targets", 2);
+    const defs = await client.definition(master, p.line, p.character);
+    assert.deepEqual(defs.map((d) => d.uri).sort(), [uriOf(join(root, "targets/stage1.spec")), uriOf(join(root, "targets/stage3.spec"))]);
+    const conf = join(root, "metro.conf");
+    const s = at(conf, "[section path/mirror]", 12);
+    const sec = await client.definition(conf, s.line, s.character);
+    assert.deepEqual(sec.map((d) => d.range.start.line), [at(conf, ": " + root + "/mirror").line]);
+  });
+
+  it("finds references across files and forms, and renames them", async () => {
+    const conf = join(root, "metro.conf");
+    const master = join(root, "etc/master.conf");
+    const p = at(conf, "tmp:");
+    const refs = await client.request<{ uri: string; range: { start: { line: number } } }[]>("textDocument/references", {
+      textDocument: { uri: uriOf(conf) },
+      position: p,
+      context: { includeDeclaration: true },
+    });
+    const lines = refs.map((r) => `${r.uri === uriOf(conf) ? "conf" : "master"}:${r.range.start.line}`).sort();
+    assert.deepEqual(lines, [`conf:${p.line}`, `master:${at(master, "$[:tmp]").line}`, `master:${at(master, "$[path/tmp]").line}`].sort());
+    const edit = await client.request<{ changes: Record<string, { range: { start: { line: number; character: number } }; newText: string }[]> }>("textDocument/rename", {
+      textDocument: { uri: uriOf(conf) },
+      position: p,
+      newName: "path/temp",
+    });
+    const m = edit.changes[uriOf(master)].map((e) => e.newText).sort();
+    assert.deepEqual(m, ["path/temp", "temp"]);
+    assert.deepEqual(edit.changes[uriOf(conf)].map((e) => e.newText), ["temp"]);
+    // Leaving the section is refused for a key written under [section path].
+    await assert.rejects(client.request("textDocument/rename", { textDocument: { uri: uriOf(conf) }, position: p, newName: "other/tmp" }));
+  });
+
+  it("offers completion of names, relative names, modifiers, annotations and collect paths", async () => {
+    const spec = join(root, "targets/stage1.spec");
+    const text = readFileSync(spec, "utf8");
+    client.open(spec, text);
+    const ask = async (line: string) => {
+      const lines = text.split("\n").length;
+      client.change(spec, { start: { line: lines - 1, character: 0 }, end: { line: lines - 1, character: 0 } }, line);
+      const items = await client.request<{ label: string }[]>("textDocument/completion", { textDocument: { uri: uriOf(spec) }, position: { line: lines - 1, character: line.length } });
+      client.change(spec, { start: { line: lines - 1, character: 0 }, end: { line: lines - 1, character: line.length } }, "");
+      return items.map((i) => i.label);
+    };
+    const names = await ask("x: $[path/");
+    assert.ok(names.includes("path/tmp"), names.join());
+    assert.ok((await ask("x: $[[st")).includes("steps/extra"));
+    const rel = await ask("x: $[:ex");
+    assert.ok(rel.includes("extra") && !rel.includes("name"), rel.join());
+    assert.deepEqual((await ask("x: $[path/tmp:")).sort(), ["lax", "zap"]);
+    assert.deepEqual((await ask("[")).sort(), ["collect", "option", "section", "when"]);
+    const paths = await ask("[collect ./");
+    assert.ok(paths.includes("stage3.spec"), paths.join());
+  });
+
+  it("gives document symbols, workspace symbols, folding ranges, semantic tokens and code lenses", async () => {
+    const master = join(root, "etc/master.conf");
+    const uri = uriOf(master);
+    const symbols = await client.request<{ name: string; children?: { name: string }[] }[]>("textDocument/documentSymbol", { textDocument: { uri } });
+    const steps = symbols.find((s) => s.name === "[section steps]");
+    assert.deepEqual(steps?.children?.map((c) => c.name), ["steps/run", "steps/script"]);
+    const ws = await client.request<{ name: string }[]>("workspace/symbol", { query: "mirror/cont" });
+    assert.deepEqual(ws.map((s) => s.name), ["path/mirror/control"]);
+    const folds = await client.request<{ startLine: number; endLine: number }[]>("textDocument/foldingRange", { textDocument: { uri } });
+    assert.ok(folds.some((f) => f.startLine === at(master, "run: [").line && f.endLine === at(master, "echo $[target/name:zap]").line + 1));
+    const tokens = await client.request<{ data: number[] }>("textDocument/semanticTokens/full", { textDocument: { uri } });
+    assert.ok(tokens.data.length > 20 && tokens.data.length % 5 === 0);
+    const lenses = await client.request<{ command: { title: string } }[]>("textDocument/codeLens", { textDocument: { uri: uriOf(join(root, "metro.conf")) } });
+    assert.ok(lenses.some((l) => l.command.title === "2 references"), JSON.stringify(lenses.map((l) => l.command.title)));
+  });
+
+  it("links collect paths to files", async () => {
+    const master = join(root, "etc/master.conf");
+    client.open(join(root, "metro.conf"));
+    const links = await client.request<{ target: string }[]>("textDocument/documentLink", { textDocument: { uri: uriOf(join(root, "metro.conf")) } });
+    assert.deepEqual(links.map((l) => l.target), [uriOf(master)]);
+  });
+});
+
+describe("language server: contexts", function () {
+  let root: string;
+  let client: StdioClient;
+  before(async function () {
+    if (!existsSync(SERVER)) this.skip();
+    ({ root, client } = await startTiny());
+  });
+  after(async () => {
+    await client?.stop();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("hovers with the definition, the raw value and the value in the active context", async () => {
+    const spec = join(root, "targets/stage3.spec");
+    const p = at(spec, "$[source/version]", 3);
+    const h = await client.hover(spec, p.line, p.character);
+    const text = h!.contents.value;
+    assert.match(text, /targets\/stage3\.spec:\d+/);
+    assert.match(text, /<< \$\[path\/mirror\/control\]\/version/);
+    assert.match(text, /2026\.01/);
+    assert.match(text, /stage3 \/ current \/ amd64/);
+  });
+
+  it("shows multi-line values fenced, python blocks as written and never run", async () => {
+    const master = join(root, "etc/master.conf");
+    const p = at(master, "script:");
+    const h = await client.hover(master, p.line, p.character + 1);
+    assert.match(h!.contents.value, /```sh\n<\?python/);
+    assert.equal(existsSync(join(root, "PWNED")), false);
+    assert.equal(existsSync("PWNED"), false);
+  });
+
+  it("spells out :zap outcomes in hover and inlay hints", async () => {
+    const master = join(root, "etc/master.conf");
+    const p = at(master, "$[optional:zap]", 3);
+    const h = await client.hover(master, p.line, p.character);
+    assert.match(h!.contents.value, /:zap` fires here: `optional` is undefined, so this line is dropped/);
+    const hints = await client.request<{ label: string; position: { line: number } }[]>("textDocument/inlayHint", {
+      textDocument: { uri: uriOf(master) },
+      range: { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } },
+    });
+    const labels = hints.map((x) => `${x.position.line}:${x.label}`);
+    assert.ok(labels.includes(`${p.line}:⇒ this line is dropped`), labels.join(", "));
+    assert.ok(labels.includes(`${at(master, "target/name:zap").line}:= stage3-amd64`), labels.join(", "));
+  });
+
+  it("hints that a :zap never fires, and offers add :zap on an undefined name", async () => {
+    const master = join(root, "etc/master.conf");
+    const spec = join(root, "targets/stage3.spec");
+    await client.waitFor(() => client.diagnosticsOf(master).some((d) => d.code === "metro/zap-not-needed"), 5000, "zap hint");
+    const undef = client.diagnosticsOf(spec).find((d) => d.code === "metro/undefined-reference")!;
+    const actions = await client.request<{ title: string; edit: { changes: Record<string, { newText: string; range: { start: { character: number } } }[]> } }[]>("textDocument/codeAction", {
+      textDocument: { uri: uriOf(spec) },
+      range: undef.range,
+      context: { diagnostics: [undef] },
+    });
+    assert.equal(actions[0].title, "Add :zap to $[nowhere/defined]");
+    const e = actions[0].edit.changes[uriOf(spec)][0];
+    assert.equal(e.newText, ":zap");
+    assert.equal(e.range.start.character, at(spec, "nowhere/defined]").character + "nowhere/defined".length);
+  });
+
+  it("names the contexts a finding holds in, once for several contexts", async () => {
+    const master = join(root, "etc/master.conf");
+    // `steps/extra` only exists for stage1; engine findings for stage3 only say so.
+    const spec = join(root, "targets/stage3.spec");
+    const d = client.diagnosticsOf(spec).filter((x) => x.code === "metro/undefined-element");
+    assert.equal(d.length, 1, JSON.stringify(client.diagnosticsOf(spec)));
+    assert.match(d[0].message, /\(in stage3 \/ current \/ amd64\)$/);
+    assert.ok(client.diagnosticsOf(master).every((x) => x.code !== "metro/undefined-element"), JSON.stringify(client.diagnosticsOf(master)));
+  });
+
+  it("switches the active context by command and reports it", async () => {
+    const spec = join(root, "targets/stage1.spec");
+    const list = await client.request<{ trees: { active: string; contexts: { name: string }[] }[] }>("metro/contexts", {});
+    assert.deepEqual(list.trees[0].contexts.map((c) => c.name), ["stage3 / current / amd64", "stage1 / next / amd64"]);
+    const r = await client.request<{ ok: boolean }>("workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: [{ tree: root, name: "stage1 / next / amd64" }] });
+    assert.equal(r.ok, true);
+    await client.waitFor(() => client.notifications.some((n) => n.method === "metro/status" && (n.params as { active: string }).active === "stage1 / next / amd64"), 3000, "status");
+    const p = at(spec, "name:");
+    const h = await client.hover(spec, p.line, p.character + 1);
+    assert.match(h!.contents.value, /stage1-amd64/);
+    const v = await client.request<{ text: string }>("metro/expandedValue", { tree: root, name: "release/tag" });
+    assert.equal(v.text, "next\n");
+  });
+
+  it("re-evaluates after an edit and after a change on disk", async () => {
+    const build = join(root, "etc/builds/next/build.conf");
+    client.open(build);
+    client.change(build, { start: { line: 2, character: 5 }, end: { line: 2, character: 9 } }, "$[missing/thing]");
+    await client.waitFor(() => client.diagnosticsOf(build).some((d) => d.code === "metro/undefined-element" && /stage1/.test(d.message)), 5000, "engine finding after edit");
+    client.change(build, null, "[section release]\n\ntag: next\n");
+    await client.waitFor(() => !client.diagnosticsOf(build).some((d) => d.code === "metro/undefined-element"), 5000, "finding gone");
+    client.close(build);
+    const spec = join(root, "targets/stage3.spec");
+    writeFileSync(spec, readFileSync(spec, "utf8").replace("$[nowhere/defined]", "fine"));
+    client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(spec), type: 2 }] });
+    await client.waitFor(() => !client.diagnosticsOf(spec).some((d) => d.code === "metro/undefined-reference"), 5000, "re-index after disk change");
+  });
+});
+
+describe("language server: missing << files", function () {
+  it("report one information per `<<` line naming the contexts, and no cascade", async function () {
+    if (!existsSync(SERVER)) this.skip();
+    const { root, client } = await startTiny({}, [ctx("stage3"), { ...ctx("stage3"), args: { ...ctx("stage3").args, "target/subarch": "other" } }]);
+    try {
+      rmSync(join(root, "mirror"), { recursive: true });
+      const spec = join(root, "targets/stage3.spec");
+      client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(join(root, "mirror/control/version")), type: 3 }] });
+      await client.waitFor(() => client.diagnosticsOf(spec).some((d) => d.code === "metro/missing-file"), 5000, "missing file info").catch((e) => {
+        throw new Error(e.message + JSON.stringify(client.diagnosticsOf(spec)));
+      });
+      const d = client.diagnosticsOf(spec);
+      const missing = d.filter((x) => x.code === "metro/missing-file");
+      assert.equal(missing.length, 1);
+      assert.equal(missing[0].severity, 3);
+      assert.match(missing[0].message, /in all 2 contexts/);
+      assert.equal(missing[0].range.start.line, at(spec, "version: <<").line);
+      // `label: v$[source/version]` depends on it: no error there.
+      assert.ok(!d.some((x) => x.range.start.line === at(spec, "label:").line), JSON.stringify(d));
+      const p = at(spec, "$[source/version]", 3);
+      const h = await client.hover(spec, p.line, p.character);
+      assert.match(h!.contents.value, /unknown: cannot read/);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
