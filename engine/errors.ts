@@ -39,7 +39,11 @@ export class EvaluationError extends Error {
     /** For undefined elements: the name that is undefined. */
     readonly missing?: string,
   ) {
+    // Evaluation errors are values (a key's result), met by the thousand: no stack trace to capture.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
     this.name = "EvaluationError";
   }
 }

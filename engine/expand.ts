@@ -31,6 +31,8 @@ const enum Seg {
 type Segment = { t: Seg.Text; text: string } | { t: Seg.Ref; name: string } | { t: Seg.Unterminated };
 
 interface Prepared {
+  /** The expansion itself when the text holds no reference and names no file. */
+  literal: string | null;
   /** `<< PATH`: the text to expand is the path, and the result names a file. */
   fromFile: boolean;
   /** The text scanned (for error messages). */
@@ -92,8 +94,10 @@ function prepare(value: RawValue): Prepared {
 
 function prepareText(text: string, stripped: string): Prepared {
   const words = stripped.split(" ");
-  if (words.length === 2 && words[0] === "<<") return { fromFile: true, text: words[1], segments: scan(words[1]) };
-  return { fromFile: false, text, segments: scan(text) };
+  if (words.length === 2 && words[0] === "<<") return { literal: null, fromFile: true, text: words[1], segments: scan(words[1]) };
+  const segments = scan(text);
+  const literal = segments.every((s) => s.t === Seg.Text) ? segments.map((s) => (s as { text: string }).text).join("") : null;
+  return { literal, fromFile: false, text, segments };
 }
 
 // ---------------------------------------------------------------------------
@@ -116,6 +120,28 @@ interface Frame {
   childName: string;
   /** The element (and line) this text belongs to, for error sites. */
   site: ErrorSite;
+}
+
+const enum LineKind {
+  Text,
+  Python,
+}
+
+const lineKindCache = new WeakMap<string[], (LineKind | string)[]>();
+
+/** For each line of a multi-line value: the text of a `$[[...]]` reference, a python start, or text (spec 3.4). */
+function lineKinds(lines: string[]): (LineKind | string)[] {
+  let kinds = lineKindCache.get(lines);
+  if (!kinds) {
+    kinds = lines.map((line) => {
+      const stripped = pyStrip(line);
+      const words = stripped.split(" ");
+      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) return stripped.slice(3, -2);
+      return words[0] === "<?python" ? LineKind.Python : LineKind.Text;
+    });
+    lineKindCache.set(lines, kinds);
+  }
+  return kinds;
 }
 
 interface MultiFrame {
@@ -277,6 +303,8 @@ export class Expander {
         throw hit.error;
       }
     }
+    const literal = prepare(value).literal;
+    if (literal !== null) return literal;
     const chain: (string | null)[] = [];
     /** Names in chain[0 .. top.depth): the stack of the frame on top. */
     const onStack = new Map<string, number>();
@@ -417,6 +445,12 @@ export class Expander {
           if (!hit.ok) throw hit.error;
           if (hit.value === null || (hit.value === "" && zap)) return { ok: true, value: null };
           f.ex += hit.value;
+          continue;
+        }
+        const literal = prepare(raw.value).literal;
+        if (literal !== null) {
+          if (literal === "" && zap) return { ok: true, value: null };
+          f.ex += literal;
           continue;
         }
         f.childZap = zap;
@@ -568,12 +602,13 @@ export class Expander {
   /** Advances a multi-line frame; returns true after opening a child frame. */
   private stepMulti(f: MultiFrame, open: (written: string, lax: boolean) => string[] | null): boolean {
     const lines = f.lines;
+    const kinds = lineKinds(lines);
     while (f.pos < lines.length) {
       const pos = f.pos++;
       const line = lines[pos];
-      const stripped = pyStrip(line);
-      if (stripped.startsWith("$[[") && stripped.endsWith("]]") && stripped.split(" ").length < 3) {
-        const ref = stripped.slice(3, -2);
+      const kind = kinds[pos];
+      if (typeof kind === "string") {
+        const ref = kind;
         this.hooks.onReference?.(f.name, ref);
         const target = this.expandText(ref, false, { element: f.name, line: pos, reference: ref });
         if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
@@ -589,7 +624,7 @@ export class Expander {
         for (const l of done) f.out.push(l);
         continue;
       }
-      if (stripped.split(" ")[0] === "<?python") {
+      if (kind === LineKind.Python) {
         const code: string[] = [];
         let end = pos + 1;
         while (end < lines.length && pySplit(lines[end])[0] !== "?>") code.push(lines[end++]);

@@ -23,6 +23,7 @@ export class Workspace {
   private readonly texts = new Map<string, string | null>();
 
   private readonly placeholders = new Map<string, string | null>();
+  private readonly kinds = new Map<string, FileKind>();
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -76,12 +77,17 @@ export class Workspace {
   /** What is at `path` (symbolic links followed), as metro's os.path.exists / isfile see it. */
   kind(path: string): FileKind {
     if (this.options.readText?.(path) !== undefined) return "file";
-    try {
-      const st = statSync(this.physical(path));
-      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
-    } catch {
-      return "missing";
+    let k = this.kinds.get(path);
+    if (k === undefined) {
+      try {
+        const st = statSync(this.physical(path));
+        k = st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+      } catch {
+        k = "missing";
+      }
+      this.kinds.set(path, k);
     }
+    return k;
   }
 
   /** The parsed file at `path`, or undefined when it cannot be read. */
@@ -124,6 +130,9 @@ export class Workspace {
   invalidate(path: string): void {
     this.files.delete(path);
     this.texts.delete(path);
+    // Which paths exist may have changed too (a file created or removed).
+    this.kinds.clear();
+    this.placeholders.clear();
   }
 
   /** Paths currently parsed and cached. */

@@ -328,15 +328,3 @@ export async function main(argv: string[]): Promise<number> {
     return 70;
   }
 }
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      process.stderr.write(`metro-engine: internal error: ${(e as Error).message}\n`);
-      process.exitCode = 70;
-    },
-  );
-}

@@ -27,8 +27,9 @@ export function seeded(seed: number): (n: number) => number {
 /**
  * A generated tree: `elements` elements spread over `files` files collected
  * from metro.conf, in `depth` layers: each element references two elements
- * of the next layer (diamond fan-out, one of them through :zap), so every
- * chain from the first layer is `depth` references deep.
+ * of the next layer (one expanded, one as a boolean), and every element of a
+ * layer is referenced by two of the layer above (diamonds), so every chain
+ * from the first layer is `depth` references deep and values stay short.
  */
 export function generatedTree(elements: number, files: number, depth: number): { root: string; keys: number } {
   const perFile = Math.ceil(elements / files);
@@ -44,7 +45,7 @@ export function generatedTree(elements: number, files: number, depth: number): {
       const pos = n % width;
       const next = (layer + 1) * width;
       if (next + width <= elements) {
-        lines.push(`e${n}: $[${nameOf(next + pos)}]-$[${nameOf(next + ((pos * 7 + 3) % width))}:zap]`);
+        lines.push(`e${n}: x$[${nameOf(next + ((pos * 2) % width))}]$[${nameOf(next + ((pos * 2 + 1) % width))}?]`);
       } else {
         lines.push(`e${n}: leaf${pos}`);
       }

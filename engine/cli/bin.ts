@@ -1,0 +1,12 @@
+// The metro-engine executable: runs the CLI and sets the exit code.
+import { main } from "./main";
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`metro-engine: internal error: ${(e as Error).message}\n`);
+    process.exitCode = 70;
+  },
+);
