@@ -91,6 +91,8 @@ export interface ContextCandidates {
   targets: string[];
   builds: string[];
   arches: { arch: string; subarches: string[] }[];
+  /** From the mirror's layout, when the mirror exists: build -> arch -> subarches. */
+  mirror: Record<string, Record<string, string[]>>;
 }
 
 export class ContextManager {
@@ -277,9 +279,10 @@ function subdirs(dir: string): string[] {
   }
 }
 
-/** A single-line value written literally (no references) in the tree, for names such as metro/target. */
-function literalValue(index: WorkspaceIndex, name: string): string | null {
-  for (const d of index.definitions(name)) {
+/** A single-line value written literally (no references) in the tree, for names such as metro/target; `prefer` first. */
+function literalValue(index: WorkspaceIndex, name: string, prefer?: string): string | null {
+  const defs = [...index.definitions(name)].sort((a, b) => Number(b.file === prefer) - Number(a.file === prefer));
+  for (const d of defs) {
     if (d.statement.kind === "single" && d.condition === null && !d.statement.value.text.includes("$[")) return d.statement.value.text.trim();
   }
   return null;
@@ -303,13 +306,15 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
   }
   const builds = subdirs(join(install, "etc", "builds")).filter((b) => existsSync(join(install, "etc", "builds", b, "build.conf")));
   const arches: { arch: string; subarches: string[] }[] = [];
-  const mirror = literalValue(index, "path/mirror");
+  const mirror = literalValue(index, "path/mirror", configs[0]);
   const mirrorArches = new Map<string, Set<string>>();
+  const layout: Record<string, Record<string, string[]>> = {};
   if (mirror && existsSync(mirror)) {
     for (const b of subdirs(mirror)) for (const a of subdirs(join(mirror, b))) for (const s of subdirs(join(mirror, b, a))) {
       let set = mirrorArches.get(a);
       if (!set) mirrorArches.set(a, (set = new Set()));
       set.add(s);
+      ((layout[b] ??= {})[a] ??= []).push(s);
     }
   }
   if (mirrorArches.size) for (const [arch, subs] of [...mirrorArches].sort()) arches.push({ arch, subarches: [...subs].sort() });
@@ -322,7 +327,7 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
       /* none */
     }
   }
-  return { configs, targets, builds, arches };
+  return { configs, targets, builds, arches, mirror: layout };
 }
 
 /** The folder holding `etc/master.conf` for this tree (the tree itself, or where its metro.conf's path/install points). */
@@ -350,12 +355,26 @@ export function deriveContexts(root: string, index: WorkspaceIndex): ContextConf
   const base: Record<string, string> = {};
   // A metro checkout's own metro.conf points path/install elsewhere (/root/metro): point it here.
   if (config === join(root, "metro.conf") && existsSync(join(root, "etc", "master.conf"))) base["path/install"] = root;
-  const build0 = [...cand.builds].reverse().find((b) => /std/.test(b)) ?? cand.builds[cand.builds.length - 1];
   const target0 = cand.targets.includes("stage3") ? "stage3" : cand.targets[0];
   const arch0 = cand.arches.find((a) => a.arch === "x86-64bit") ?? cand.arches[0] ?? { arch: "x86-64bit", subarches: ["generic"] };
+  // The build with the most mirror content is the most representative default.
+  const mirrorBuilds = cand.builds.filter((b) => cand.mirror[b]);
+  const build0m = mirrorBuilds.sort((a, b) => Object.keys(cand.mirror[b]).length - Object.keys(cand.mirror[a]).length || (a < b ? 1 : -1))[0];
+  const build0 = build0m ?? [...cand.builds].reverse().find((b) => /std/.test(b)) ?? cand.builds[cand.builds.length - 1];
   const sub0 = arch0.subarches[0] ?? "generic";
   const make = (target: string, build: string): ContextConfig => {
-    const args = { ...base, target, "target/build": build, "target/arch_desc": arch0.arch, "target/subarch": sub0, "target/version": today() };
+    // Prefer an arch and subarch the mirror has for this build: its control files are then there.
+    let arch = arch0.arch;
+    let sub = sub0;
+    const inMirror = cand.mirror[build];
+    if (inMirror && !inMirror[arch]?.includes(sub)) {
+      const a = inMirror[arch] ? arch : Object.keys(inMirror).sort()[0];
+      if (a) {
+        arch = a;
+        sub = inMirror[a][0];
+      }
+    }
+    const args = { ...base, target, "target/build": build, "target/arch_desc": arch, "target/subarch": sub, "target/version": today() };
     return { name: contextLabel(args, config), config, args };
   };
   const out: ContextConfig[] = [];

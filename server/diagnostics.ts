@@ -119,12 +119,15 @@ export function describeContexts(names: string[], total: number): string {
 function contextDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[]): lsp.Diagnostic[] {
   const contexts = tree.contexts.contexts;
   if (contexts.length === 0) return [];
-  const merged = new Map<string, { d: EngineDiagnostic; names: string[] }>();
+  const merged = new Map<string, { d: EngineDiagnostic; names: string[]; paths: Set<string> }>();
   const addFinding = (c: ContextState, d: EngineDiagnostic) => {
-    const key = `${d.code}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.message}`;
+    // A missing `<<` file names a different path per context: one finding per `<<` line all the same.
+    const missing = d.code === Codes.missingFile;
+    const key = `${d.code}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${missing ? "" : d.message}`;
     let m = merged.get(key);
-    if (!m) merged.set(key, (m = { d, names: [] }));
+    if (!m) merged.set(key, (m = { d, names: [], paths: new Set() }));
     if (!m.names.includes(c.name)) m.names.push(c.name);
+    if (missing) m.paths.add(d.message);
   };
   for (const c of contexts) {
     // A context queued after an edit has findings for the old text: leave them out until it is evaluated again.
@@ -137,16 +140,19 @@ function contextDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diag
   }
   const out: lsp.Diagnostic[] = [];
   const syntaxKeys = new Set(existing.map((e) => `${e.code}\u0000${e.range.start.line}:${e.range.start.character}`));
-  for (const { d, names } of merged.values()) {
+  for (const { d, names, paths } of merged.values()) {
     if (syntaxKeys.has(`${d.code}\u0000${d.range.start.line}:${d.range.start.character}`)) continue;
     const missing = d.code === Codes.missingFile;
     const data: DiagnosticData = { contexts: names };
+    const message = missing
+      ? `${d.message}${paths.size > 1 ? ` (and ${paths.size - 1} other path${paths.size > 2 ? "s" : ""})` : ""}: the file is not on this machine, so the values that depend on it are unknown`
+      : d.message;
     out.push({
       range: toLspRange(d.range),
       severity: missing ? lsp.DiagnosticSeverity.Information : toLspSeverity(d.severity),
       code: d.code,
       source: SOURCE,
-      message: `${d.message} (${describeContexts(names, contexts.length)})`,
+      message: `${message} (${describeContexts(names, contexts.length)})`,
       relatedInformation: d.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
       data,
     });
