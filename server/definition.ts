@@ -3,6 +3,7 @@
 // file(s) it reads, from `[section x]` to the element x or the other places
 // that open the same section.
 
+import { existsSync } from "node:fs";
 import type * as lsp from "vscode-languageserver";
 import { expandedCollectPath } from "./document-links";
 import { location } from "./convert";
@@ -33,9 +34,10 @@ export function definition(session: Session, params: lsp.DefinitionParams): lsp.
       return out;
     }
     case "collect": {
+      // The file of the active context first, then every other file the path can name in other builds.
       const exact = expandedCollectPath(tree, t.collect);
-      if (exact) return [location(exact, zero)];
-      return tree.index.collectCandidates(t.collect).map((f) => location(f, zero));
+      const files = tree.index.collectCandidates(t.collect).filter((f) => f !== exact && existsSync(f));
+      return (exact ? [exact, ...files] : files).map((f) => location(f, zero));
     }
   }
 }
