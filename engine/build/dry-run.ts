@@ -90,12 +90,15 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     if (!facts.official) return;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
-  const scripts = resolveScripts(settings, actions);
+  // A missing required step is what a build would stop on; the plan shows it and goes on.
+  const missing: string[] = [];
+  const scripts = resolveScripts(settings, actions, (message) => missing.push(message));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
   say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
+  for (const message of missing) reporter.warn(`${message} (a build would fail there)`, name);
   if (!facts.skip) {
     for (const key of requiredFileKeys(facts.cls, facts.official)) {
       const found = findRequiredFile(key, settings.str(key));
@@ -111,7 +114,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       case "script": {
         const lines = scripts.get(action.key);
         if (!lines) {
-          say(`     ${text}: not defined, skipped`);
+          say(`     ${text}: not defined, ${action.optional ? "skipped" : "REQUIRED: a build fails here"}`);
           break;
         }
         step++;

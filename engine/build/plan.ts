@@ -91,14 +91,19 @@ export function requiredFileKeys(cls: TargetClass, official: boolean): string[] 
  * exists expands, so a typo fails before anything is unpacked (metro finds
  * it only when it reaches that step). Returns the scripts by key.
  */
-export function resolveScripts(settings: Settings, actions: Action[]): Map<string, string[]> {
+export function resolveScripts(settings: Settings, actions: Action[], onMissingRequired?: (message: string) => void): Map<string, string[]> {
   const scripts = new Map<string, string[]>();
   for (const action of actions) {
     if (action.kind !== "script" || scripts.has(action.key)) continue;
     const lines = settings.script(action.key);
     if (lines === undefined) {
       if (action.optional) continue;
-      throw new ConfigError(`${settings.label}: required step ${action.key} is not defined`, action.key);
+      const message = `${settings.label}: required step ${action.key} is not defined`;
+      if (onMissingRequired) {
+        onMissingRequired(message);
+        continue;
+      }
+      throw new ConfigError(message, action.key);
     }
     scripts.set(action.key, lines);
   }

@@ -60,12 +60,27 @@ export class Settings {
     }
   }
 
-  /** The raw value; a ConfigError naming the key when it cannot be expanded. */
+  /** The raw value; a ConfigError naming the key (and where the failing element is defined) when it cannot be expanded. */
   value(key: string): MetroValue {
     try {
       return this.context.get(key);
     } catch (error) {
-      throw new ConfigError(`${this.label}: ${key}: ${messageOf(error)}`, key);
+      const element = (error as { site?: { element?: string | null } }).site?.element ?? key;
+      const where = this.definedAt(element) ?? this.definedAt(key) ?? this.label;
+      const via = element !== key ? ` (while expanding ${key})` : "";
+      throw new ConfigError(`${where}: ${element}: ${messageOf(error)}${via}${this.spec.args["target"] ? ` [target ${this.spec.args["target"]}]` : ""}`, key);
+    }
+  }
+
+  /** file:line:column of an element's (first) definition, if it has one in a file. */
+  definedAt(key: string): string | null {
+    try {
+      const site = this.context.definitions(key)[0];
+      if (!site) return null;
+      const start = site.statement.name.range.start;
+      return `${site.file}:${start.line + 1}:${start.character + 1}`;
+    } catch {
+      return null;
     }
   }
 

@@ -1,0 +1,153 @@
+// `metro-engine build --dry-run DIR` over every context of the real funtoo
+// tree (../shared/conformance) and over the project's examples: every step
+// script is written, in order, with exactly the evaluated value; nothing
+// else changes anywhere.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { materialize, requireShared, walkFiles, type MaterializedCase } from "./support/shared";
+
+const PROJECT = resolve(__dirname, "..", "..");
+const CLI = join(PROJECT, "dist", "metro-engine.js");
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolveRun) => {
+    const env = { ...process.env };
+    // The funtoo tree's <?python block prints these; the golden files were made without them.
+    for (const k of ["http_proxy", "ftp_proxy", "RSYNC_PROXY"]) delete env[k];
+    const child = spawn(process.execPath, [CLI, "build", ...args], { cwd: PROJECT, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+function argv(args: Record<string, string>): string[] {
+  return Object.entries(args).flatMap(([k, v]) => [`${k}:`, v]);
+}
+
+/** File names and modification times: the whole state a dry run must not touch. */
+function snapshotTree(dir: string): Map<string, number> {
+  return new Map(walkFiles(dir).map((f) => [f, statSync(f).mtimeMs]));
+}
+
+async function inBatches<T>(items: T[], size: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) {
+    await Promise.all(items.slice(i, i + size).map((item, j) => work(item, i + j)));
+  }
+}
+
+describe("metro-engine build --dry-run", function () {
+  this.timeout(300_000);
+
+  before(function () {
+    if (!existsSync(CLI)) throw new Error(`${CLI} is missing (run node scripts/build.mjs)`);
+  });
+
+  describe("on every context of the funtoo tree", function () {
+    let kit: MaterializedCase;
+    let out: string;
+
+    before(function () {
+      requireShared(this);
+      kit = materialize("funtoo-metro");
+      out = mkdtempSync(join(tmpdir(), "metro-dry-run-"));
+    });
+
+    it("writes each step's script, in order, with the evaluated value, and changes nothing else", async () => {
+      const before = snapshotTree(kit.root);
+      const tmpExisted = existsSync("/var/tmp/metro");
+      const failures: string[] = [];
+      await inBatches(kit.contexts, 4, async (ctx, i) => {
+        const dir = join(out, String(i));
+        const r = await runCli(["-c", join(kit.root, ctx.entry), "--dry-run", dir, ...argv(ctx.args)]);
+        const label = `context ${i} ${JSON.stringify(ctx.args)}`;
+        if (r.code !== 0) {
+          failures.push(`${label}: exit ${r.code}: ${r.stderr.trim()}`);
+          return;
+        }
+        const golden = kit.golden[i]!.settings!;
+        const expected = (key: string): string => {
+          const v = golden[key];
+          assert.ok(v && "value" in v && Array.isArray(v.value), `${label}: golden ${key} is a script`);
+          return (v.value as string[]).join("\n").split("@ROOT@").join(kit.root) + "\n";
+        };
+        const targets = readdirSync(dir).sort();
+        const multi = ctx.args["multi"] === "yes";
+        assert.equal(targets.length, multi ? 4 : 1, `${label}: ${targets.join(" ")}`);
+        // For a single target, the golden file has every value the scripts must equal.
+        const targetDir = join(dir, targets[targets.length - 1]!);
+        const scripts = readdirSync(targetDir).sort();
+        const keys = scripts.map((f) => f.replace(/^\d+-/, "").replace(/\.sh$/, ""));
+        if (golden["target/class"] && "value" in golden["target/class"] && golden["target/class"].value === "snapshot") {
+          assert.deepEqual(keys, ["steps-run", "trigger-ok-run"], label);
+          assert.equal(readFileSync(join(targetDir, scripts[0]!), "utf8"), expected("steps/run"), label);
+        } else {
+          assert.equal(keys[0], "steps-unpack", label);
+          assert.ok(keys.includes("steps-capture"), `${label}: ${keys.join(" ")}`);
+          if (golden["steps/chroot/run"]) assert.ok(keys.includes("steps-chroot-run"), label);
+          // funtoo's stage3-test defines no steps/chroot/run: the plan says where a build would fail.
+          else assert.match(r.stderr, /required step steps\/chroot\/run is not defined \(a build would fail there\)/, label);
+          // The order of metro's stage class, official build (every funtoo context is official).
+          const order = ["steps-unpack", "steps-unpack-post", "steps-chroot-prerun", "steps-chroot-run", "steps-chroot-grabinfo",
+            "steps-precapture", "steps-chroot-postrun", "steps-chroot-clean", "steps-chroot-test", "steps-chroot-postclean",
+            "steps-clean", "steps-capture", "trigger-ok-run"];
+          assert.deepEqual(keys, order.filter((k) => keys.includes(k)), `${label}: order`);
+          for (let n = 0; n < scripts.length; n++) {
+            assert.equal(readFileSync(join(targetDir, scripts[n]!), "utf8"), expected(keys[n]!.replace(/-/g, "/")), `${label}: ${scripts[n]}`);
+          }
+          const arch = ctx.args["target/arch_desc"];
+          if (arch === "x86-32bit") assert.match(r.stdout, /runs: linux32 chroot /, label);
+          if (arch === "arm-64bit") assert.match(r.stderr, /does not run natively on a x86-64bit host; install fchroot/, label);
+        }
+        assert.match(r.stdout, /Dry run of/);
+      });
+      assert.deepEqual(failures, []);
+      const after = snapshotTree(kit.root);
+      assert.deepEqual([...after.entries()], [...before.entries()], "the tree and its mirror are untouched");
+      if (!tmpExisted) assert.ok(!existsSync("/var/tmp/metro"), "path/tmp was not created");
+    });
+  });
+
+  it("plans the examples' multi-target chain without touching the mirror", async () => {
+    const base = mkdtempSync(join(tmpdir(), "metro-dry-examples-"));
+    const mirror = join(base, "mirror");
+    const seed = await new Promise<number | null>((r) =>
+      spawn("sh", [join(PROJECT, "examples", "seed.sh"), mirror, "x86-64bit"], { stdio: "ignore" }).on("close", r));
+    assert.equal(seed, 0);
+    const before = snapshotTree(mirror);
+    const r = await runCli(["-c", join(PROJECT, "examples", "metro.conf"), "--dry-run", join(base, "plan"), "--json",
+      "multi:", "yes", "multi/mode:", "full", "path/mirror:", mirror, "path/tmp:", join(base, "tmp"), "target/arch_desc:", "x86-64bit"]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(events.filter((e) => e.event === "target-start").map((e) => e.target), ["snapshot", "stage1", "stage2", "stage3"]);
+    assert.deepEqual(readdirSync(join(base, "plan")).sort(), ["01-snapshot", "02-stage1", "03-stage2", "04-stage3"]);
+    const run = readFileSync(join(base, "plan", "04-stage3", "02-steps-chroot-run.sh"), "utf8");
+    assert.match(run, /^#!\/bin\/sh\nset -e\n/);
+    assert.match(run, /tiny-install @stage3\nchroot \$ROOT \/usr\/bin\/hello\n/);
+    assert.deepEqual([...snapshotTree(mirror).entries()], [...before.entries()]);
+    assert.ok(!existsSync(join(base, "tmp")), "path/tmp was not created");
+    assert.equal(events[events.length - 1].event, "build-end");
+  });
+
+  it("exits 2 on a configuration error and names it", async () => {
+    const base = mkdtempSync(join(tmpdir(), "metro-dry-bad-"));
+    const r = await runCli(["-c", join(PROJECT, "examples", "metro.conf"), "--dry-run", join(base, "plan"),
+      "target:", "stage3", "target/arch_desc:", "sparc-64bit", "path/mirror:", join(base, "m"), "path/tmp:", join(base, "t")]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stderr, /layout\.conf:\d+:\d+: strategy\/build: cannot read .*\.control\/strategy\/build.*\[target stage3\]/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+    assert.ok(!existsSync(join(base, "plan")) && !existsSync(join(base, "m")), "nothing written");
+  });
+});
