@@ -60,6 +60,8 @@ export interface EvaluateOptions {
   workspace?: Workspace;
   /** Shared python runner (one interpreter for many contexts). */
   python?: PythonRunner;
+  /** Record which element references which as values are expanded (the dependency graph; `referrers`). */
+  trackReferences?: boolean;
   /** Replace `portage/MAKEOPTS: auto` with -jN as metro does (default true). */
   makeopts?: boolean;
 }
@@ -84,7 +86,7 @@ export interface EvaluatedContext {
   /** Definitions read for a name, including conditional ones and replaced ones. */
   allDefinitions(key: string): Definition[];
   sectionOf(key: string): string | null;
-  /** The element names whose values reference `key` (filled as values are expanded). */
+  /** The element names whose values reference `key` (filled as values are expanded, with `trackReferences`). */
   referrers(key: string): string[];
   /** The expander (for advanced callers: the checker). */
   readonly expander: Expander;
@@ -127,12 +129,14 @@ class Context implements EvaluatedContext {
     this.workspace = options.workspace ?? new Workspace();
     const python = options.allowExec ? (options.python ?? new PythonRunner()) : null;
     this.expander = new Expander(this.store, this.workspace, python, {
-      onReference: (from, to) => {
-        if (from === null) return;
-        let s = this.usedBy.get(to);
-        if (!s) this.usedBy.set(to, (s = new Set()));
-        s.add(from);
-      },
+      onReference: options.trackReferences
+        ? (from, to) => {
+            if (from === null) return;
+            let s = this.usedBy.get(to);
+            if (!s) this.usedBy.set(to, (s = new Set()));
+            s.add(from);
+          }
+        : undefined,
       onFileWithoutFinalNewline: (path) => {
         this.filesRead.add(path);
         this.notes.push({

@@ -113,7 +113,9 @@ interface Frame {
   ex: string;
   /** Smallest chain index a circular reference in this frame's subtree pointed at. */
   low: number;
+  /** Cache slot of this frame's result: the element's name in memo[memoMode]; null when not cached. */
   memoKey: string | null;
+  memoMode: number;
   /** How the pending child's result is used. */
   childZap: boolean;
   childConditional: boolean;
@@ -167,7 +169,7 @@ export interface ExpanderHooks {
 }
 
 export class Expander {
-  private memo = new Map<string, Outcome>();
+  private readonly memo: Map<string, Outcome>[] = [new Map(), new Map(), new Map(), new Map()];
   private multiMemo = new Map<string, { lines: string[] } | { error: EvaluationError }>();
   private topMemo = new Map<string, Outcome | { ok: true; value: string[] }>();
   private memoVersion = -1;
@@ -181,7 +183,7 @@ export class Expander {
 
   private fresh(): void {
     if (this.memoVersion !== this.store.version) {
-      this.memo.clear();
+      for (const m of this.memo) m.clear();
       this.multiMemo.clear();
       this.topMemo.clear();
       this.memoVersion = this.store.version;
@@ -279,25 +281,26 @@ export class Expander {
       if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
       value = def.value;
     }
-    return this.runFrames(name, value, false, this.memoKeyFor(name, false, false), { element: name });
+    return this.runFrames(name, value, false, name, 0, { element: name });
   }
 
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();
-    return this.runFrames(null, text, lax, null, site);
+    return this.runFrames(null, text, lax, null, 0, site);
   }
 
-  private memoKeyFor(name: string, referrerLax: boolean, lax: boolean): string {
-    return (referrerLax ? "1" : "0") + (lax ? "1" : "0") + name;
+  /** The memo table for an expansion mode: whether the referrer is lax, whether :lax is inherited. */
+  private memoMode(referrerLax: boolean, lax: boolean): number {
+    return (referrerLax ? 2 : 0) + (lax ? 1 : 0);
   }
 
   // -------------------------------------------------------------------------
   // Single-line expansion on an explicit stack
 
-  private runFrames(myvar: string | null, value: RawValue, lax: boolean, memoKey: string | null, site: ErrorSite): string | null {
-    if (memoKey) {
-      const hit = this.memo.get(memoKey);
+  private runFrames(myvar: string | null, value: RawValue, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
+    if (memoKey !== null) {
+      const hit = this.memo[memoMode].get(memoKey);
       if (hit) {
         if (hit.ok) return hit.value;
         throw hit.error;
@@ -305,10 +308,39 @@ export class Expander {
     }
     const literal = prepare(value).literal;
     if (literal !== null) return literal;
-    const chain: (string | null)[] = [];
+    // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
+    const reuse = this.running === 0;
+    const chain: (string | null)[] = reuse ? this.sharedChain : [];
     /** Names in chain[0 .. top.depth): the stack of the frame on top. */
-    const onStack = new Map<string, number>();
-    const frames: Frame[] = [];
+    const onStack: Map<string, number> = reuse ? this.sharedOnStack : new Map();
+    const frames: Frame[] = reuse ? this.sharedFrames : [];
+    chain.length = 0;
+    frames.length = 0;
+    onStack.clear();
+    this.running++;
+    try {
+      return this.runMachine(myvar, value, lax, memoKey, memoMode, site, chain, onStack, frames);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private running = 0;
+  private readonly sharedChain: (string | null)[] = [];
+  private readonly sharedOnStack = new Map<string, number>();
+  private readonly sharedFrames: Frame[] = [];
+
+  private runMachine(
+    myvar: string | null,
+    value: RawValue,
+    lax: boolean,
+    memoKey: string | null,
+    memoMode: number,
+    site: ErrorSite,
+    chain: (string | null)[],
+    onStack: Map<string, number>,
+    frames: Frame[],
+  ): string | null {
     const push = (f: Frame) => {
       if (frames.length > 0) {
         const parent = frames[frames.length - 1];
@@ -326,7 +358,7 @@ export class Expander {
       }
       return f;
     };
-    const newFrame = (name: string | null, v: RawValue, l: boolean, key: string | null, s: ErrorSite, depth: number): Frame => ({
+    const newFrame = (name: string | null, v: RawValue, l: boolean, key: string | null, mode: number, s: ErrorSite, depth: number): Frame => ({
       myvar: name,
       depth,
       lax: l,
@@ -335,12 +367,13 @@ export class Expander {
       ex: "",
       low: Infinity,
       memoKey: key,
+      memoMode: mode,
       childZap: false,
       childConditional: false,
       childName: "",
       site: s,
     });
-    push(newFrame(myvar, value, lax, memoKey, site, 0));
+    push(newFrame(myvar, value, lax, memoKey, memoMode, site, 0));
 
     let delivered: Outcome | null = null;
     for (;;) {
@@ -369,7 +402,7 @@ export class Expander {
       if (!outcome) continue; // a child was pushed
       // This frame is finished.
       pop();
-      if (f.memoKey && f.low >= f.depth && this.memoVersion === this.store.version) this.memo.set(f.memoKey, outcome);
+      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome);
       if (frames.length === 0) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
@@ -439,8 +472,8 @@ export class Expander {
           continue;
         }
         const referrerLax = f.myvar !== null && store.laxVars.get(f.myvar) === true;
-        const key = this.memoKeyFor(name, referrerLax, lax);
-        const hit = this.memo.get(key);
+        const mode = this.memoMode(referrerLax, lax);
+        const hit = this.memo[mode].get(name);
         if (hit) {
           if (!hit.ok) throw hit.error;
           if (hit.value === null || (hit.value === "" && zap)) return { ok: true, value: null };
@@ -456,7 +489,7 @@ export class Expander {
         f.childZap = zap;
         f.childConditional = false;
         f.childName = name;
-        push(this.childFrame(name, raw.value, lax, key, f.depth + 1));
+        push(this.childFrame(name, raw.value, lax, name, mode, f.depth + 1));
         return null;
       }
       if (store.conditionals.has(name)) {
@@ -469,7 +502,7 @@ export class Expander {
         f.childZap = false;
         f.childConditional = true;
         f.childName = name;
-        push(this.childFrame(name, def.value, lax, null, f.depth + 1));
+        push(this.childFrame(name, def.value, lax, null, 0, f.depth + 1));
         return null;
       }
       if (zap) return { ok: true, value: null };
@@ -482,7 +515,7 @@ export class Expander {
     return { ok: true, value: this.readFileValue(f) };
   }
 
-  private childFrame(name: string, value: RawValue, lax: boolean, key: string | null, depth: number): Frame {
+  private childFrame(name: string, value: RawValue, lax: boolean, key: string | null, mode: number, depth: number): Frame {
     return {
       myvar: name,
       depth,
@@ -492,6 +525,7 @@ export class Expander {
       ex: "",
       low: Infinity,
       memoKey: key,
+      memoMode: mode,
       childZap: false,
       childConditional: false,
       childName: "",

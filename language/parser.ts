@@ -77,23 +77,73 @@ function diag(range: Range, severity: Severity, code: string, message: string): 
   return { range, severity, code, message };
 }
 
-/** Parses value text found at [from, to) of a source line into parts. */
+/**
+ * A value. Its parts are computed when first asked for: the engine works on
+ * the text, so a build matrix never pays for the parts of every value.
+ */
+class ParsedValue implements Value {
+  private cachedParts: ValuePart[] | null = null;
+  constructor(
+    readonly text: string,
+    readonly range: Range,
+    readonly file: Value["file"],
+    private readonly line: SourceLine,
+    private readonly from: number,
+  ) {}
+  get parts(): ValuePart[] {
+    return (this.cachedParts ??= valueParts(this.line, this.from, this.text, undefined));
+  }
+  toJSON(): Value {
+    return { text: this.text, range: this.range, parts: this.parts, file: this.file };
+  }
+}
+
+/** Parses value text found at [from, to) of a source line; reports malformed references into `diagnostics`. */
 export function parseValue(line: SourceLine, from: number, to: number, diagnostics?: Diagnostic[]): Value {
   const text = line.text.slice(from, to);
-  const parts = valueParts(line, from, text, diagnostics);
   let file: Value["file"] = null;
   const [a, b] = stripBounds(text);
-  const words = splitSpaces(text, a, b);
-  if (words.length === 2 && words[0].text === "<<") {
-    const p = words[1];
-    file = {
-      range: rangeIn(line, from + a, from + b),
-      pathText: p.text,
-      pathRange: rangeIn(line, from + p.start, from + p.end),
-      parts: valueParts(line, from + p.start, p.text, undefined),
-    };
+  if (text.startsWith("<<", a)) {
+    const words = splitSpaces(text, a, b);
+    if (words.length === 2 && words[0].text === "<<") {
+      const p = words[1];
+      file = {
+        range: rangeIn(line, from + a, from + b),
+        pathText: p.text,
+        pathRange: rangeIn(line, from + p.start, from + p.end),
+        parts: valueParts(line, from + p.start, p.text, undefined),
+      };
+    }
   }
-  return { text, range: rangeIn(line, from, to), parts, file };
+  const value = new ParsedValue(text, rangeIn(line, from, to), file, line, from);
+  if (diagnostics && hasReferenceProblem(text)) {
+    for (const part of value.parts) if (part.kind === "reference") referenceDiagnostics(part, diagnostics);
+  }
+  return value;
+}
+
+/** Whether some `$[...]` of the text is unterminated or has a modifier other than one :zap or :lax (a cheap scan). */
+function hasReferenceProblem(text: string): boolean {
+  let pos = 0;
+  for (;;) {
+    const at = text.indexOf("$[", pos);
+    if (at === -1) return false;
+    if (text.charCodeAt(at + 2) === 91) {
+      pos = at + 3;
+      continue;
+    }
+    const end = text.indexOf("]", at + 2);
+    if (end === -1) return true;
+    let inner = text.slice(at + 2, end);
+    if (inner.endsWith("?")) inner = inner.slice(0, -1);
+    const body = inner.charCodeAt(0) === 58 ? inner.slice(1) : inner;
+    const colon = body.indexOf(":");
+    if (inner !== ":" && colon !== -1) {
+      const modifier = body.slice(colon + 1);
+      if (modifier !== "zap" && modifier !== "lax") return true;
+    }
+    pos = end + 1;
+  }
 }
 
 function valueParts(line: SourceLine, from: number, text: string, diagnostics: Diagnostic[] | undefined): ValuePart[] {
