@@ -137,6 +137,7 @@ class Context implements EvaluatedContext {
             s.add(from);
           }
         : undefined,
+      onFileRead: (path) => this.filesRead.add(path),
       onFileWithoutFinalNewline: (path) => {
         this.filesRead.add(path);
         this.notes.push({

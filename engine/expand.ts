@@ -164,6 +164,8 @@ type Outcome = { ok: true; value: string | null } | { ok: false; error: Evaluati
 export interface ExpanderHooks {
   /** Called for every reference met while expanding `from` (the element, or the multi-line element whose line it is). */
   onReference?(from: string | null, to: string): void;
+  /** Called for every file a `<< PATH` value reads (or tries to: a missing file is reported too). */
+  onFileRead?(path: string): void;
   /** Called when a `<<` file ends without a newline (metro would drop its last character). */
   onFileWithoutFinalNewline?(path: string): void;
 }
@@ -535,6 +537,7 @@ export class Expander {
 
   private readFileValue(f: Frame): string {
     const path = resolve(f.ex);
+    this.hooks.onFileRead?.(path);
     const text = this.workspace.readText(path);
     if (text === undefined) {
       throw this.err("metro/missing-file", `cannot read "${f.ex}" (named by "<< ${f.prepared.text}")`, false, f);
