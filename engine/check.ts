@@ -75,8 +75,12 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     const def = defs.find((d) => d.condition === null) ?? defs[0];
     if (def) {
       file = def.file;
-      range = referenceRange(def.statement, site.reference, site.line) ?? def.statement.name.range;
+      range = referenceRange(def.statement, site.reference, site.line) ?? fileValueRange(def.statement, site.line) ?? def.statement.name.range;
     }
+  }
+  if (e.code === "metro/missing-file") {
+    // Mirror control files usually exist only on the build server: what depends on them is unknown here, not wrong.
+    return { file, range, severity: "information", code: e.code, message: `${e.message}: values that depend on it are unknown on this machine` };
   }
   if (e.code === "metro/circular-reference" || e.code === "metro/undefined-element") {
     // Point at the definitions involved, when known.
@@ -86,6 +90,14 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     }
   }
   return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined };
+}
+
+/** The `<< PATH` of an element (or of line `line` of a multi-line element). */
+function fileValueRange(st: SingleLineElement | MultiLineElement, line: number | undefined): Range | null {
+  if (st.kind === "single") return st.value.file?.range ?? null;
+  const src = line === undefined ? undefined : st.lines[1 + line];
+  const b = st.body.find((x) => x.kind === "text" && x.source === src);
+  return b && b.kind === "text" ? (b.value.file?.range ?? null) : null;
 }
 
 function referenceRange(st: SingleLineElement | MultiLineElement, reference: string | undefined, line: number | undefined): Range | null {
