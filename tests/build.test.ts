@@ -163,6 +163,11 @@ class Scratch {
   }
 }
 
+async function buildSnapshot(s: Scratch): Promise<void> {
+  const r = await runCli(s.args("target:", "snapshot"));
+  assert.equal(r.code, 0, `snapshot build: ${r.stdout}${r.stderr}`);
+}
+
 function jsonEvents(stdout: string): Record<string, unknown>[] {
   return stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Record<string, unknown>);
 }
@@ -258,7 +263,7 @@ describe("metro-engine build (real chroot builds)", function () {
 
   it("records a failing target: status fail, .failcount incremented, errors.json, mounts gone", async () => {
     const s = scratch("fail");
-    assert.equal((await runCli(s.args("target:", "snapshot"))).code, 0);
+    await buildSnapshot(s);
     const bad = s.args("target:", "stage1", "packages/extra:", "no-such-package", "--no-namespace");
 
     const first = await runCli(bad);
@@ -289,7 +294,7 @@ describe("metro-engine build (real chroot builds)", function () {
     const s = scratch("sigterm");
     // A package that leaves a process in its own session inside the chroot, then sleeps.
     s.addPackage("test-sleep", "setsid sleep 300 < /dev/null > /dev/null 2>&1 &\necho sleeping-now\nsleep 300\n");
-    assert.equal((await runCli(s.args("target:", "snapshot"))).code, 0);
+    await buildSnapshot(s);
     const started = Date.now();
     const r = await runCli(s.args("target:", "stage1", "packages/extra:", "test-sleep", "--no-namespace"), (pid) => {
       const log = join(s.versionDir, "log", "stage1.txt");
@@ -366,7 +371,7 @@ describe("metro-engine build (real chroot builds)", function () {
     assert.ok(!existsSync(join(s.versionDir, "status")), "no status for a build that did not start");
 
     writeFileSync(lock, "4194304"); // above any pid_max: certainly dead
-    assert.equal((await runCli(s.args("target:", "snapshot"))).code, 0);
+    await buildSnapshot(s);
     const stale = await runCli(s.args("target:", "stage1", "--no-namespace"));
     assert.equal(stale.code, 0, stale.stdout + stale.stderr);
     assert.match(stale.stdout, /removing stale lock/);
@@ -387,7 +392,7 @@ describe("metro-engine build (real chroot builds)", function () {
 
   it("refuses to clean a work directory outside path/tmp, and deletes nothing there", async () => {
     const s = scratch("outside");
-    assert.equal((await runCli(s.args("target:", "snapshot"))).code, 0);
+    await buildSnapshot(s);
     const elsewhere = join(s.base, "precious");
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, "keep.txt"), "data");
@@ -427,7 +432,7 @@ describe("metro-engine build (real chroot builds)", function () {
       this.skip();
     }
     const s = scratch("linux32", "x86-32bit");
-    assert.equal((await runCli(s.args("target:", "snapshot"))).code, 0);
+    await buildSnapshot(s);
     const r = await runCli(s.args("target:", "stage1"));
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const info = JSON.parse(readFileSync(join(s.versionDir, "build-info.json"), "utf8"));
