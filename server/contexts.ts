@@ -14,6 +14,13 @@ import type { WorkspaceIndex } from "./workspace-index";
 
 export const CONTEXTS_FILE = "metro-contexts.json";
 
+/**
+ * Evaluations run in slices of this many milliseconds. Between slices the
+ * event loop answers requests and flushes outgoing messages (each message
+ * written to stdout needs a turn of the loop), so slices stay short.
+ */
+const STEP_BUDGET_MS = 4;
+
 export interface ContextConfig {
   name: string;
   /** Absolute path of the entry file. */
@@ -196,18 +203,26 @@ export class ContextManager {
     }
     for (const f of changed) this.pendingFiles.add(f);
     this.running = true;
+    let turns = 0;
+    let activeDone = false;
     const step = () => {
-      const started = Date.now();
-      // Evaluate several contexts per turn, up to a few milliseconds, then yield.
+      const started = performance.now();
+      // The first slices are short so the edited file's fresh diagnostics get written out quickly.
+      const budget = turns++ < 4 ? STEP_BUDGET_MS : 4 * STEP_BUDGET_MS;
       while (this.queue.size) {
         const active = this.active;
         const next = active && this.queue.has(active) ? active : this.queue.values().next().value!;
         this.queue.delete(next);
         this.evaluate(next);
-        if (Date.now() - started > 15) break;
+        // After an edit, publish the edited file as soon as the active context is fresh.
+        if (next === active && this.editedFiles.size && !activeDone) {
+          activeDone = true;
+          if (this.queue.size) this.onProgress(this.editedFiles);
+          break;
+        }
+        if (performance.now() - started > budget) break;
       }
       if (this.queue.size) {
-        if (this.editedFiles.size) this.onProgress(this.editedFiles);
         setImmediate(step);
         return;
       }

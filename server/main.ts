@@ -5,6 +5,8 @@
 
 import { writeFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { codeActions } from "./code-actions";
 import { codeLenses } from "./code-lens";
@@ -298,6 +300,19 @@ connection.onRequest("metro/settled", async () => {
   for (const t of session.trees.values()) await t.contexts.settled();
   await new Promise((r) => setImmediate(r));
   return { trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs })) };
+});
+
+/** Memory of the server process; with `gc`, after a full collection (benchmarks check that memory stays flat). */
+connection.onRequest("metro/memory", (p: { gc?: boolean } | undefined) => {
+  if (p?.gc) {
+    try {
+      v8.setFlagsFromString("--expose-gc");
+      (vm.runInNewContext("gc") as () => void)();
+    } catch {
+      /* collection not available */
+    }
+  }
+  return process.memoryUsage();
 });
 
 connection.onExecuteCommand((params) => {
