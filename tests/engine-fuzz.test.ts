@@ -90,7 +90,7 @@ describe("engine fuzz", () => {
     const rand = seeded(20261121);
     for (let i = 0; i < 600; i++) {
       const root = writeTree(randomTree(rand));
-      const args = rand(2) ? { t: "f3.conf", a: "1" } : {};
+      const args: Record<string, string> = rand(2) ? { t: "f3.conf", a: "1" } : {};
       try {
         exercise({ config: join(root, "metro.conf"), args });
       } catch (e) {
