@@ -44,6 +44,7 @@ if (process.argv.includes("--help")) {
 const connection = lsp.createConnection(lsp.ProposedFeatures.all);
 const session = new Session();
 let hasConfiguration = false;
+let hasConfigurationRegistration = false;
 let hasWatchers = false;
 let initialFolders: string[] = [];
 // Nothing is indexed before `initialized` has read the settings and the workspace folders.
@@ -107,6 +108,7 @@ function sendStatus(tree: MetroTree): void {
 connection.onInitialize((params) => {
   const caps = params.capabilities;
   hasConfiguration = !!caps.workspace?.configuration;
+  hasConfigurationRegistration = hasConfiguration && !!caps.workspace?.didChangeConfiguration?.dynamicRegistration;
   hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
   const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
   const fromOptions = opts.contexts ?? opts.metro?.contexts;
@@ -151,9 +153,10 @@ async function pullConfiguration(): Promise<void> {
 }
 
 connection.onInitialized(async () => {
-  if (hasConfiguration) void connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" });
+  // Registrations are best effort: a client may refuse them (and must not bring the server down).
+  if (hasConfigurationRegistration) connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" }).catch(() => {});
   if (hasWatchers) {
-    void connection.client.register(lsp.DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*" }] });
+    connection.client.register(lsp.DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*" }] }).catch(() => {});
   }
   try {
     await pullConfiguration();
@@ -341,5 +344,8 @@ connection.onExecuteCommand((params) => {
   }
   return null;
 });
+
+// A failed notification or refresh must never end the session.
+process.on("unhandledRejection", (e) => connection.console.error(`metro-language-server: ${(e as Error)?.stack ?? e}`));
 
 connection.listen();
