@@ -3,6 +3,7 @@
 // (dist/metro-language-server.js) through JSON-RPC like an editor does.
 
 import * as assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -400,5 +401,104 @@ describe("language server: missing << files", function () {
       await client.stop();
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+describe("language server: any client, any folder", function () {
+  before(function () {
+    if (!existsSync(SERVER)) this.skip();
+  });
+
+  it("reads contexts from initializationOptions when the client has no workspace/configuration", async () => {
+    const root = writeTree(TINY);
+    const client = await StdioClient.start({ serverPath: SERVER, root, noConfiguration: true, initializationOptions: { contexts: [{ name: "mine", ...ctx("stage1", "next") }] } });
+    try {
+      await client.settled();
+      const list = await client.request<{ trees: { source: string; contexts: { name: string }[] }[] }>("metro/contexts", {});
+      assert.equal(list.trees[0].source, "setting");
+      assert.deepEqual(list.trees[0].contexts.map((c) => c.name), ["mine"]);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("reads metro-contexts.json at the tree root, config relative to it", async () => {
+    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify([{ name: "from file", config: "metro.conf", args: ctx("stage3").args }]) });
+    const client = await StdioClient.start({ serverPath: SERVER, root });
+    try {
+      await client.settled();
+      const list = await client.request<{ trees: { source: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
+      assert.equal(list.trees[0].source, "file");
+      assert.deepEqual(list.trees[0].contexts.map((c) => [c.name, c.config, c.fatal]), [["from file", join(root, "metro.conf"), null]]);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps several trees found from opened files independent when no folder is sent", async () => {
+    const a = writeTree(TINY);
+    const b = writeTree({ ...TINY, "targets/stage3.spec": TINY["targets/stage3.spec"].replace("$[nowhere/defined]", "$[only/in/b]") });
+    const client = await StdioClient.start({ serverPath: SERVER, root: null });
+    try {
+      const fa = join(a, "targets/stage3.spec");
+      const fb = join(b, "targets/stage3.spec");
+      client.open(fa);
+      client.open(fb);
+      await client.waitFor(() => client.diagnosticsOf(fa).length > 0 && client.diagnosticsOf(fb).length > 0, 5000, "both trees");
+      const s = await client.settled();
+      assert.deepEqual(s.trees.map((t) => t.root).sort(), [a, b].sort());
+      assert.ok(client.diagnosticsOf(fa).some((d) => d.message.includes("nowhere/defined")));
+      assert.ok(!client.diagnosticsOf(fa).some((d) => d.message.includes("only/in/b")));
+      assert.ok(client.diagnosticsOf(fb).some((d) => d.message.includes("only/in/b")));
+      // Definitions stay inside their own tree.
+      const p = at(fb, "$[source/version]", 3);
+      const defs = await client.definition(fb, p.line, p.character);
+      assert.deepEqual(defs.map((d) => d.uri), [uriOf(fb)]);
+    } finally {
+      await client.stop();
+      rmSync(a, { recursive: true, force: true });
+      rmSync(b, { recursive: true, force: true });
+    }
+  });
+
+  it("answers for a Metro file outside any tree with the parser's diagnostics only", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "metro-loose-"));
+    const client = await StdioClient.start({ serverPath: SERVER, root: null });
+    try {
+      const f = join(dir, "lonely.conf");
+      writeFileSync(f, "[section a]\nx: [\n");
+      client.open(f);
+      await client.waitFor(() => client.diagnosticsOf(f).some((d) => d.code === "metro/unterminated-block"), 5000, "parser diagnostics");
+      assert.equal((await client.settled()).trees.length, 0);
+    } finally {
+      await client.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("VS Code extension package", function () {
+  it("npm run package produces a .vsix holding the client, the server and the grammar", function () {
+    this.timeout(120000);
+    const root = join(__dirname, "..", "..");
+    const script = join(root, "client-vscode", "scripts", "package.mjs");
+    if (!existsSync(script)) this.skip();
+    const manifest = JSON.parse(readFileSync(join(root, "client-vscode", "package.json"), "utf8"));
+    const vsix = join(root, "client-vscode", `${manifest.name}-${manifest.version}.vsix`);
+    rmSync(vsix, { force: true });
+    execFileSync(process.execPath, [script], { cwd: root, stdio: "pipe" });
+    const zip = readFileSync(vsix).toString("latin1");
+    for (const name of ["extension/dist/extension.js", "extension/server/metro-language-server.js", "extension/syntaxes/metro.tmLanguage.json", "extension/language-configuration.json", "extension/package.json"]) {
+      assert.ok(zip.includes(name), `${name} missing from the vsix`);
+    }
+    // Every command the manifest declares is registered by the client.
+    const client = readFileSync(join(root, "client-vscode", "src", "extension.ts"), "utf8");
+    for (const c of manifest.contributes.commands as { command: string }[]) assert.ok(client.includes(`"${c.command}"`), c.command);
+    assert.deepEqual(
+      Object.keys(manifest.contributes.configuration.properties).sort(),
+      ["metro.contexts", "metro.server.path", "metro.trace.server"],
+    );
   });
 });
