@@ -131,9 +131,16 @@ describe("metro-engine build --dry-run", function () {
       "multi:", "yes", "multi/mode:", "full", "path/mirror:", mirror, "path/tmp:", join(base, "tmp"), "target/arch_desc:", "x86-64bit"]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const run = readFileSync(join(base, "plan", "04-stage3", "02-steps-chroot-run.sh"), "utf8");
     assert.deepEqual(events.filter((e) => e.event === "target-start").map((e) => e.target), ["snapshot", "stage1", "stage2", "stage3"]);
     assert.deepEqual(readdirSync(join(base, "plan")).sort(), ["01-snapshot", "02-stage1", "03-stage2", "04-stage3"]);
-    const run = readFileSync(join(base, "plan", "04-stage3", "02-steps-chroot-run.sh"), "utf8");
+    const planned = events.filter((e) => e.event === "plan-step" && e.target === "stage3");
+    assert.deepEqual(planned.map((e) => e.step), ["steps/unpack", "steps/chroot/run", "steps/chroot/grabinfo", "steps/precapture",
+      "steps/chroot/postrun", "steps/chroot/clean", "steps/chroot/test", "steps/chroot/postclean", "steps/clean", "steps/capture", "trigger/ok/run"]);
+    const chrootRun = planned[1];
+    assert.equal(chrootRun.chroot, true);
+    assert.deepEqual(chrootRun.command.slice(0, 1).concat(chrootRun.command.slice(-1)), ["chroot", "/tmp/steps/chroot/run.metro"]);
+    assert.equal(readFileSync(chrootRun.file, "utf8"), run);
     assert.match(run, /^#!\/bin\/sh\nset -e\n/);
     assert.match(run, /tiny-install @stage3\nchroot \$ROOT \/usr\/bin\/hello\n/);
     assert.deepEqual([...snapshotTree(mirror).entries()], [...before.entries()]);

@@ -282,9 +282,13 @@ describe("metro-engine build (real chroot builds)", function () {
     assert.equal(readFileSync(join(s.control, ".failcount"), "utf8"), "2");
     s.assertClean();
 
-    // A good build afterwards succeeds from the failed one's leftovers and clears the counter.
-    const good = await runCli(s.args("target:", "stage1", "--no-namespace"));
+    // A good build afterwards succeeds from the failed one's leftovers and clears the counter;
+    // with clean/auto it also removes the stage's path/cache/build.
+    const buildCache = join(s.tmp, "cache", "build", "tiny-current", `stage1-generic-tiny-current-${VERSION}`);
+    mkdirSync(join(buildCache, "ccache"), { recursive: true });
+    const good = await runCli(s.args("target:", "stage1", "metro/options:", "clean/auto", "--no-namespace"));
     assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.ok(!existsSync(buildCache), "clean/auto removed path/cache/build");
     assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "ok");
     assert.ok(!existsSync(join(s.control, ".failcount")));
     s.assertClean();
@@ -320,6 +324,52 @@ describe("metro-engine build (real chroot builds)", function () {
     // The next build runs (no stale lock, no busy mount) and succeeds.
     const next = await runCli(s.args("target:", "stage1", "--no-namespace"));
     assert.equal(next.code, 0, next.stdout + next.stderr);
+    s.assertClean();
+  });
+
+  /** Starts a stage1 build whose chroot step sleeps, and calls `stop` once it does. */
+  async function buildUntilSleeping(s: Scratch, options: string[], stop: (pid: number) => void): Promise<CliResult> {
+    s.addPackage("test-sleep", "setsid sleep 300 < /dev/null > /dev/null 2>&1 &\necho sleeping-now\nsleep 300\n");
+    await buildSnapshot(s);
+    const log = join(s.versionDir, "log", "stage1.txt");
+    return runCli(s.args("target:", "stage1", "packages/extra:", "test-sleep", ...options), (pid) => {
+      const poll = setInterval(() => {
+        if (existsSync(log) && readFileSync(log, "utf8").includes("sleeping-now")) {
+          clearInterval(poll);
+          stop(pid);
+        }
+      }, 100);
+      setTimeout(() => clearInterval(poll), 120_000).unref();
+    });
+  }
+
+  it("stops on SIGINT in its private mount namespace too", async () => {
+    const s = scratch("sigint");
+    const started = Date.now();
+    const r = await buildUntilSleeping(s, [], (pid) => process.kill(pid, "SIGINT"));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(Date.now() - started < 60_000);
+    assert.match(r.stderr, /received SIGINT/);
+    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "fail");
+    s.assertClean();
+    const next = await runCli(s.args("target:", "stage1"));
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    s.assertClean();
+  });
+
+  it("recovers after the builder itself was killed (SIGKILL): the next build kills what is left in the chroot, unmounts and builds", async () => {
+    const s = scratch("sigkill");
+    const r = await buildUntilSleeping(s, ["--no-namespace"], (pid) => process.kill(pid, "SIGKILL"));
+    assert.equal(r.signal, "SIGKILL");
+    // Nothing could clean up: the mounts, the locks and the chroot's processes are still there.
+    assert.ok(mountsBelow(s.base).length >= 2);
+    assert.ok(existsSync(join(s.control, ".stage1_progress")));
+    assert.ok(processesRootedIn(s.base).length >= 1);
+
+    const next = await runCli(s.args("target:", "stage1", "--no-namespace"));
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    assert.match(next.stdout, /removing stale lock/);
+    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "ok");
     s.assertClean();
   });
 

@@ -15,7 +15,7 @@ import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { inspectLock } from "./locks";
 import { SafetyError, checkDeletable } from "./mounts";
 import { findRequiredFile } from "./files";
-import { chrootArgv, chrootScriptPath, hostArgv, hostScriptPath, scriptText } from "./scripts";
+import { chrootArgv, hostArgv, hostScriptPath, scriptText } from "./scripts";
 import { EXIT_CONFIG, EXIT_OK } from "./builder";
 import type { Reporter } from "./reporter";
 
@@ -123,9 +123,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
         const argv = action.chroot
           ? chrootArgv(facts.chrootCommand, facts.work, action.key, lines)
           : hostArgv(hostScriptPath(facts.tmp, action.key), lines);
-        const where = action.chroot ? `in the chroot as ${chrootScriptPath(action.key)}` : "on the host";
-        say(`${String(step).padStart(2, "0")}. ${text} (${where}): ${file}`);
-        say(`     runs: ${argv.join(" ")}`);
+        reporter.emit({ event: "plan-step", target: name, index: step, step: action.key, chroot: action.chroot, file, command: argv });
         break;
       }
       case "clean-stale-work": {

@@ -9,6 +9,8 @@ export type BuildEvent =
   | { event: "target-start"; target: string; class: string; log: string | null }
   | { event: "target-skip"; target: string; reason: string }
   | { event: "step-start"; target: string; step: string; chroot: boolean; script?: string }
+  /** --dry-run: a script the build would run, where the dry run wrote it, and the command that would run it. */
+  | { event: "plan-step"; target: string; index: number; step: string; chroot: boolean; file: string; command: string[] }
   | { event: "step-end"; target: string; step: string; exitCode: number | null; signal?: string | null; durationMs: number; log: string | null; ok: boolean; skipped?: boolean }
   | { event: "target-end"; target: string; status: "ok" | "fail"; durationMs: number; log: string | null; error?: string }
   | { event: "message"; level: "info" | "warning" | "error"; text: string; target?: string }
@@ -68,10 +70,12 @@ export class Reporter {
         return `==> ${e.target}: skipped, ${e.reason}`;
       case "step-start":
         return null;
+      case "plan-step":
+        return `  ${String(e.index).padStart(2, "0")}. ${e.step} (${e.chroot ? "in the chroot" : "on the host"}): ${e.file}\n       runs: ${e.command.join(" ")}`;
       case "step-end": {
         const mark = e.skipped ? "skip" : e.ok ? " ok " : "FAIL";
         const why = e.ok || e.skipped ? "" : e.signal ? ` (killed by ${e.signal})` : e.exitCode !== null ? ` (exit ${e.exitCode})` : "";
-        return `  [${mark}] ${e.step.padEnd(24)} ${formatDuration(e.durationMs)}${why}`;
+        return `  [${mark}] ${e.step.padEnd(28)} ${formatDuration(e.durationMs)}${why}`;
       }
       case "target-end":
         return `<== ${e.target}: ${e.status} in ${formatDuration(e.durationMs)}${e.error ? `: ${e.error}` : ""}`;
@@ -89,7 +93,7 @@ export class Reporter {
     const draw = () => {
       const width = (this.out.columns || 80) - 1;
       const tail = logPath ? lastLine(logPath) : "";
-      const text = `  [....] ${step.padEnd(24)} ${formatDuration(Date.now() - started)}  ${tail}`;
+      const text = `  [....] ${step.padEnd(28)} ${formatDuration(Date.now() - started)}  ${tail}`;
       this.out.write(`\r\x1b[K${text.slice(0, width)}`);
       this.progressShown = true;
     };
