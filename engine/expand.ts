@@ -28,7 +28,34 @@ const enum Seg {
   Ref,
   Unterminated,
 }
-type Segment = { t: Seg.Text; text: string } | { t: Seg.Ref; name: string } | { t: Seg.Unterminated };
+/**
+ * A reference as written. For the absolute form the name and modifier are
+ * worked out once (`resolved`); the section forms depend on the element being
+ * expanded and are resolved each time.
+ */
+interface RefSegment {
+  t: Seg.Ref;
+  name: string;
+  resolved: { name: string; boolean: boolean; zap: boolean; lax: boolean } | null;
+}
+type Segment = { t: Seg.Text; text: string } | RefSegment | { t: Seg.Unterminated };
+
+/** Name, boolean and modifier of an absolute reference, when it has at most one valid modifier. */
+function resolveAbsolute(written: string): RefSegment["resolved"] {
+  let name = written;
+  let boolean = false;
+  if (name.length > 0 && name.endsWith("?")) {
+    boolean = true;
+    name = name.slice(0, -1);
+  }
+  if (name === "" || name === ":" || name.charCodeAt(0) === 58) return null;
+  const colon = name.indexOf(":");
+  if (colon === -1) return { name, boolean, zap: false, lax: false };
+  if (name.indexOf(":", colon + 1) !== -1) return null;
+  const modifier = name.slice(colon + 1);
+  if (modifier !== "zap" && modifier !== "lax") return null;
+  return { name: name.slice(0, colon), boolean, zap: modifier === "zap", lax: modifier === "lax" };
+}
 
 interface Prepared {
   /** The expansion itself when the text holds no reference and names no file. */
@@ -63,7 +90,8 @@ function scan(text: string): Segment[] {
       out.push({ t: Seg.Unterminated });
       return out;
     }
-    out.push({ t: Seg.Ref, name: text.slice(at + 2, end) });
+    const written = text.slice(at + 2, end);
+    out.push({ t: Seg.Ref, name: written, resolved: resolveAbsolute(written) });
     pos = end + 1;
   }
   if (lit) out.push({ t: Seg.Text, text: lit });
@@ -436,29 +464,38 @@ export class Expander {
         throw this.err("metro/unterminated-reference", `"$[" without a closing "]" in ${JSON.stringify(f.prepared.text)}`, false, f);
       }
       const written = seg.name;
-      let name = written;
-      let boolean = false;
-      if (name.length > 0 && name.endsWith("?")) {
-        boolean = true;
-        name = name.slice(0, -1);
-      }
-      if (name === "" || name === ":" || name.charCodeAt(0) === 58) {
-        const section = f.myvar === null ? undefined : store.sectionFor.get(f.myvar);
-        if (section === undefined) {
-          throw this.err("metro/no-section", `"$[${written}]" is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `"${f.myvar}" was not defined in a section`}`, false, f, written);
-        }
-        name = name === "" || name === ":" ? section : section + "/" + name.slice(1);
-      }
+      let name: string;
+      let boolean: boolean;
       let lax = f.lax;
       let zap = false;
-      const split = name.split(":");
-      if (split.length === 2) {
-        if (split[1] === "zap") zap = true;
-        else if (split[1] === "lax") lax = true;
-        else throw this.err("metro/unknown-modifier", `unknown modifier ":${split[1]}" in "$[${written}]": expected :zap or :lax`, false, f, written);
-        name = split[0];
-      } else if (split.length > 2) {
-        throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
+      if (seg.resolved !== null) {
+        name = seg.resolved.name;
+        boolean = seg.resolved.boolean;
+        zap = seg.resolved.zap;
+        lax ||= seg.resolved.lax;
+      } else {
+        name = written;
+        boolean = false;
+        if (name.length > 0 && name.endsWith("?")) {
+          boolean = true;
+          name = name.slice(0, -1);
+        }
+        if (name === "" || name === ":" || name.charCodeAt(0) === 58) {
+          const section = f.myvar === null ? undefined : store.sectionFor.get(f.myvar);
+          if (section === undefined) {
+            throw this.err("metro/no-section", `"$[${written}]" is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `"${f.myvar}" was not defined in a section`}`, false, f, written);
+          }
+          name = name === "" || name === ":" ? section : section + "/" + name.slice(1);
+        }
+        const split = name.split(":");
+        if (split.length === 2) {
+          if (split[1] === "zap") zap = true;
+          else if (split[1] === "lax") lax = true;
+          else throw this.err("metro/unknown-modifier", `unknown modifier ":${split[1]}" in "$[${written}]": expected :zap or :lax`, false, f, written);
+          name = split[0];
+        } else if (split.length > 2) {
+          throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
+        }
       }
       this.hooks.onReference?.(f.myvar ?? f.site.element, name);
       const at = onStack.get(name);
