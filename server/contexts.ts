@@ -161,10 +161,13 @@ export class ContextManager {
     this.pump(files);
   }
 
-  /** Re-evaluates the contexts that read `path` (and fatal ones, which may have stopped before reading it). */
-  fileChanged(path: string): void {
+  /**
+   * Re-evaluates the contexts that read (or tried to read) `path`, and fatal
+   * ones when a Metro file changed (they may have stopped before reading it).
+   */
+  fileChanged(path: string, metroFile = true): void {
     for (const c of this.contexts) {
-      if (!c.evaluated || c.evaluated.fatal || c.reads.has(path) || c.config === path) {
+      if (!c.evaluated || (c.evaluated.fatal && metroFile) || c.reads.has(path) || c.config === path) {
         c.stale = true;
         this.queue.add(c);
       }

@@ -47,6 +47,8 @@ let hasConfiguration = false;
 let hasConfigurationRegistration = false;
 let hasWatchers = false;
 let initialFolders: string[] = [];
+/** Contexts given in initializationOptions (for clients without workspace/configuration). */
+let initialContexts: unknown = undefined;
 // Nothing is indexed before `initialized` has read the settings and the workspace folders.
 let markReady: () => void = () => {};
 const ready = new Promise<void>((r) => (markReady = r));
@@ -112,7 +114,7 @@ connection.onInitialize((params) => {
   hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
   const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
   const fromOptions = opts.contexts ?? opts.metro?.contexts;
-  if (fromOptions !== undefined) session.contextSetting = fromOptions;
+  if (fromOptions !== undefined) session.contextSetting = initialContexts = fromOptions;
   if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));
   else if (params.rootUri) initialFolders = [uriToPath(params.rootUri)];
   else if (params.rootPath) initialFolders = [params.rootPath];
@@ -139,14 +141,18 @@ connection.onInitialize((params) => {
   };
 });
 
+/**
+ * The `metro.contexts` setting, pulled with workspace/configuration. A client
+ * that knows the section is authoritative (an empty list hands over to
+ * metro-contexts.json or derived contexts); a client that does not know it
+ * keeps what initializationOptions gave.
+ */
 async function pullConfiguration(): Promise<void> {
   if (!hasConfiguration) return;
   try {
     const cfg = (await connection.workspace.getConfiguration("metro")) as { contexts?: unknown } | null;
     const contexts = cfg?.contexts;
-    // An empty setting leaves metro-contexts.json or derived contexts in charge (and initializationOptions).
-    if (Array.isArray(contexts) && contexts.length) session.configureContexts(contexts);
-    else if (session.contextSetting !== undefined && Array.isArray(contexts)) session.configureContexts(session.contextSetting);
+    if (Array.isArray(contexts)) session.configureContexts(contexts.length ? contexts : initialContexts);
   } catch {
     /* client without the section */
   }
@@ -226,6 +232,8 @@ connection.onDidChangeWatchedFiles(async (params) => {
   await ready;
   for (const ch of params.changes) {
     const path = uriToPath(ch.uri);
+    // Version-control and editor folders change all the time and hold no Metro files.
+    if (/[\\/](\.git|\.hg|\.svn|node_modules)([\\/]|$)/.test(path)) continue;
     if (session.openText(path) !== undefined) continue;
     if (ch.type === lsp.FileChangeType.Deleted) session.fileDeleted(path);
     else session.fileChanged(path);

@@ -135,10 +135,11 @@ export class Session {
     if (!tree) return;
     tree.workspace.invalidate(path);
     const before = tree.index.files.has(path);
-    if (before || tree.index.isMetroFile(path) || this.openDocByPath.has(path)) tree.index.update(path);
+    const metroFile = before || tree.index.isMetroFile(path) || this.openDocByPath.has(path);
+    if (metroFile) tree.index.update(path);
     else tree.index.noteFile(path);
     if (path.endsWith("metro-contexts.json")) tree.contexts.configure(this.contextSetting);
-    tree.contexts.fileChanged(path);
+    tree.contexts.fileChanged(path, metroFile);
     // Layer-1 findings (undefined names, duplicates) of other files depend on this one too.
     this.hooks.republish(before ? [path] : [path]);
   }

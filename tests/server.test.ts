@@ -118,6 +118,10 @@ tag: again
   "etc/builds/next/build.conf": `[section release]
 
 tag: next
+
+[when release/tag is next]
+
+flag: yes
 `,
   "mirror/control/version": "2026.01\n",
 };
@@ -188,6 +192,11 @@ describe("language server: layer 1 (no context needed)", function () {
     const r = at(conf, "$[path/install]", 4);
     defs = await client.definition(conf, r.line, r.character);
     assert.deepEqual(defs.map((d) => d.range.start.line), [at(conf, "install:").line]);
+    // the name in a condition -> its definitions (one per build)
+    const build = join(root, "etc/builds/next/build.conf");
+    const c = at(build, "release/tag is", 2);
+    defs = await client.definition(build, c.line, c.character);
+    assert.equal(defs.length, 4); // current, next and the two in dup
     // several definitions: target/name is defined per target
     const s = at(master, "$[target/name", 4);
     defs = await client.definition(master, s.line, s.character);
@@ -226,6 +235,36 @@ describe("language server: layer 1 (no context needed)", function () {
     assert.deepEqual(edit.changes[uriOf(conf)].map((e) => e.newText), ["temp"]);
     // Leaving the section is refused for a key written under [section path].
     await assert.rejects(client.request("textDocument/rename", { textDocument: { uri: uriOf(conf) }, position: p, newName: "other/tmp" }));
+  });
+
+  it("renames path/mirror in $[path/mirror], the mirror: key under [section path], $[:mirror] and $[]", async () => {
+    const r = writeTree({
+      "metro.conf": "[section path]\n\nmirror: /m\nsnap: $[:mirror]/snap\n\n[section path/mirror]\n\nself: $[]\n\n[section other]\n\nx: $[path/mirror]/x\n",
+    });
+    const c2 = await StdioClient.start({ serverPath: SERVER, root: r });
+    try {
+      await c2.settled();
+      const conf = join(r, "metro.conf");
+      const p = at(conf, "$[path/mirror]", 4);
+      const edit = await c2.request<{ changes: Record<string, { range: { start: { line: number; character: number }; end: { character: number } }; newText: string }[]> }>("textDocument/rename", {
+        textDocument: { uri: uriOf(conf) },
+        position: p,
+        newName: "path/store",
+      });
+      const text = readFileSync(conf, "utf8").split("\n");
+      const edits = edit.changes[uriOf(conf)].sort((a, b) => b.range.start.line - a.range.start.line || b.range.start.character - a.range.start.character);
+      for (const e of edits) {
+        const l = text[e.range.start.line];
+        text[e.range.start.line] = l.slice(0, e.range.start.character) + e.newText + l.slice(e.range.end.character);
+      }
+      assert.equal(
+        text.join("\n"),
+        "[section path]\n\nstore: /m\nsnap: $[:store]/snap\n\n[section path/mirror]\n\nself: $[path/store]\n\n[section other]\n\nx: $[path/store]/x\n",
+      );
+    } finally {
+      await c2.stop();
+      rmSync(r, { recursive: true, force: true });
+    }
   });
 
   it("offers completion of names, relative names, modifiers, annotations and collect paths", async () => {
