@@ -11,9 +11,10 @@ export function codeActions(session: Session, params: lsp.CodeActionParams): lsp
   const out: lsp.CodeAction[] = [];
   const uri = params.textDocument.uri;
   for (const d of params.context.diagnostics) {
-    if (d.code === Codes.undefinedReference) {
+    // A name no file defines (layer 1), or that is undefined in some context (the engine's finding).
+    if (d.code === Codes.undefinedReference || d.code === "metro/undefined-element") {
       const r = at.file.references.find((x) => x.part && x.nameRange.start.line === d.range.start.line && (x.nameRange.start.character === d.range.start.character || x.range.start.character === d.range.start.character));
-      if (!r || !r.part || r.place === "multi-reference") continue;
+      if (!r || !r.part || r.place === "multi-reference" || r.modifier !== null || out.some((a) => a.title.endsWith(`$[${r.part!.inner}]`))) continue;
       const pos = { line: r.nameRange.end.line, character: r.nameRange.end.character };
       out.push({
         title: `Add :zap to $[${r.part.inner}]`,

@@ -124,20 +124,25 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
       md.push(`- ${rel(tree, d.file)}:${d.nameRange.start.line + 1}${d.condition ? ` when \`${d.condition}\`` : ""}`);
     }
     if (defs.length > 6) md.push(`- … ${defs.length - 6} more`);
-    const d = defs[0];
+  }
+  const ctx = tree.contexts.active;
+  const v = ctx ? valueIn(ctx, name) : null;
+  const d = defs[0];
+  // A multi-line raw value is only worth its lines when there is no expanded one to read instead.
+  if (d && (d.statement.kind === "single" || !v || v.kind !== "value")) {
     md.push("", defs.length > 1 ? "Raw value (first definition):" : "Raw value:");
     if (d.statement.kind === "single") md.push(inlineCode(d.statement.value.text));
     else md.push(...fence(d.statement.rawLines, name, tree));
   }
-  const ctx = tree.contexts.active;
-  if (!ctx) {
+  if (!ctx || !v) {
     md.push("", "*No build context: configure `metro.contexts` or add `metro-contexts.json` to see expanded values.*");
     return md;
   }
-  const v = valueIn(ctx, name);
   md.push("", contextHeading(tree, ctx) + ":");
-  if (v.kind === "value" && Array.isArray(v.value)) md.push(...fence(v.value, name, tree));
-  else md.push(describeOutcome(v));
+  if (v.kind === "value" && Array.isArray(v.value)) {
+    md.push(...fence(v.value, name, tree));
+    if (v.value.some((l) => l.trimStart().startsWith("<?python"))) md.push("", "*`<?python` blocks are shown as written: the language server never runs them.*");
+  } else md.push(describeOutcome(v));
   if (ref && ref.modifier === "zap" && (v.kind === "value" || v.kind === "undefined")) {
     const fires = v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null));
     md.push(

@@ -518,6 +518,54 @@ describe("language server: any client, any folder", function () {
   });
 });
 
+describe("language server: random edits", function () {
+  it("stays alive and answering through 400 random edits, garbage included", async function () {
+    if (!existsSync(SERVER)) this.skip();
+    const { root, client } = await startTiny();
+    try {
+      const files = ["etc/master.conf", "targets/stage3.spec", "metro.conf"].map((f) => join(root, f));
+      const texts = new Map(files.map((f) => [f, readFileSync(f, "utf8")]));
+      for (const f of files) client.open(f);
+      let seed = 7;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+      const bits = ["$[", "]", "[section x]\n", "a: $[b:zap]\n", "[collect ./nope]\n", "\n", "x: [\n", "]\n", "$[:", "[when a is b]\n", "<?python\n", "<< /nope"];
+      for (let i = 0; i < 400; i++) {
+        const f = files[Math.floor(rand() * files.length)];
+        const text = texts.get(f)!;
+        const lines = text.split("\n");
+        const line = Math.floor(rand() * lines.length);
+        const ch = Math.floor(rand() * (lines[line].length + 1));
+        const offset = lines.slice(0, line).reduce((a, l) => a + l.length + 1, 0) + ch;
+        if (rand() < 0.6) {
+          const ins = bits[Math.floor(rand() * bits.length)];
+          client.change(f, { start: { line, character: ch }, end: { line, character: ch } }, ins);
+          texts.set(f, text.slice(0, offset) + ins + text.slice(offset));
+        } else {
+          const len = Math.min(lines[line].length - ch, 1 + Math.floor(rand() * 8));
+          client.change(f, { start: { line, character: ch }, end: { line, character: ch + len } }, "");
+          texts.set(f, text.slice(0, offset) + text.slice(offset + len));
+        }
+        if (i % 20 === 0) await client.hover(f, line, ch);
+      }
+      await client.settled();
+      assert.ok(client.alive());
+      // The server's view of the documents matches ours: semantic tokens and symbols answer for the final text.
+      for (const f of files) {
+        const symbols = await client.request<unknown[]>("textDocument/documentSymbol", { textDocument: { uri: uriOf(f) } });
+        assert.ok(Array.isArray(symbols));
+      }
+      for (const f of files) client.change(f, null, readFileSync(f, "utf8"));
+      await client.settled();
+      const p = at(join(root, "metro.conf"), "tmp:");
+      const h = await client.hover(join(root, "metro.conf"), p.line, p.character);
+      assert.match(h!.contents.value, /\/var\/tmp\/metro/);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("VS Code extension package", function () {
   it("npm run package produces a .vsix holding the client, the server and the grammar", function () {
     this.timeout(120000);
