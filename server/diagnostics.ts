@@ -7,7 +7,7 @@ import * as lsp from "vscode-languageserver";
 import type { Diagnostic as SyntaxDiagnostic } from "../language";
 import type { EngineDiagnostic } from "../engine/evaluate";
 import { valueIn, type ContextState } from "./contexts";
-import { location, pathToUri, toLspRange, toLspSeverity } from "./convert";
+import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "./workspace-index";
 
@@ -185,8 +185,4 @@ function zapHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
     });
   }
   return out;
-}
-
-export function publishUri(path: string): string {
-  return pathToUri(path);
 }

@@ -11,7 +11,6 @@ export function documentSymbols(session: Session, params: lsp.DocumentSymbolPara
   const { file } = at;
   const top: lsp.DocumentSymbol[] = [];
   let current: lsp.DocumentSymbol | null = null;
-  const lastLine = file.ast.statements.length ? file.ast.statements[file.ast.statements.length - 1].range.end : { line: 0, character: 0 };
   for (const s of file.ast.statements) {
     if (s.kind === "section") {
       if (current) current.range = { start: current.range.start, end: { line: Math.max(current.range.start.line, s.range.start.line - 1), character: 0 } };
@@ -33,6 +32,5 @@ export function documentSymbols(session: Session, params: lsp.DocumentSymbolPara
       current.range = { start: current.range.start, end: toLspRange(s.range).end };
     } else top.push(sym);
   }
-  void lastLine;
   return top;
 }

@@ -96,13 +96,7 @@ export function semanticTokens(session: Session, params: lsp.SemanticTokensParam
   const builder = new lsp.SemanticTokensBuilder();
   let lastLine = -1;
   let lastEnd = 0;
-  const strings: Tok[] = [];
-  for (const t of toks) {
-    if (t.type === TOKEN_TYPES.indexOf("string")) {
-      strings.push(t);
-      continue;
-    }
-  }
+  const strings = toks.filter((t) => t.type === TOKEN_TYPES.indexOf("string"));
   const finer = toks.filter((t) => t.type !== TOKEN_TYPES.indexOf("string"));
   // Split string tokens around the finer tokens on the same line.
   for (const s of strings) {

@@ -2,7 +2,6 @@
 // each tree its index (layer 1) and its contexts (layer 2). Feature modules
 // receive a Session and ask it for the tree and file under a URI.
 
-import { readFileSync } from "node:fs";
 import { TextDocuments } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
@@ -135,22 +134,26 @@ export class Session {
     if (!tree) return;
     tree.workspace.invalidate(path);
     const before = tree.index.files.has(path);
+    const namesBefore = definedNames(tree.index.files.get(path));
     const metroFile = before || tree.index.isMetroFile(path) || this.openDocByPath.has(path);
     if (metroFile) tree.index.update(path);
     else tree.index.noteFile(path);
     if (path.endsWith("metro-contexts.json")) tree.contexts.configure(this.contextSetting);
     tree.contexts.fileChanged(path, metroFile);
-    // Layer-1 findings (undefined names, duplicates) of other files depend on this one too.
-    this.hooks.republish(before ? [path] : [path]);
+    // Layer-1 findings of other files (names no file defines) change when this file's names do.
+    const namesAfter = definedNames(tree.index.files.get(path));
+    const same = namesBefore.size === namesAfter.size && [...namesBefore].every((n) => namesAfter.has(n));
+    this.hooks.republish(same ? [path] : tree.index.files.keys());
   }
 
   fileDeleted(path: string): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
     tree.workspace.invalidate(path);
+    const hadNames = definedNames(tree.index.files.get(path)).size > 0;
     tree.index.remove(path);
     tree.contexts.fileChanged(path);
-    this.hooks.republish([path]);
+    this.hooks.republish(hadNames ? [path, ...tree.index.files.keys()] : [path]);
   }
 
   configureContexts(setting: unknown): void {
@@ -168,10 +171,6 @@ function looseParse(doc: TextDocument): MetroFile {
   return ast;
 }
 
-export function readDisk(path: string): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return undefined;
-  }
+function definedNames(file: FileIndex | undefined): Set<string> {
+  return new Set(file?.definitions.map((d) => d.name));
 }

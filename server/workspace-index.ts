@@ -4,7 +4,7 @@
 // layer 1 of the server: it needs no build context and works the moment a
 // folder is opened.
 
-import { dirname, posix, resolve, sep } from "node:path";
+import { dirname, posix, sep } from "node:path";
 import type {
   CollectAnnotation,
   MetroFile,
@@ -149,11 +149,10 @@ function valueReferences(out: FileIndex, value: Value, place: ReferencePlace, se
   for (const p of value.parts) {
     if (p.kind !== "reference") continue;
     let name: string | null = p.name;
-    let form: ReferenceEntry["form"] = p.form;
+    const form: ReferenceEntry["form"] = p.form;
     if (p.form === "relative") name = section ? section + "/" + p.name : null;
     else if (p.form === "section") name = section;
     if (name !== null && name.includes("$[")) name = null;
-    if (form === "section" && name === null) form = "section";
     out.references.push({
       file: out.path,
       name,
@@ -396,10 +395,6 @@ export class WorkspaceIndex {
   /** Every file on disk under the tree (for path completion and collect matching). */
   diskFiles(): ReadonlySet<string> {
     return this.allFiles;
-  }
-
-  resolvePath(from: string, rel: string): string {
-    return resolve(dirname(from), rel);
   }
 }
 

@@ -168,6 +168,18 @@ describe("language server: layer 1 (no context needed)", function () {
     await client.waitFor(() => client.diagnosticsOf(spec).some((d) => d.code === "metro/unknown-annotation"), 5000, "parse error");
   });
 
+  it("updates other files' findings when an edit defines the missing name", async () => {
+    const spec = join(root, "targets/stage3.spec");
+    const build = join(root, "etc/builds/next/build.conf");
+    const text = readFileSync(build, "utf8");
+    client.open(build, text);
+    client.change(build, null, text + "\n[section nowhere]\n\ndefined: here\n");
+    await client.waitFor(() => !client.diagnosticsOf(spec).some((d) => d.code === "metro/undefined-reference"), 5000, "warning gone in another file");
+    client.change(build, null, text);
+    await client.waitFor(() => client.diagnosticsOf(spec).some((d) => d.code === "metro/undefined-reference"), 5000, "warning back");
+    client.close(build);
+  });
+
   it("does not warn about command-line names, :zap or :lax references", () => {
     const master = join(root, "etc/master.conf");
     const names = client.diagnosticsOf(master).filter((d) => d.code === "metro/undefined-reference").map((d) => d.message);
