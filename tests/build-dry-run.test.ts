@@ -5,13 +5,20 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { materialize, requireShared, walkFiles, type MaterializedCase } from "./support/shared";
 
 const PROJECT = resolve(__dirname, "..", "..");
-const CLI = join(PROJECT, "dist", "metro-engine.js");
+const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
+/** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
+let CLI = BUILT_CLI;
+function useCliCopy(): void {
+  if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
+  CLI = join(mkdtempSync(join(tmpdir(), "metro-cli-")), "metro-engine.js");
+  copyFileSync(BUILT_CLI, CLI);
+}
 
 interface CliResult {
   code: number | null;
@@ -52,7 +59,8 @@ describe("metro-engine build --dry-run", function () {
   this.timeout(300_000);
 
   before(function () {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing (run node scripts/build.mjs)`);
+    if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing (run node scripts/build.mjs)`);
+    useCliCopy();
   });
 
   describe("on every context of the funtoo tree", function () {

@@ -6,12 +6,19 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const PROJECT = resolve(__dirname, "..", "..");
-const CLI = join(PROJECT, "dist", "metro-engine.js");
+const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
+/** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
+let CLI = BUILT_CLI;
+function useCliCopy(): void {
+  if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
+  CLI = join(mkdtempSync(join(tmpdir(), "metro-cli-")), "metro-engine.js");
+  copyFileSync(BUILT_CLI, CLI);
+}
 const EXAMPLES = join(PROJECT, "examples");
 const VERSION = "2026.11.21";
 
@@ -26,7 +33,7 @@ function hostArchDesc(): string | null {
 /** Why these tests cannot run here, or null. */
 function missingPrerequisite(): string | null {
   if (process.getuid?.() !== 0) return "the builder tests need root (chroot and mounts)";
-  if (!existsSync(CLI)) return `${CLI} is missing (run node scripts/build.mjs)`;
+  if (!existsSync(BUILT_CLI)) return `${BUILT_CLI} is missing (run node scripts/build.mjs)`;
   for (const tool of ["busybox", "xz", "chroot", "mount", "umount", "tar"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed`;
   }
@@ -187,6 +194,7 @@ describe("metro-engine build (real chroot builds)", function () {
       console.log(`      (skipped: ${missing})`);
       this.skip();
     }
+    useCliCopy();
   });
 
   after(() => {
