@@ -5,9 +5,9 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { materialize, requireShared, walkFiles, type MaterializedCase } from "./support/shared";
 
 const PROJECT = resolve(__dirname, "..", "..");
@@ -16,7 +16,7 @@ const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 let CLI = BUILT_CLI;
 function useCliCopy(): void {
   if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
-  CLI = join(mkdtempSync(join(tmpdir(), "metro-cli-")), "metro-engine.js");
+  CLI = join(tempDir("metro-cli-"), "metro-engine.js");
   copyFileSync(BUILT_CLI, CLI);
 }
 
@@ -49,6 +49,13 @@ function snapshotTree(dir: string): Map<string, number> {
   return new Map(walkFiles(dir).map((f) => [f, statSync(f).mtimeMs]));
 }
 
+const temporary: string[] = [];
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+}
+
 async function inBatches<T>(items: T[], size: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) {
     await Promise.all(items.slice(i, i + size).map((item, j) => work(item, i + j)));
@@ -57,6 +64,11 @@ async function inBatches<T>(items: T[], size: number, work: (item: T, index: num
 
 describe("metro-engine build --dry-run", function () {
   this.timeout(300_000);
+
+  // A dry run mounts nothing, so plain recursive removal is safe here.
+  after(() => {
+    for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
 
   before(function () {
     if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing (run node scripts/build.mjs)`);
@@ -70,7 +82,8 @@ describe("metro-engine build --dry-run", function () {
     before(function () {
       requireShared(this);
       kit = materialize("funtoo-metro");
-      out = mkdtempSync(join(tmpdir(), "metro-dry-run-"));
+      temporary.push(dirname(kit.root));
+      out = tempDir("metro-dry-run-");
     });
 
     it("writes each step's script, in order, with the evaluated value, and changes nothing else", async () => {
@@ -129,7 +142,7 @@ describe("metro-engine build --dry-run", function () {
   });
 
   it("plans the examples' multi-target chain without touching the mirror", async () => {
-    const base = mkdtempSync(join(tmpdir(), "metro-dry-examples-"));
+    const base = tempDir("metro-dry-examples-");
     const mirror = join(base, "mirror");
     const seed = await new Promise<number | null>((r) =>
       spawn("sh", [join(PROJECT, "examples", "seed.sh"), mirror, "x86-64bit"], { stdio: "ignore" }).on("close", r));
@@ -157,7 +170,7 @@ describe("metro-engine build --dry-run", function () {
   });
 
   it("exits 2 on a configuration error and names it", async () => {
-    const base = mkdtempSync(join(tmpdir(), "metro-dry-bad-"));
+    const base = tempDir("metro-dry-bad-");
     const r = await runCli(["-c", join(PROJECT, "examples", "metro.conf"), "--dry-run", join(base, "plan"),
       "target:", "stage3", "target/arch_desc:", "sparc-64bit", "path/mirror:", join(base, "m"), "path/tmp:", join(base, "t")]);
     assert.equal(r.code, 2, r.stdout + r.stderr);

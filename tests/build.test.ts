@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 const PROJECT = resolve(__dirname, "..", "..");
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
@@ -199,6 +199,7 @@ describe("metro-engine build (real chroot builds)", function () {
 
   after(() => {
     for (const s of scratches) s.remove();
+    if (CLI !== BUILT_CLI) spawnSync("rm", ["-rf", "--one-file-system", "--", dirname(CLI)]);
   });
 
   it("builds a snapshot and a stage from a busybox seed: unpack, chroot run, capture to .tar.xz", async () => {
