@@ -268,6 +268,13 @@ describe("metro-engine build (real chroot builds)", function () {
     assert.match(again.stdout, /stage1: skipped/);
     assert.equal(lstatSync(tarball).mtimeMs, before);
     s.assertClean();
+
+    // metro/options: replace rebuilds it.
+    const replaced = await runCli(s.args("target:", "stage1", "metro/options:", "replace", "--no-namespace"));
+    assert.equal(replaced.code, 0, replaced.stdout + replaced.stderr);
+    assert.match(replaced.stdout, /removing existing .*stage1-generic-tiny-current-2026\.11\.21\.tar\.xz \(replace is in metro\/options\)/);
+    assert.notEqual(lstatSync(tarball).mtimeMs, before);
+    s.assertClean();
   });
 
   it("records a failing target: status fail, .failcount incremented, errors.json, mounts gone", async () => {
@@ -355,7 +362,13 @@ describe("metro-engine build (real chroot builds)", function () {
   it("stops on SIGINT in its private mount namespace too", async () => {
     const s = scratch("sigint");
     const started = Date.now();
-    const r = await buildUntilSleeping(s, [], (pid) => process.kill(pid, "SIGINT"));
+    let visibleMounts: string[] | null = null;
+    const r = await buildUntilSleeping(s, [], (pid) => {
+      // The chroot is mounted, but in the builder's private namespace: the host sees nothing.
+      visibleMounts = mountsBelow(s.base);
+      process.kill(pid, "SIGINT");
+    });
+    assert.deepEqual(visibleMounts, [], "mounts are private to the builder's namespace");
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.ok(Date.now() - started < 60_000);
     assert.match(r.stderr, /received SIGINT/);
@@ -492,8 +505,13 @@ describe("metro-engine build (real chroot builds)", function () {
     }
     const s = scratch("linux32", "x86-32bit");
     await buildSnapshot(s);
+    // Only the uncompressed seed: metro's fallback for a required .tar.xz.
+    const seed = join(s.buildDir, "seed", "stage3-generic-tiny-current-seed.tar.xz");
+    assert.equal(spawnSync("xz", ["-d", seed]).status, 0);
+    assert.ok(!existsSync(seed));
     const r = await runCli(s.args("target:", "stage1"));
     assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /found uncompressed file .*seed\.tar$/m);
     const info = JSON.parse(readFileSync(join(s.versionDir, "build-info.json"), "utf8"));
     assert.match(info.machine, /^i[3-6]86$/, "uname -m in the chroot");
     assert.match(tarFile(s.stage("stage1"), "./etc/os-release"), /TINY_BITS=32/);
