@@ -13,6 +13,11 @@
 // - Every step that exists is expanded before the target starts, so a
 //   configuration error stops the build before anything is unpacked.
 // - A skipped official target's log is appended to, not truncated.
+// - Snapshot targets log to path/mirror/target/path/log/snapshot.txt too
+//   (metro printed their output only).
+// - A configuration error met while preparing a target (a bad value, an
+//   unknown class, a missing required step) exits 2 and leaves `status` and
+//   `.failcount` alone: nothing was attempted.
 
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { spawnSync } from "node:child_process";
@@ -237,8 +242,9 @@ export class Builder {
       this.reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
       if (!facts.official) return "skipped";
       // metro still runs the success trigger of an official target that exists (links, control files).
-      const log = new TargetLog(facts.logPath, settings, false);
+      let log: TargetLog | null = null;
       try {
+        log = new TargetLog(facts.logPath, settings, false);
         log.write(`${facts.output} already exists - skipping`);
         await this.runScriptAction(facts, settings, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false });
         return "skipped";
@@ -246,13 +252,19 @@ export class Builder {
         this.reporter.error(messageOf(error), name);
         return error instanceof Interrupted ? "interrupted" : "fail";
       } finally {
-        log.close();
+        log?.close();
+        removeHostScripts(facts.tmp);
       }
     }
 
     if (facts.official && settings.options().includes("replace") && existsSync(facts.output)) {
       this.reporter.info(`removing existing ${facts.output} (replace is in metro/options)`, name);
-      unlinkSync(facts.output);
+      try {
+        unlinkSync(facts.output);
+      } catch (error) {
+        this.reporter.error(`cannot remove ${facts.output}: ${messageOf(error)}`, name);
+        return "fail";
+      }
     }
 
     const lock = new Lock(facts.lockPath);
@@ -268,7 +280,14 @@ export class Builder {
     }
 
     const started = Date.now();
-    const log = new TargetLog(facts.logPath, settings, true);
+    let log: TargetLog;
+    try {
+      log = new TargetLog(facts.logPath, settings, true);
+    } catch (error) {
+      lock.release();
+      this.reporter.error(`cannot open the log ${facts.logPath}: ${messageOf(error)}`, name);
+      return "fail";
+    }
     const mesg = (line: string) => {
       log.write(line);
       this.reporter.info(line, name);
