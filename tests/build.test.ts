@@ -484,6 +484,13 @@ describe("metro-engine build (real chroot builds)", function () {
     assert.match(cls.stderr, /target\/class is "virtualbox", which this builder cannot run/);
     assert.doesNotMatch(cls.stderr, /\n\s+at /, "no stack trace");
 
+    // A chroot target without its required steps: refused before anything is unpacked.
+    writeFileSync(join(s.tree, "targets", "tiny", "bare.spec"), "[section target]\n\nclass: chroot\nname: bare-$[target/version]\n");
+    const bare = await runCli(s.args("target:", "bare", "--no-namespace"));
+    assert.equal(bare.code, 2, bare.stdout + bare.stderr);
+    assert.match(bare.stderr, /required step steps\/unpack is not defined/);
+    assert.ok(!existsSync(join(s.tmp, "work")), "nothing was unpacked");
+
     const missing = await runCli(s.args("target:", "stage9"));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /master\.conf:\d+:\d+ .*stage9\.spec" does not exist/);
