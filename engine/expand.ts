@@ -388,22 +388,7 @@ export class Expander {
       }
       return f;
     };
-    const newFrame = (name: string | null, v: RawValue, l: boolean, key: string | null, mode: number, s: ErrorSite, depth: number): Frame => ({
-      myvar: name,
-      depth,
-      lax: l,
-      prepared: prepare(v),
-      next: 0,
-      ex: "",
-      low: Infinity,
-      memoKey: key,
-      memoMode: mode,
-      childZap: false,
-      childConditional: false,
-      childName: "",
-      site: s,
-    });
-    push(newFrame(myvar, value, lax, memoKey, memoMode, site, 0));
+    push(this.frame(myvar, value, lax, memoKey, memoMode, 0, site));
 
     let delivered: Outcome | null = null;
     for (;;) {
@@ -528,7 +513,7 @@ export class Expander {
         f.childZap = zap;
         f.childConditional = false;
         f.childName = name;
-        push(this.childFrame(name, raw.value, lax, name, mode, f.depth + 1));
+        push(this.frame(name, raw.value, lax, name, mode, f.depth + 1, { element: name }));
         return null;
       }
       if (store.conditionals.has(name)) {
@@ -541,7 +526,7 @@ export class Expander {
         f.childZap = false;
         f.childConditional = true;
         f.childName = name;
-        push(this.childFrame(name, def.value, lax, null, 0, f.depth + 1));
+        push(this.frame(name, def.value, lax, null, 0, f.depth + 1, { element: name }));
         return null;
       }
       if (zap) return { ok: true, value: null };
@@ -554,7 +539,7 @@ export class Expander {
     return { ok: true, value: this.readFileValue(f) };
   }
 
-  private childFrame(name: string, value: RawValue, lax: boolean, key: string | null, mode: number, depth: number): Frame {
+  private frame(name: string | null, value: RawValue, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
     return {
       myvar: name,
       depth,
@@ -568,7 +553,7 @@ export class Expander {
       childZap: false,
       childConditional: false,
       childName: "",
-      site: { element: name },
+      site,
     };
   }
 
