@@ -5,31 +5,14 @@
 // no-configuration experience (first contextual diagnostics, memory with
 // every file open). `bench/bench.ts` calls serverBench().
 
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
+import { funtooContexts, funtooCopy } from "../tests/support/shared";
 
 const PROJECT = resolve(__dirname, "..", "..");
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
 const CASE = join(PROJECT, "..", "shared", "conformance", "cases", "funtoo-metro");
-
-function copyTree(): string {
-  const root = mkdtempSync(join(tmpdir(), "metro-ls-bench-"));
-  cpSync(join(CASE, "files"), root, { recursive: true });
-  const walk = (dir: string) => {
-    for (const n of readdirSync(dir)) {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else {
-        const t = readFileSync(p, "utf8");
-        if (t.includes("@ROOT@")) writeFileSync(p, t.replaceAll("@ROOT@", root));
-      }
-    }
-  };
-  walk(root);
-  return root;
-}
 
 function metroFiles(root: string): string[] {
   const out: string[] = [];
@@ -89,10 +72,10 @@ export async function serverBench(): Promise<Record<string, number | string>> {
   const out: Record<string, number | string> = {};
   if (!existsSync(CASE)) return { ls_skipped: `shared conformance data absent (${CASE})` };
   if (!existsSync(SERVER)) return { ls_skipped: `${SERVER} not built` };
-  const contexts = JSON.parse(readFileSync(join(CASE, "contexts.json"), "utf8")).map((c: { entry: string; args: Record<string, string> }) => ({ config: c.entry, args: c.args }));
+  const contexts = funtooContexts();
 
   // --- Issue 4: all 53 contexts from the setting ------------------------------------------
-  const root = copyTree();
+  const root = funtooCopy();
   try {
     let t0 = performance.now();
     const client = await StdioClient.start({ serverPath: SERVER, root, settings: { metro: { contexts } } });
@@ -210,7 +193,7 @@ export async function serverBench(): Promise<Record<string, number | string>> {
   }
 
   // --- Issue 6: no configuration at all ------------------------------------------------------
-  const root2 = copyTree();
+  const root2 = funtooCopy();
   try {
     const t0 = performance.now();
     const client = await StdioClient.start({ serverPath: SERVER, root: root2 });

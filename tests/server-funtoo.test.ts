@@ -5,36 +5,13 @@
 // Skips with a message when the shared data is absent.
 
 import * as assert from "node:assert/strict";
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
+import { funtooContexts, funtooCopy } from "./support/shared";
 
 const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
 const CASE = join(__dirname, "..", "..", "..", "shared", "conformance", "cases", "funtoo-metro");
-
-/** Copies the case's files to a temporary folder with @ROOT@ replaced; optionally without the mirror. */
-export function funtooCopy(withMirror = true): string {
-  const root = mkdtempSync(join(tmpdir(), "metro-ls-funtoo-"));
-  cpSync(join(CASE, "files"), root, { recursive: true });
-  if (!withMirror) rmSync(join(root, "mirror"), { recursive: true, force: true });
-  const walk = (dir: string) => {
-    for (const n of readdirSync(dir)) {
-      const p = join(dir, n);
-      if (statSync(p).isDirectory()) walk(p);
-      else {
-        const t = readFileSync(p, "utf8");
-        if (t.includes("@ROOT@")) writeFileSync(p, t.replaceAll("@ROOT@", root));
-      }
-    }
-  };
-  walk(root);
-  return root;
-}
-
-export function funtooContexts(): { config: string; args: Record<string, string> }[] {
-  return JSON.parse(readFileSync(join(CASE, "contexts.json"), "utf8")).map((c: { entry: string; args: Record<string, string> }) => ({ config: c.entry, args: c.args }));
-}
 
 function line(path: string, needle: string): { line: number; character: number } {
   const lines = readFileSync(path, "utf8").split("\n");

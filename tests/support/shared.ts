@@ -1,7 +1,7 @@
 // Access to the conformance kit in ../shared (beside the project). Tests that
 // need it skip with a message when it is absent (a user's clone).
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync, lstatSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -70,6 +70,18 @@ export function materialize(name: string): MaterializedCase {
     contexts: JSON.parse(readFileSync(join(dir, "contexts.json"), "utf8")),
     golden: JSON.parse(readFileSync(join(dir, "golden.json"), "utf8")),
   };
+}
+
+/** The funtoo tree materialized for a test or a benchmark, optionally without its mirror (a laptop's view). */
+export function funtooCopy(withMirror = true): string {
+  const { root } = materialize("funtoo-metro");
+  if (!withMirror) rmSync(join(root, "mirror"), { recursive: true, force: true });
+  return root;
+}
+
+/** The funtoo case's contexts with configs relative to the tree root, as metro-contexts.json and the server take them. */
+export function funtooContexts(): { config: string; args: Record<string, string> }[] {
+  return JSON.parse(readFileSync(join(CASES, "funtoo-metro", "contexts.json"), "utf8")).map((c: { entry: string; args: Record<string, string> }) => ({ config: c.entry, args: c.args }));
 }
 
 function norm(v: unknown, root: string): unknown {
