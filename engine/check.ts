@@ -4,7 +4,6 @@
 import type { MultiLineElement, Range, ReferencePart, SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext } from "./evaluate";
-import type { Workspace } from "./workspace";
 
 export interface CheckResult {
   context: EvaluatedContext;
@@ -16,10 +15,10 @@ const ORIGIN: Range = { start: { line: 0, character: 0, offset: 0 }, end: { line
 /** Evaluates every key of a context and reports what fails, where. */
 export function checkContext(spec: ContextSpec, options: EvaluateOptions = {}): CheckResult {
   const context = evaluateContext(spec, options);
-  return { context, diagnostics: contextDiagnostics(context, options.workspace) };
+  return { context, diagnostics: contextDiagnostics(context) };
 }
 
-export function contextDiagnostics(context: EvaluatedContext, workspace?: Workspace): EngineDiagnostic[] {
+export function contextDiagnostics(context: EvaluatedContext): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
   const seen = new Set<string>();
   const add = (d: EngineDiagnostic) => {
@@ -60,7 +59,6 @@ export function contextDiagnostics(context: EvaluatedContext, workspace?: Worksp
     }
   }
   for (const n of context.notes) add(n);
-  void workspace;
   return out;
 }
 

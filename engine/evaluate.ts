@@ -160,7 +160,7 @@ class Context implements EvaluatedContext {
 
   private setup(makeopts: boolean): void {
     const entry = resolve(this.spec.config);
-    this.collect(entry, null, null, []);
+    this.collect(entry, null, []);
     this.store.setRaw({ name: "path/config", value: dirname(entry), file: null, statement: null, condition: null, origin: "setup" });
     for (const [k, v] of Object.entries(this.spec.args)) {
       this.store.setRaw({ name: k, value: v, file: null, statement: null, condition: null, origin: "command-line" });
@@ -184,7 +184,7 @@ class Context implements EvaluatedContext {
   // -------------------------------------------------------------------------
   // Reading files
 
-  private collect(path: string, entry: QueueEntry | null, origin: string | null, provenance: string[]): void {
+  private collect(path: string, entry: QueueEntry | null, provenance: string[]): void {
     const kind = this.workspace.kind(path);
     const where = entry ? { file: entry.origin, range: entry.statement.path.range } : {};
     if (kind === "missing") throw new Fail({ code: "metro/missing-collect", message: `file "${path}" does not exist`, ...where });
@@ -200,7 +200,6 @@ class Context implements EvaluatedContext {
     if (ast.fatal) throw new Fail({ code: ast.fatal.code, message: ast.fatal.message, file: normalised, range: ast.fatal.range });
     for (const st of ast.statements) this.apply(st, normalised, laxAtStart, chain);
     if (ast.laxAtEnd !== null) this.lax = ast.laxAtEnd;
-    void origin;
     this.collected.push(normalised);
   }
 
@@ -285,7 +284,7 @@ class Context implements EvaluatedContext {
           const loop = [...item.provenance.slice(item.provenance.indexOf(normalised)), normalised].join(" -> ");
           throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site });
         }
-        this.collect(path, item, item.origin, item.provenance);
+        this.collect(path, item, item.provenance);
       }
       this.queue.shift();
       failures = 0;
@@ -316,12 +315,10 @@ class Context implements EvaluatedContext {
   keys(): string[] {
     const out = [...this.store.raw.keys()];
     for (const name of this.store.conditionals.keys()) {
-      if (this.store.raw.has(name)) {
-        // metro lists such a name twice; once is enough.
-        if (this.expander.conditionalValue(name) !== null) continue;
-        continue;
-      }
-      if (this.expander.conditionalValue(name) !== null) out.push(name);
+      // metro tests the conditions of every conditional name, also of one defined unconditionally
+      // (its errors make the listing fail); such a name is listed once.
+      const chosen = this.expander.conditionalValue(name);
+      if (chosen !== null && !this.store.raw.has(name)) out.push(name);
     }
     return out;
   }

@@ -248,12 +248,11 @@ export class Expander {
     const byCond = this.store.conditionals.get(name);
     if (!byCond) return null;
     const trueOnes: string[] = [];
-    for (const [cond, def] of byCond) {
+    for (const cond of byCond.keys()) {
       if (this.conditionTrue(cond)) trueOnes.push(cond);
       if (trueOnes.length > 1) {
         throw new EvaluationError("metro/multiple-true-conditions", `more than one condition of "${name}" is true: ${trueOnes.map((c) => `[when ${c}]`).join(", ")}`, false, { element: name });
       }
-      void def;
     }
     if (trueOnes.length === 0) return null;
     const chosen = byCond.get(trueOnes[0])!;

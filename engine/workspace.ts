@@ -134,9 +134,4 @@ export class Workspace {
     this.kinds.clear();
     this.placeholders.clear();
   }
-
-  /** Paths currently parsed and cached. */
-  cachedPaths(): string[] {
-    return [...this.files.keys()];
-  }
 }

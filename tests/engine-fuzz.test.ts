@@ -80,7 +80,7 @@ function exercise(spec: ContextSpec, workspace?: Workspace): void {
       }
     }
   }
-  contextDiagnostics(ctx, workspace);
+  contextDiagnostics(ctx);
   assert.ok(Date.now() - start < 5000, `context took ${Date.now() - start} ms`);
 }
 

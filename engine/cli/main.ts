@@ -250,7 +250,7 @@ export function checkAll(specs: ContextSpec[]): CheckFinding[] {
     const ctx = evaluateContext(spec, { allowExec: false, workspace });
     for (const f of ctx.collected) files.add(f);
     if (ctx.fatal?.file) files.add(ctx.fatal.file);
-    for (const d of contextDiagnostics(ctx, workspace)) {
+    for (const d of contextDiagnostics(ctx)) {
       const k = `${d.file}\0${d.range.start.offset}\0${d.code}\0${d.message}`;
       const found = findings.get(k);
       if (found) found.contexts.push(contextLabel(spec));
@@ -258,12 +258,13 @@ export function checkAll(specs: ContextSpec[]): CheckFinding[] {
     }
   }
   const out: CheckFinding[] = [];
+  // A fatal parse problem is already reported through the contexts.
+  const reported = new Set([...findings.values()].map((f) => `${f.file}\0${f.range.start.offset}\0${f.code}`));
   for (const file of files) {
     const ast = workspace.getFile(file)?.ast;
     if (!ast) continue;
     for (const d of ast.diagnostics) {
-      // A fatal parse problem is already reported through the contexts.
-      if ([...findings.values()].some((f) => f.file === file && f.range.start.offset === d.range.start.offset && f.code === d.code)) continue;
+      if (reported.has(`${file}\0${d.range.start.offset}\0${d.code}`)) continue;
       out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, contexts: [] });
     }
   }
