@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseMetro } from "../language";
-import { dumpContexts } from "../engine/cli/main";
+import { dumpContexts } from "../cli/main";
 import { evaluateContext } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
 import { CASES, CLI, haveShared, materialize, walkFiles } from "../tests/support/shared";

@@ -20,7 +20,7 @@ function filesUnder(dir, suffix) {
 }
 
 const jobs = [
-  build({ ...common, entryPoints: { "metro-engine": "engine/cli/bin.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } }),
+  build({ ...common, entryPoints: { "metro-engine": "cli/bin.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } }),
 ];
 if (existsSync("server/main.ts")) {
   jobs.push(build({ ...common, entryPoints: { "metro-language-server": "server/main.ts" }, outdir: "dist", banner: { js: "#!/usr/bin/env node" } }));

@@ -57,7 +57,7 @@ function nameItem(label: string, full: string, range: lsp.Range): lsp.Completion
   return { label, kind: lsp.CompletionItemKind.Variable, detail: full, textEdit: { range, newText: label } };
 }
 
-function sectionAt(file: import("./workspace-index").FileIndex, line: number): string | null {
+function sectionAt(file: import("../analysis/workspace-index").FileIndex, line: number): string | null {
   for (const d of file.definitions) if (d.statement.range.start.line <= line && line <= d.statement.range.end.line) return d.section;
   let section: string | null = null;
   for (const s of file.sections) if (s.range.start.line <= line) section = s.name;

@@ -6,10 +6,10 @@
 import * as lsp from "vscode-languageserver";
 import type { Diagnostic as SyntaxDiagnostic } from "../language";
 import type { EngineDiagnostic } from "../engine/evaluate";
-import { valueIn, type ContextState } from "./contexts";
+import { valueIn, type ContextState } from "../analysis/contexts";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
-import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "./workspace-index";
+import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "../analysis/workspace-index";
 
 export const SOURCE = "metro";
 

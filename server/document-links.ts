@@ -6,10 +6,10 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, normalize, resolve } from "node:path";
 import type * as lsp from "vscode-languageserver";
 import type { Value } from "../language";
-import { valueIn } from "./contexts";
+import { valueIn } from "../analysis/contexts";
 import { pathToUri, toLspRange } from "./convert";
 import type { MetroTree, Session } from "./session";
-import type { CollectEntry } from "./workspace-index";
+import type { CollectEntry } from "../analysis/workspace-index";
 
 /** Expands a value's references with the active context's values; null when a `:zap` makes it nothing or a value is unknown. */
 export function expandInActive(tree: MetroTree, value: Value["parts"], section: string | null): string | null {

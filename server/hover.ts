@@ -5,13 +5,13 @@
 
 import { relative } from "node:path";
 import * as lsp from "vscode-languageserver";
-import { valueIn, type ContextState, type ValueOutcome } from "./contexts";
+import { valueIn, type ContextState, type ValueOutcome } from "../analysis/contexts";
 import { toLspRange } from "./convert";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
 import { definitionRange } from "./references";
 import type { MetroTree, Session } from "./session";
-import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "./workspace-index";
+import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "../analysis/workspace-index";
 
 export const HOVER_LINES = 30;
 export const SHOW_VALUE_COMMAND = "metro.showExpandedValue";

@@ -2,7 +2,7 @@
 // context (the value it takes, or that the line, value or collect is dropped).
 
 import * as lsp from "vscode-languageserver";
-import { valueIn } from "./contexts";
+import { valueIn } from "../analysis/contexts";
 import { contains } from "./convert";
 import { zapConsequence } from "./hover";
 import type { Session } from "./session";

@@ -3,7 +3,7 @@
 
 import type * as lsp from "vscode-languageserver";
 import { contains } from "./convert";
-import type { CollectEntry, DefinitionEntry, FileIndex, ReferenceEntry, SectionEntry } from "./workspace-index";
+import type { CollectEntry, DefinitionEntry, FileIndex, ReferenceEntry, SectionEntry } from "../analysis/workspace-index";
 
 export type Target =
   | { kind: "reference"; ref: ReferenceEntry }

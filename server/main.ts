@@ -11,7 +11,7 @@ import * as lsp from "vscode-languageserver/node";
 import { codeActions } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
-import { CONTEXTS_FILE, contextCandidates, type ContextState } from "./contexts";
+import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
 import { pathToUri, uriToPath } from "./convert";
 import { definition } from "./definition";
 import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";

@@ -7,7 +7,7 @@ import type { Range } from "../language";
 import { location } from "./convert";
 import { nameOf, targetAt } from "./locate";
 import type { MetroTree, Session } from "./session";
-import type { DefinitionEntry, ReferenceEntry } from "./workspace-index";
+import type { DefinitionEntry, ReferenceEntry } from "../analysis/workspace-index";
 
 /** References of `name`; `dynamic` adds `$[[steps/$[target]]]`-style references whose pattern can match it. */
 export function referencesOf(tree: MetroTree, name: string, dynamic: boolean): ReferenceEntry[] {

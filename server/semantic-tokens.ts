@@ -4,7 +4,7 @@
 import * as lsp from "vscode-languageserver";
 import type { Range, Statement, Value } from "../language";
 import type { Session } from "./session";
-import { SETUP_NAMES } from "./workspace-index";
+import { SETUP_NAMES } from "../analysis/workspace-index";
 
 export const TOKEN_TYPES = ["namespace", "property", "keyword", "variable", "operator", "comment", "macro", "string"] as const;
 export const TOKEN_MODIFIERS = ["declaration", "readonly", "defaultLibrary"] as const;

@@ -5,10 +5,10 @@
 import { TextDocuments } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
-import { ContextManager, RecordingWorkspace } from "./contexts";
+import { ContextManager, RecordingWorkspace } from "../analysis/contexts";
 import { uriToPath } from "./convert";
-import { findTreeRootAbove, findTreeRootsBelow, isInside } from "./trees";
-import { WorkspaceIndex, type FileIndex } from "./workspace-index";
+import { findTreeRootAbove, findTreeRootsBelow, isInside } from "../analysis/trees";
+import { WorkspaceIndex, type FileIndex } from "../analysis/workspace-index";
 
 export class MetroTree {
   readonly workspace: RecordingWorkspace;

@@ -497,7 +497,7 @@ describe("metro-engine build (real chroot builds)", function () {
 
     const usage = await runCli(["-c", join(s.tree, "metro.conf"), "target:"]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /target: has no value/);
+    assert.match(usage.stderr, /"target:" has no value/);
     const option = await runCli(["--frobnicate"]);
     assert.equal(option.code, 2);
     assert.match(option.stderr, /unknown option --frobnicate/);

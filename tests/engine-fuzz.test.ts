@@ -127,8 +127,9 @@ describe("engine fuzz", () => {
     const rand = seeded(99);
     for (let i = 0; i < 25; i++) {
       const root = writeTree(randomTree(rand));
-      for (const command of [["dump", "--json"], ["check"], ["get", "a"], ["parse", join(root, "f1.conf")]]) {
-        const p = spawnSync(process.execPath, [CLI, ...command, "--config", join(root, "metro.conf")], { encoding: "utf8", timeout: 30_000 });
+      const config = ["--config", join(root, "metro.conf")];
+      for (const command of [["dump", "--json", ...config], ["check", ...config], ["get", "a", ...config], ["parse", join(root, "f1.conf")]]) {
+        const p = spawnSync(process.execPath, [CLI, ...command], { encoding: "utf8", timeout: 30_000 });
         assert.ok(p.status === 0 || p.status === 1, `${command.join(" ")} on ${root}: exit ${p.status}\n${p.stderr}`);
         assert.doesNotMatch(p.stderr, /internal error|\n\s+at /, p.stderr);
       }

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkContext } from "../engine/check";
-import { dumpContexts } from "../engine/cli/main";
+import { dumpContexts } from "../cli/main";
 import { EvaluationError, evaluateContext, type MetroValue } from "../engine/evaluate";
 import { PythonRunner } from "../engine/python";
 import { caseNames, CLI, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";

@@ -11,8 +11,9 @@ import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import type { WorkspaceIndex } from "./workspace-index";
+import { CONTEXTS_FILE, contextLabel, parseContextEntries, readContextsFile, type ContextConfig } from "./contexts-file";
 
-export const CONTEXTS_FILE = "metro-contexts.json";
+export { CONTEXTS_FILE, type ContextConfig } from "./contexts-file";
 
 /**
  * Evaluations run in slices of this many milliseconds. Between slices the
@@ -20,13 +21,6 @@ export const CONTEXTS_FILE = "metro-contexts.json";
  * written to stdout needs a turn of the loop), so slices stay short.
  */
 const STEP_BUDGET_MS = 4;
-
-export interface ContextConfig {
-  name: string;
-  /** Absolute path of the entry file. */
-  config: string;
-  args: Record<string, string>;
-}
 
 export type ContextSource = "setting" | "file" | "derived";
 
@@ -58,38 +52,6 @@ export interface ContextState extends ContextConfig {
   generation: number;
   /** Set while an edit made the evaluation out of date. */
   stale: boolean;
-}
-
-/** A context as written in a setting or in metro-contexts.json. */
-export interface ContextEntry {
-  name?: string;
-  config: string;
-  args?: Record<string, string>;
-}
-
-/** The short name users read: "stage3 / 1.4-release-std / amd64-jaguar". */
-export function contextLabel(args: Record<string, string>, config: string): string {
-  const parts = [args["target"], args["target/build"], args["target/subarch"]].filter((x): x is string => !!x);
-  if (args["multi"] === "yes") parts.push("multi" + (args["multi/mode"] ? " " + args["multi/mode"] : ""));
-  return parts.length ? parts.join(" / ") : config;
-}
-
-export function normaliseEntries(entries: unknown, base: string): ContextConfig[] {
-  if (!Array.isArray(entries)) return [];
-  const out: ContextConfig[] = [];
-  const names = new Set<string>();
-  for (const e of entries) {
-    if (!e || typeof e !== "object" || typeof (e as ContextEntry).config !== "string") continue;
-    const entry = e as ContextEntry;
-    const args: Record<string, string> = {};
-    for (const [k, v] of Object.entries(entry.args ?? {})) if (typeof v === "string") args[k] = v;
-    const config = isAbsolute(entry.config) ? entry.config : resolve(base, entry.config.replace(/^~(?=\/)/, homedir()));
-    let name = typeof entry.name === "string" && entry.name ? entry.name : contextLabel(args, entry.config);
-    for (let i = 2; names.has(name); i++) name = `${contextLabel(args, entry.config)} (${i})`;
-    names.add(name);
-    out.push({ name, config, args });
-  }
-  return out;
 }
 
 /** What a tree offers for building contexts: the quick picks of "add context". */
@@ -135,13 +97,13 @@ export class ContextManager {
   /** Chooses the contexts: the setting wins, then metro-contexts.json, then derived ones. */
   configure(settingEntries: unknown): void {
     let configs: ContextConfig[] = [];
-    const fromSetting = normaliseEntries(settingEntries, this.root).filter((c) => existsSync(c.config));
+    const fromSetting = parseContextEntries(settingEntries, this.root).contexts.filter((c) => existsSync(c.config));
     if (fromSetting.length) {
       configs = fromSetting;
       this.source = "setting";
     } else {
       const file = join(this.root, CONTEXTS_FILE);
-      const fromFile = readContextsFile(file);
+      const fromFile = readContextsFile(file).contexts;
       if (fromFile.length) {
         configs = fromFile;
         this.source = "file";
@@ -272,15 +234,6 @@ export class ContextManager {
   /** The contexts that read `file`. */
   contextsReading(file: string): ContextState[] {
     return this.contexts.filter((c) => c.evaluated && (c.reads.has(file) || c.config === file));
-  }
-}
-
-export function readContextsFile(file: string): ContextConfig[] {
-  try {
-    const data = JSON.parse(readFileSync(file, "utf8"));
-    return normaliseEntries(Array.isArray(data) ? data : data?.contexts, dirname(file));
-  } catch {
-    return [];
   }
 }
 

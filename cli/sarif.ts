@@ -1,7 +1,7 @@
 // SARIF 2.1.0 for code-scanning tools.
 
 import { relative } from "node:path";
-import type { EngineDiagnostic } from "../evaluate";
+import type { EngineDiagnostic } from "../engine/evaluate";
 
 const LEVEL: Record<string, string> = { error: "error", warning: "warning", information: "note", hint: "note" };
 

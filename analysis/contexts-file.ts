@@ -1,0 +1,126 @@
+// `metro-contexts.json`: the builds a tree is checked for, read the same way
+// by the command line and the language server. A list of
+// `{"name"?, "config", "args"?}` (or `{"contexts": [...]}`), `config`
+// relative to the file (a leading `~/` is the home folder).
+
+import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, isAbsolute, resolve } from "node:path";
+
+export const CONTEXTS_FILE = "metro-contexts.json";
+
+/** A contexts file larger than this is refused (a real one is a few kilobytes). */
+const MAX_CONTEXTS_FILE_BYTES = 4 * 1024 * 1024;
+
+export interface ContextConfig {
+  /** The name users pick it by; unique within a tree. */
+  name: string;
+  /** Absolute path of the entry file. */
+  config: string;
+  /** Metro's command-line values; no prototype, so any name is a key. */
+  args: Record<string, string>;
+}
+
+export interface ContextEntries {
+  contexts: ContextConfig[];
+  /** One sentence per entry that was left out, or per problem of the whole file. */
+  problems: string[];
+}
+
+/** The short name users read: "stage3 / 1.4-release-std / amd64-jaguar". */
+export function contextLabel(args: Record<string, string>, config: string): string {
+  const parts = [args["target"], args["target/build"], args["target/subarch"]].filter((x): x is string => !!x);
+  if (args["multi"] === "yes") parts.push("multi" + (args["multi/mode"] ? " " + args["multi/mode"] : ""));
+  if (parts.length) return parts.join(" / ");
+  const pairs = Object.keys(args).map((k) => `${k}: ${args[k]}`);
+  return pairs.length ? pairs.join(" ") : config;
+}
+
+/** Entries as written in the file or a setting; `base` is where relative configs start. */
+export function parseContextEntries(data: unknown, base: string): ContextEntries {
+  const problems: string[] = [];
+  const list = Array.isArray(data) ? data : data && typeof data === "object" && Array.isArray((data as { contexts?: unknown }).contexts) ? (data as { contexts: unknown[] }).contexts : null;
+  if (!list) return { contexts: [], problems: ['expected a JSON list of {"name", "config", "args"} (or {"contexts": [...]})'] };
+  const contexts: ContextConfig[] = [];
+  const names = new Set<string>();
+  list.forEach((entry: unknown, i: number) => {
+    const where = `entry ${i + 1}`;
+    if (!entry || typeof entry !== "object" || Array.isArray(entry)) return problems.push(`${where} is not an object`);
+    const e = entry as { name?: unknown; config?: unknown; args?: unknown };
+    if (typeof e.config !== "string" || e.config === "") return problems.push(`${where} has no "config" path`);
+    if (e.args !== undefined && (e.args === null || typeof e.args !== "object" || Array.isArray(e.args))) {
+      return problems.push(`${where}: "args" must be an object mapping names to strings, as {"target": "stage3"}`);
+    }
+    const args: Record<string, string> = Object.create(null);
+    for (const [k, v] of Object.entries((e.args ?? {}) as Record<string, unknown>)) {
+      if (typeof v !== "string") return problems.push(`${where}: the value of "${k}" must be a string`);
+      args[k] = v;
+    }
+    const config = isAbsolute(e.config) ? e.config : resolve(base, e.config.replace(/^~(?=\/)/, homedir()));
+    const label = typeof e.name === "string" && e.name ? e.name : contextLabel(args, e.config);
+    let name = label;
+    for (let n = 2; names.has(name); n++) name = `${label} (${n})`;
+    names.add(name);
+    contexts.push({ name, config, args });
+  });
+  return { contexts, problems };
+}
+
+/** Reads a contexts file: a regular file only (never a FIFO or a device), of a sane size. */
+export function readContextsFile(file: string): ContextEntries {
+  let text: string;
+  try {
+    text = readRegularFile(file, MAX_CONTEXTS_FILE_BYTES);
+  } catch (e) {
+    return { contexts: [], problems: [(e as Error).message] };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    return { contexts: [], problems: [`not valid JSON: ${(e as Error).message}`] };
+  }
+  return parseContextEntries(data, dirname(resolve(file)));
+}
+
+/**
+ * The text of a regular file, read without blocking on a FIFO or a device and
+ * refusing one larger than `maxBytes`; errors are sentences, not errno names.
+ */
+export function readRegularFile(file: string, maxBytes: number): string {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw new Error(describeFsError(e as NodeJS.ErrnoException));
+  }
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new Error("is a folder, not a file");
+    if (!st.isFile()) throw new Error("is not a regular file");
+    if (st.size > maxBytes) throw new Error(`is ${st.size} bytes, more than the ${maxBytes} this reads`);
+    const buf = Buffer.alloc(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) break;
+      off += n;
+    }
+    return buf.subarray(0, off).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** An errno in words. */
+export function describeFsError(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case "ENOENT": return "does not exist";
+    case "EACCES": case "EPERM": return "cannot be read: permission denied";
+    case "EISDIR": return "is a folder, not a file";
+    case "ENOTDIR": return "does not exist (a part of its path is not a folder)";
+    case "ELOOP": return "cannot be read: its symbolic links form a loop";
+    case "ENAMETOOLONG": return "cannot be read: the path is too long";
+    default: return `cannot be read: ${e.message}`;
+  }
+}

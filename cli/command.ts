@@ -1,0 +1,76 @@
+// What every command of metro-engine is: a name, its help, its options and
+// what it runs. `main.ts` dispatches, prints help and suggests near misses.
+
+import { statSync } from "node:fs";
+import { homedir } from "node:os";
+import { resolve } from "node:path";
+import type { Diagnostic } from "../language";
+import { CONTEXTS_FILE, readContextsFile, type ContextConfig } from "../analysis/contexts-file";
+import { describeFsError } from "../analysis/contexts-file";
+import { UsageError, optionValue, type OptionSpec, type ParsedArgs } from "./args";
+
+export interface Command {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The synopsis, without "usage: metro-engine". */
+  synopsis: string;
+  /** Paragraphs after the synopsis: what it does, exit codes, examples. */
+  details: string;
+  options: OptionSpec[];
+  /** How many words that are neither options nor KEY: VALUE pairs it takes. */
+  maxPositional: number;
+  run(args: ParsedArgs, argv: string[]): Promise<number> | number;
+}
+
+export const CONFIG_OPTION: OptionSpec = { name: "--config", alias: "-c", value: "FILE", help: "the entry file (default: ~/.metro, like metro)" };
+export const CONTEXTS_OPTION: OptionSpec = {
+  name: "--contexts",
+  value: "FILE",
+  help: `a JSON list of {"config", "args"} evaluated in one process (default: ./${CONTEXTS_FILE} when no --config and no KEY: VALUE is given)`,
+};
+export const NO_EXEC_OPTION: OptionSpec = { name: "--no-exec", help: "never run <?python blocks" };
+export const JSON_OPTION: OptionSpec = { name: "--json", help: "print JSON" };
+
+/** A configuration file the user named: must be a regular file. */
+export function requireConfigFile(path: string, given: boolean): string {
+  const abs = resolve(path);
+  try {
+    const st = statSync(abs);
+    if (st.isDirectory()) throw new UsageError(`config "${path}" is a folder; name the entry file (metro.conf) inside it`);
+    if (!st.isFile()) throw new UsageError(`config "${path}" is not a regular file`);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(given
+      ? `config file "${path}" ${describeFsError(e as NodeJS.ErrnoException)}`
+      : `no --config given and ${abs} ${describeFsError(e as NodeJS.ErrnoException)} (copy metro.conf there, or pass --config FILE)`);
+  }
+  return abs;
+}
+
+/** The contexts a command works on: --contexts, or --config plus KEY: VALUE pairs, or metro-contexts.json, or ~/.metro. */
+export function contextsFor(args: ParsedArgs): ContextConfig[] {
+  const file = optionValue(args, "--contexts");
+  const config = optionValue(args, "--config");
+  if (file !== undefined) return contextsFromFile(file);
+  if (config === undefined && Object.keys(args.pairs).length === 0) {
+    try {
+      if (statSync(CONTEXTS_FILE).isFile()) return contextsFromFile(CONTEXTS_FILE);
+    } catch {
+      // no contexts file here
+    }
+  }
+  const entry = requireConfigFile(config ?? resolve(homedir(), ".metro"), config !== undefined);
+  return [{ name: "", config: entry, args: args.pairs }];
+}
+
+function contextsFromFile(file: string): ContextConfig[] {
+  const { contexts, problems } = readContextsFile(file);
+  if (problems.length) throw new UsageError(`${file}: ${problems.join("; ")}`);
+  for (const c of contexts) requireConfigFile(c.config, true);
+  return contexts;
+}
+
+export function formatDiagnostic(file: string, d: Pick<Diagnostic, "range" | "severity" | "message" | "code">): string {
+  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}: ${d.message} [${d.code}]`;
+}

@@ -1,0 +1,38 @@
+// `metro-engine get`: one value of one context, like `metro -k`.
+
+import { EvaluationError, evaluateContext } from "../../engine/evaluate";
+import { UsageError } from "../args";
+import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
+import { reportFatal } from "./dump";
+
+export const getCommand: Command = {
+  name: "get",
+  summary: "print one value, like metro -k",
+  synopsis: "get KEY [--config FILE] [--no-exec] [KEY: VALUE ...]",
+  details: `Evaluates the context (the entry file plus the KEY: VALUE pairs) and prints
+KEY's value; a multi-line value prints as its lines.
+
+Exit codes: 0 printed, 1 the value cannot be expanded (the reason and where
+on stderr), 2 usage.
+
+Example:
+  metro-engine get portage/MAKEOPTS --config ~/.metro target: stage3 target/build: funtoo-current`,
+  options: [CONFIG_OPTION, NO_EXEC_OPTION],
+  maxPositional: 1,
+  run(args) {
+    if (args.positional.length !== 1) throw new UsageError("get needs exactly one KEY");
+    const [spec] = contextsFor({ ...args, options: new Map([...args.options].filter(([k]) => k !== "--contexts")) });
+    const ctx = evaluateContext(spec, { allowExec: !args.options.has("--no-exec") });
+    if (ctx.fatal) return reportFatal(ctx);
+    try {
+      const v = ctx.get(args.positional[0]);
+      if (Array.isArray(v)) for (const l of v) process.stdout.write(l + "\n");
+      else if (v !== null) process.stdout.write(v + "\n");
+      return 0;
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      process.stderr.write(`metro-engine: ${args.positional[0]}: ${e.message} [${e.code}]\n`);
+      return 1;
+    }
+  },
+};

@@ -1,0 +1,11 @@
+// Every command of metro-engine, in the order `metro-engine help` lists them.
+// A new command is one file in this folder and one line here.
+
+import type { Command } from "../command";
+import { buildCommand } from "./build";
+import { checkCommand } from "./check";
+import { dumpCommand } from "./dump";
+import { getCommand } from "./get";
+import { parseCommand } from "./parse";
+
+export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, buildCommand];
