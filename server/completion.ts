@@ -3,16 +3,15 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
-import type { Session } from "./session";
 
 const ANNOTATIONS = ["section", "when", "collect", "option"];
 const OPTIONS = ["parse/lax", "parse/strict"];
 
-export function completion(session: Session, params: lsp.CompletionParams): lsp.CompletionItem[] {
-  const doc = session.documents.get(params.textDocument.uri);
-  const at = session.locate(params.textDocument.uri);
-  if (!doc || !at) return [];
+export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] {
+  const doc = at.session.documents.get(at.uri);
+  if (!doc) return [];
   const line = doc.getText({ start: { line: params.position.line, character: 0 }, end: params.position });
   const pos = params.position;
   const replace = (typed: string): lsp.Range => ({ start: { line: pos.line, character: pos.character - typed.length }, end: pos });

@@ -4,11 +4,12 @@
 
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, normalize, resolve } from "node:path";
+import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import type { Value } from "../language";
 import { valueIn } from "../analysis/contexts";
 import { pathToUri, toLspRange } from "./convert";
-import type { MetroTree, Session } from "./session";
+import type { MetroTree } from "./session";
 import type { CollectEntry } from "../analysis/workspace-index";
 
 /** Expands a value's references with the active context's values; null when a `:zap` makes it nothing or a value is unknown. */
@@ -44,9 +45,7 @@ export function expandedCollectPath(tree: MetroTree, c: CollectEntry): string | 
   return existsSync(p) ? p : null;
 }
 
-export function documentLinks(session: Session, params: lsp.DocumentLinkParams): lsp.DocumentLink[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function documentLinks(at: DocumentRequest, params: lsp.DocumentLinkParams): lsp.DocumentLink[] {
   const { tree, file } = at;
   const out: lsp.DocumentLink[] = [];
   for (const c of file.collects) {

@@ -4,21 +4,20 @@
 // blocks are shown as written and never run; `:zap` outcomes are spelled out.
 
 import { relative } from "node:path";
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { valueIn, type ContextState, type ValueOutcome } from "../analysis/contexts";
 import { toLspRange } from "./convert";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
+import { ClientCommands } from "./protocol";
 import { definitionRange } from "./references";
-import type { MetroTree, Session } from "./session";
+import type { MetroTree } from "./session";
 import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "../analysis/workspace-index";
 
 export const HOVER_LINES = 30;
-export const SHOW_VALUE_COMMAND = "metro.showExpandedValue";
 
-export function hover(session: Session, params: lsp.HoverParams): lsp.Hover | null {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return null;
+export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover | null {
   const { tree, file } = at;
   const t = targetAt(file, params.position);
   if (!t) return null;
@@ -73,7 +72,7 @@ function fence(lines: string[], name: string, tree: MetroTree): string[] {
   const out = ["```sh", ...shown.map((l) => l.replace(/```/g, "`\u200b``")), "```"];
   if (lines.length > HOVER_LINES) {
     const args = encodeURIComponent(JSON.stringify([{ tree: tree.root, name }]));
-    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${SHOW_VALUE_COMMAND}?${args})`);
+    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${ClientCommands.showExpandedValue}?${args})`);
   }
   return out;
 }

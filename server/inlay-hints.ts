@@ -1,15 +1,13 @@
 // Inlay hints after each `:zap` reference: what it does in the active
 // context (the value it takes, or that the line, value or collect is dropped).
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { valueIn } from "../analysis/contexts";
 import { contains } from "./convert";
 import { zapConsequence } from "./hover";
-import type { Session } from "./session";
 
-export function inlayHints(session: Session, params: lsp.InlayHintParams): lsp.InlayHint[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function inlayHints(at: DocumentRequest, params: lsp.InlayHintParams): lsp.InlayHint[] {
   const { tree, file } = at;
   const ctx = tree.contexts.active;
   if (!ctx || !ctx.evaluated) return [];
