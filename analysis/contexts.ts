@@ -6,7 +6,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";

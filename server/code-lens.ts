@@ -7,7 +7,7 @@ import { referencesOf } from "./references";
 
 export const SHOW_REFERENCES_COMMAND = "metro.showReferences";
 
-export function codeLenses(at: DocumentRequest, params: lsp.CodeLensParams): lsp.CodeLens[] {
+export function codeLenses(at: DocumentRequest): lsp.CodeLens[] {
   const out: lsp.CodeLens[] = [];
   for (const d of at.file.definitions) {
     if (!d.name) continue;

@@ -45,7 +45,7 @@ export function expandedCollectPath(tree: MetroTree, c: CollectEntry): string | 
   return existsSync(p) ? p : null;
 }
 
-export function documentLinks(at: DocumentRequest, params: lsp.DocumentLinkParams): lsp.DocumentLink[] {
+export function documentLinks(at: DocumentRequest): lsp.DocumentLink[] {
   const { tree, file } = at;
   const out: lsp.DocumentLink[] = [];
   for (const c of file.collects) {

@@ -5,7 +5,7 @@ import * as lsp from "vscode-languageserver";
 import { toLspRange } from "./convert";
 import { definitionRange } from "./references";
 
-export function documentSymbols(at: DocumentRequest, params: lsp.DocumentSymbolParams): lsp.DocumentSymbol[] {
+export function documentSymbols(at: DocumentRequest): lsp.DocumentSymbol[] {
   const { file } = at;
   const top: lsp.DocumentSymbol[] = [];
   let current: lsp.DocumentSymbol | null = null;

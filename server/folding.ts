@@ -3,7 +3,7 @@
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 
-export function foldingRanges(at: DocumentRequest, params: lsp.FoldingRangeParams): lsp.FoldingRange[] {
+export function foldingRanges(at: DocumentRequest): lsp.FoldingRange[] {
   const out: lsp.FoldingRange[] = [];
   const stmts = at.file.ast.statements;
   let sectionStart = -1;

@@ -19,7 +19,7 @@ interface Tok {
   mods: number;
 }
 
-export function semanticTokens(at: DocumentRequest, params: lsp.SemanticTokensParams): lsp.SemanticTokens {
+export function semanticTokens(at: DocumentRequest): lsp.SemanticTokens {
   const toks: Tok[] = [];
   const push = (r: Range, type: TokenType, mods = 0) => {
     if (r.start.line !== r.end.line || r.end.character <= r.start.character) return;

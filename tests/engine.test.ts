@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import { dumpContexts } from "../cli/main";
 import { EvaluationError, evaluateContext, type MetroValue } from "../engine/evaluate";
 import { PythonRunner } from "../engine/python";
-import { caseNames, CLI, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
+import { caseNames, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
 import { writeTree } from "./support/trees";
 
 for (const v of ["http_proxy", "ftp_proxy", "RSYNC_PROXY"]) delete process.env[v];

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { PROJECT, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
 
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
