@@ -374,11 +374,8 @@ export function valueIn(c: ContextState, key: string): ValueOutcome {
   if (!ev) return { kind: "pending" };
   if (ev.fatal) return { kind: "fatal", message: ev.fatal.message };
   if (!ev.has(key)) return { kind: "undefined" };
-  try {
-    return { kind: "value", value: ev.get(key) };
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    if (err.code === "metro/missing-file") return { kind: "unknown", message: err.message ?? "a `<<` file is missing" };
-    return { kind: "error", code: err.code ?? "metro/error", message: err.message ?? String(e) };
-  }
+  const { value, error } = ev.tryGet(key);
+  if (!error) return { kind: "value", value };
+  if (error.code === "metro/missing-file") return { kind: "unknown", message: error.message };
+  return { kind: "error", code: error.code, message: error.message };
 }
