@@ -287,6 +287,12 @@ export class Expander {
     return this.runFrames(name, value, false, name, 0, { element: name });
   }
 
+  /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
+  expandAs(element: string, text: string): string | null {
+    this.fresh();
+    return this.runFrames(element, text, false, null, 0, { element });
+  }
+
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();

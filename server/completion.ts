@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { DocumentRequest } from "./requests";
+import { parseReferenceInner } from "../language";
 import * as lsp from "vscode-languageserver";
 
 const ANNOTATIONS = ["section", "when", "collect", "option"];
@@ -28,9 +29,17 @@ export function completion(at: DocumentRequest, params: lsp.CompletionParams): l
   if (open < 0 || line.indexOf("]", open) >= 0) return [];
   let inner = line.slice(open + 2);
   if (inner.startsWith("[")) inner = inner.slice(1);
-  if (inner.startsWith(":")) {
+  const syntax = parseReferenceInner(inner);
+  if (syntax.modifier !== null) {
+    const typed = syntax.modifier;
+    return [
+      { label: "zap", kind: lsp.CompletionItemKind.Keyword, detail: "undefined or empty makes the whole value nothing", textEdit: { range: replace(typed), newText: "zap" } },
+      { label: "lax", kind: lsp.CompletionItemKind.Keyword, detail: "undefined expands to the empty string", textEdit: { range: replace(typed), newText: "lax" } },
+    ];
+  }
+  if (syntax.form !== "absolute" && inner.startsWith(":")) {
     // `$[:x`: names relative to the section of the element holding the reference.
-    const typed = inner.slice(1);
+    const typed = syntax.name;
     const section = sectionAt(at.file, pos.line);
     if (!section) return [];
     const prefix = section + "/";
@@ -38,14 +47,6 @@ export function completion(at: DocumentRequest, params: lsp.CompletionParams): l
       .names()
       .filter((n) => n.startsWith(prefix))
       .map((n) => nameItem(n.slice(prefix.length), n, replace(typed)));
-  }
-  const colon = inner.indexOf(":");
-  if (colon >= 0) {
-    const typed = inner.slice(colon + 1);
-    return [
-      { label: "zap", kind: lsp.CompletionItemKind.Keyword, detail: "undefined or empty makes the whole value nothing", textEdit: { range: replace(typed), newText: "zap" } },
-      { label: "lax", kind: lsp.CompletionItemKind.Keyword, detail: "undefined expands to the empty string", textEdit: { range: replace(typed), newText: "lax" } },
-    ];
   }
   const names = new Set(at.tree.index.names());
   for (const c of at.tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);
