@@ -10,10 +10,11 @@ import { valueIn, type ContextState, type ValueOutcome } from "../analysis/conte
 import { toLspRange } from "./convert";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
+import { zapConsequence, zapOutcome } from "../analysis/zap";
 import { ClientCommands } from "./protocol";
 import { definitionRange } from "./references";
 import type { MetroTree } from "./session";
-import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "../analysis/workspace-index";
+import type { ReferenceEntry } from "../analysis/workspace-index";
 
 export const HOVER_LINES = 30;
 
@@ -83,18 +84,6 @@ function inlineCode(s: string): string {
   return "`` " + shown.replace(/`/g, "'") + " ``";
 }
 
-/** What `:zap` does at this place when it fires. */
-export function zapConsequence(place: ReferencePlace, element: DefinitionEntry | null): string {
-  switch (place) {
-    case "multi-line":
-      return "this line is dropped";
-    case "collect":
-      return "this collect is skipped";
-    default:
-      return element ? `the value of \`${element.name}\` becomes nothing` : "the value becomes nothing";
-  }
-}
-
 export function describeOutcome(v: ValueOutcome): string {
   switch (v.kind) {
     case "undefined":
@@ -142,15 +131,9 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
     md.push(...fence(v.value, name, tree));
     if (v.value.some((l) => l.trimStart().startsWith("<?python"))) md.push("", "*`<?python` blocks are shown as written: the language server never runs them.*");
   } else md.push(describeOutcome(v));
-  if (ref && ref.modifier === "zap" && (v.kind === "value" || v.kind === "undefined")) {
-    const fires = v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null));
-    md.push(
-      "",
-      fires
-        ? `\`:zap\` fires here: \`${name}\` is ${v.kind === "undefined" ? "undefined" : "empty"}, so ${zapConsequence(ref.place, ref.element)}.`
-        : `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`,
-    );
-  }
+  const zap = ref && ref.modifier === "zap" ? zapOutcome(ctx, name) : null;
+  if (ref && zap?.kind === "fires") md.push("", `\`:zap\` fires here: \`${name}\` is ${zap.because}, so ${zapConsequence(ref.place, ref.element)}.`);
+  if (ref && zap?.kind === "keeps") md.push("", `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`);
   if (ref && ref.boolean) md.push("", `\`$[${name}?]\` expands to \`${v.kind === "undefined" ? "no" : "yes"}\`.`);
   return md;
 }

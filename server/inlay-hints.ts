@@ -3,9 +3,8 @@
 
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
-import { valueIn } from "../analysis/contexts";
 import { contains } from "./convert";
-import { zapConsequence } from "./hover";
+import { zapConsequence, zapOutcome } from "../analysis/zap";
 
 export function inlayHints(at: DocumentRequest, params: lsp.InlayHintParams): lsp.InlayHint[] {
   const { tree, file } = at;
@@ -16,15 +15,14 @@ export function inlayHints(at: DocumentRequest, params: lsp.InlayHintParams): ls
     if (r.modifier !== "zap" || r.name === null || !r.part) continue;
     const end = r.range.end;
     if (!contains(params.range, end)) continue;
-    const v = valueIn(ctx, r.name);
+    const zap = zapOutcome(ctx, r.name);
     let label: string;
-    if (v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null))) {
-      label = `⇒ ${zapConsequence(r.place, r.element).replace(/`/g, "")}`;
-    } else if (v.kind === "value") {
-      const s = Array.isArray(v.value) ? `${v.value.length} lines` : v.value!;
+    if (zap.kind === "fires") label = `⇒ ${zapConsequence(r.place, r.element).replace(/`/g, "")}`;
+    else if (zap.kind === "keeps") {
+      const s = Array.isArray(zap.value) ? `${zap.value.length} ${zap.value.length === 1 ? "line" : "lines"}` : zap.value;
       label = `= ${s.length > 40 ? s.slice(0, 39) + "…" : s}`;
-    } else if (v.kind === "unknown") label = "= unknown";
-    else if (v.kind === "pending") continue;
+    } else if (zap.why === "missing-file") label = "= unknown";
+    else if (zap.why === "pending") continue;
     else label = "⇒ error";
     out.push({
       position: { line: end.line, character: end.character },
