@@ -5,7 +5,8 @@ import type { Command } from "../command";
 import { buildCommand } from "./build";
 import { checkCommand } from "./check";
 import { dumpCommand } from "./dump";
+import { fmtCommand } from "./fmt";
 import { getCommand } from "./get";
 import { parseCommand } from "./parse";
 
-export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, buildCommand];
+export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, fmtCommand, buildCommand];

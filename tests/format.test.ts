@@ -1,0 +1,178 @@
+// The formatter: fixture pairs (tests/fixtures/format/NAME.input -> NAME.expected;
+// `UPDATE=1 npm test -- --grep formatter` rewrites the expectations), the
+// safety rule over every conformance case (every Metro file formatted, every
+// context's dump identical), idempotence, range formatting, the CLI, and
+// random input that must never lose meaning.
+
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { dumpContexts } from "../cli/main";
+import { applyEdits, formatEdits, formatText, parseMetro, sameMeaning } from "../language";
+import { caseNames, CLI, haveShared, materialize, PROJECT, walkFiles } from "./support/shared";
+
+const FIXTURES = join(PROJECT, "tests", "fixtures", "format");
+
+describe("formatter: fixtures", () => {
+  const inputs = readdirSync(FIXTURES).filter((n) => n.endsWith(".input")).sort();
+  it("has fixtures", () => assert.ok(inputs.length >= 5));
+  for (const name of inputs) {
+    it(name.replace(/\.input$/, ""), () => {
+      const input = readFileSync(join(FIXTURES, name), "utf8");
+      const expectedFile = join(FIXTURES, name.replace(/\.input$/, ".expected"));
+      const got = formatText(input);
+      if (process.env.UPDATE === "1") writeFileSync(expectedFile, got);
+      assert.ok(existsSync(expectedFile), `${expectedFile} is missing: run with UPDATE=1 to write it`);
+      assert.equal(got, readFileSync(expectedFile, "utf8"));
+      assert.equal(formatText(got), got, "formatting twice changes nothing");
+      assert.ok(sameMeaning(parseMetro(input), parseMetro(got)));
+    });
+  }
+});
+
+describe("formatter: rules", () => {
+  it("never touches a value, a block body or an ignored line", () => {
+    const text = "a:  x\nb: y  # c\nkey:value\nfoo bar\nm: [\n   kept   \n\n]\n";
+    assert.equal(formatText(text), text);
+  });
+
+  it("tidies annotations, indentation, the closing bracket and blank lines", () => {
+    assert.equal(formatText("\n\n  a: 1  \n\n\n[ collect   x.conf ]\nm: [\n  body\n    ]\nz: 2\n"), "a: 1\n\n[collect x.conf]\nm: [\n  body\n]\n\nz: 2\n");
+  });
+
+  it("puts a blank line around [section] but keeps the comments above it attached", () => {
+    assert.equal(formatText("a: 1\n# about s\n[section s]\nb: 2\n"), "a: 1\n\n# about s\n[section s]\n\nb: 2\n");
+  });
+
+  it("leaves the last line alone when the file has no final newline (metro drops its last character)", () => {
+    assert.equal(formatText("a: 1  \nb: 2  "), "a: 1\nb: 2  ");
+    assert.equal(formatText("m: [\nx\n  ]"), "m: [\nx\n  ]");
+  });
+
+  it("does not turn a word into a comment when it re-spaces an annotation", () => {
+    // `[when a<TAB>#b]` is the condition `a #b`; with a space the `#b]` would start a comment and metro would ignore the line.
+    const text = "[when a\t#b]\nx: 1\n";
+    assert.equal(formatText(text), text);
+  });
+
+  it("keeps CRLF line endings", () => {
+    assert.equal(formatText("a: 1 \r\n\r\n\r\nb: 2\r\n"), "a: 1\r\n\r\nb: 2\r\n");
+  });
+
+  it("range formatting returns only the edits of the lines in the range", () => {
+    const file = parseMetro("  a: 1\n  b: 2\n  c: 3\n");
+    const all = formatEdits(file);
+    const some = formatEdits(file, { startLine: 1, endLine: 1 });
+    assert.equal(all.length, 3);
+    assert.deepEqual(some, [all[1]]);
+    assert.equal(applyEdits(file.text, some), "  a: 1\nb: 2\n  c: 3\n");
+  });
+
+  it("keeps the meaning of random files and is idempotent on them", function () {
+    this.timeout(60000);
+    const pieces = ["a: x", "  b:  y  ", "c: z # c", "\t[ section  s ]", "[when a  is b]", "[when *]", "[collect  ./f  when  a ]", "[collect x", "key:value", "k:\tv",
+      "m: [", "  body  ", "]", "   ]  ", "", "   ", "# note", "[section s]  # c", "[when a\t#b]", "[option  parse/lax ]", "foo bar", "d: [  # x", "\u00a0e: 1\u00a0"];
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const eols = ["\n", "\n", "\n", "\r\n", "\r"];
+    for (let i = 0; i < 3000; i++) {
+      const n = rand(12);
+      let text = "";
+      for (let j = 0; j < n; j++) text += pieces[rand(pieces.length)] + (j === n - 1 && rand(4) === 0 ? "" : eols[rand(eols.length)]);
+      const out = formatText(text);
+      assert.ok(sameMeaning(parseMetro(text), parseMetro(out)), `meaning changed for ${JSON.stringify(text)}`);
+      assert.equal(formatText(out), out, `not idempotent for ${JSON.stringify(text)}`);
+    }
+  });
+});
+
+/** Every file of a materialized case except the ones a context reads as `<< FILE` data. */
+function metroFilesOf(root: string, dataFiles: Set<string>): string[] {
+  return walkFiles(root).filter((f) => !dataFiles.has(f));
+}
+
+function canonical(results: ReturnType<typeof dumpContexts>): string {
+  return JSON.stringify(results.map((r) => r.result));
+}
+
+describe("formatter: safety over the conformance cases", function () {
+  this.timeout(300000);
+  for (const name of haveShared() ? caseNames() : []) {
+    it(`formatting every file of ${name} leaves every context's dump unchanged`, () => {
+      const c = materialize(name);
+      try {
+        const specs = c.contexts.map((x) => ({ config: join(c.root, x.entry), args: x.args }));
+        const before = dumpContexts(specs, false);
+        const data = new Set<string>();
+        for (const r of before) for (const f of r.ctx.filesRead) if (!r.ctx.collected.includes(f)) data.add(f);
+        let changed = 0;
+        for (const f of metroFilesOf(c.root, data)) {
+          let text: string;
+          try {
+            text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(readFileSync(f));
+          } catch {
+            continue; // not UTF-8: metro cannot read it, and fmt refuses it
+          }
+          const out = formatText(text);
+          assert.equal(formatText(out), out, `formatting ${f} twice changes it again`);
+          if (out !== text) {
+            writeFileSync(f, out);
+            changed++;
+          }
+        }
+        const after = dumpContexts(specs, false);
+        assert.equal(canonical(after), canonical(before));
+        if (name === "funtoo-metro") assert.ok(changed > 0, "the funtoo tree has files the formatter changes");
+      } finally {
+        rmSync(dirname(c.root), { recursive: true, force: true });
+      }
+    });
+  }
+  if (!haveShared()) it("(skipped: ../shared is not present)", function () { this.skip(); });
+});
+
+describe("formatter: metro-engine fmt", () => {
+  let dir = "";
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "metro-fmt-"))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (args: string[], input?: string) => spawnSync(process.execPath, [CLI, "fmt", ...args], { encoding: "utf8", input, cwd: dir });
+
+  it("--check lists the files that would change and exits 1; without it rewrites them in place", () => {
+    writeFileSync(join(dir, "a.conf"), "  a: 1\n");
+    writeFileSync(join(dir, "b.conf"), "b: 2\n");
+    let r = run(["--check", "a.conf", "b.conf"]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stdout, "a.conf\n");
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "  a: 1\n");
+    r = run(["a.conf", "b.conf"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
+    r = run(["--check", "a.conf", "b.conf"]);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout, "");
+  });
+
+  it("- reads standard input and writes standard output", () => {
+    const r = run(["-"], "[ section  s ]\nx: 1\n");
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "[section s]\n\nx: 1\n");
+  });
+
+  it("a missing file is an error with its name, the others are still formatted", () => {
+    writeFileSync(join(dir, "a.conf"), "  a: 1\n");
+    const r = run(["nope.conf", "a.conf"]);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /nope\.conf: /);
+    assert.doesNotMatch(r.stderr, /at .*\.js/);
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
+  });
+
+  it("no FILE is a usage error", () => {
+    assert.equal(run([]).status, 2);
+  });
+});
