@@ -10,7 +10,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
-import { codeActions } from "./code-actions";
+import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
@@ -19,6 +19,7 @@ import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
+import { formatDocument, formatRange } from "./formatting";
 import { expandedValueText, hover } from "./hover";
 import { inlayHints } from "./inlay-hints";
 import { targetAt, nameOf } from "./locate";
@@ -132,6 +133,8 @@ export function startServer(connection: lsp.Connection): Session {
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
         foldingRangeProvider: true,
+        documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
         semanticTokensProvider: { legend, full: true },
         documentLinkProvider: { resolveProvider: false },
         codeLensProvider: { resolveProvider: false },
@@ -268,11 +271,19 @@ export function startServer(connection: lsp.Connection): Session {
   connection.onRenameRequest(onDocument(rename, null));
   connection.onHover(onDocument(hover, null));
   connection.languages.inlayHint.on(onDocument(inlayHints, []));
-  connection.onCodeAction(onDocument(codeActions, []));
+  // The lint fixes need only the document (also outside a tree); the others the tree's index.
+  connection.onCodeAction((params, token) =>
+    answer(() => {
+      const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
+      return [...lintFixes(session, params), ...(at ? codeActions({ session, ...at, uri: params.textDocument.uri, token }, params) : [])];
+    }, []),
+  );
   connection.onCompletion(onDocument(completion, []));
   connection.onDocumentSymbol(onDocument(documentSymbols, []));
   connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
   connection.onFoldingRanges(onDocument(foldingRanges, []));
+  connection.onDocumentFormatting((params) => answer(() => formatDocument(session, params), []));
+  connection.onDocumentRangeFormatting((params) => answer(() => formatRange(session, params), []));
   connection.languages.semanticTokens.on(onDocument(semanticTokens, { data: [] }));
   connection.onDocumentLinks(onDocument(documentLinks, []));
   connection.onCodeLens(onDocument(codeLenses, []));

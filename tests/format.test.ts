@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpContexts } from "../cli/main";
 import { applyEdits, formatEdits, formatText, parseMetro, sameMeaning } from "../language";
+import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { caseNames, CLI, haveShared, materialize, PROJECT, walkFiles } from "./support/shared";
 
 const FIXTURES = join(PROJECT, "tests", "fixtures", "format");
@@ -174,5 +175,70 @@ describe("formatter: metro-engine fmt", () => {
 
   it("no FILE is a usage error", () => {
     assert.equal(run([]).status, 2);
+  });
+});
+
+describe("formatter: language server", function () {
+  this.timeout(30000);
+  let dir = "";
+  let client: StdioClient;
+  const SERVER = join(PROJECT, "dist", "metro-language-server.js");
+  const TEXT = "[ section  s ]\n  a: 1\nkey:value\nfoo bar\nb: 2";
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "metro-fmt-ls-"));
+    writeFileSync(join(dir, "metro.conf"), TEXT);
+    client = await StdioClient.start({ serverPath: SERVER, root: dir });
+    client.open(join(dir, "metro.conf"));
+    await client.settled();
+  });
+  after(async () => {
+    await client?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  type Edit = { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string };
+  const uri = () => uriOf(join(dir, "metro.conf"));
+  const apply = (text: string, edits: Edit[]) => {
+    const lines = text.split("\n");
+    const offset = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+    let out = text;
+    for (const e of [...edits].sort((x, y) => offset(y.range.start) - offset(x.range.start))) out = out.slice(0, offset(e.range.start)) + e.newText + out.slice(offset(e.range.end));
+    return out;
+  };
+
+  it("answers textDocument/formatting with the result of metro-engine fmt", async () => {
+    const edits = await client.request<Edit[]>("textDocument/formatting", { textDocument: { uri: uri() }, options: { tabSize: 2, insertSpaces: true } });
+    assert.equal(apply(TEXT, edits), formatText(TEXT));
+    assert.equal(apply(TEXT, edits), "[section s]\n\na: 1\nkey:value\nfoo bar\nb: 2");
+  });
+
+  it("answers rangeFormatting with the edits of the selected lines only", async () => {
+    const edits = await client.request<Edit[]>("textDocument/rangeFormatting", {
+      textDocument: { uri: uri() },
+      range: { start: { line: 1, character: 0 }, end: { line: 2, character: 0 } },
+      options: { tabSize: 2, insertSpaces: true },
+    });
+    assert.equal(apply(TEXT, edits), "[ section  s ]\n\na: 1\nkey:value\nfoo bar\nb: 2");
+  });
+
+  it("offers quick fixes for a missing final newline and for lines metro ignores", async () => {
+    await client.waitFor(() => client.diagnosticsOf(join(dir, "metro.conf")).some((d) => d.code === "metro/no-final-newline"), 10000, "diagnostics");
+    const diags = client.diagnosticsOf(join(dir, "metro.conf"));
+    const ask = (code: string, nth = 0) => {
+      const d = diags.filter((x) => x.code === code)[nth];
+      assert.ok(d, `no ${code} in ${JSON.stringify(diags)}`);
+      return client.request<{ title: string; edit: { changes: Record<string, Edit[]> } }[]>("textDocument/codeAction", { textDocument: { uri: uri() }, range: d.range, context: { diagnostics: [d] } });
+    };
+    const newline = await ask("metro/no-final-newline");
+    assert.equal(newline[0].title, "Add a newline at the end of the file");
+    assert.equal(apply(TEXT, newline[0].edit.changes[uri()]), TEXT + "\n");
+    const keyValue = await ask("metro/ignored-line", 0);
+    assert.deepEqual(keyValue.map((a) => a.title), ["Insert a space after `key:` (metro then defines key)", "Comment out the line (metro ignores it anyway)", "Delete the line"]);
+    assert.match(apply(TEXT, keyValue[0].edit.changes[uri()]), /\nkey: value\n/);
+    const stray = await ask("metro/ignored-line", 1);
+    assert.equal(stray[0].title, "Comment out the line (metro ignores it anyway)");
+    const commented = apply(TEXT, stray[0].edit.changes[uri()]);
+    assert.match(commented, /\n# foo bar\n/);
+    // Commenting out an ignored line changes nothing metro reads.
+    assert.equal(JSON.stringify(parseMetro(commented).statements.filter((x) => x.kind !== "blank" && x.kind !== "ignored").map((x) => x.kind)), JSON.stringify(parseMetro(TEXT).statements.filter((x) => x.kind !== "blank" && x.kind !== "ignored").map((x) => x.kind)));
   });
 });
