@@ -7,6 +7,7 @@ import { checkCommand } from "./check";
 import { dumpCommand } from "./dump";
 import { fmtCommand } from "./fmt";
 import { getCommand } from "./get";
+import { graphCommand } from "./graph";
 import { parseCommand } from "./parse";
 
-export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, fmtCommand, buildCommand];
+export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, fmtCommand, graphCommand, buildCommand];
