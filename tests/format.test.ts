@@ -1,32 +1,30 @@
-// The formatter: fixture pairs (tests/fixtures/format/NAME.input -> NAME.expected;
-// `UPDATE=1 npm test -- --grep formatter` rewrites the expectations), the
+// The formatter: fixtures (tests/fixtures/format/NAME.conf formatted is
+// NAME.conf.expected; `npm run test:update` rewrites the expectations), the
 // safety rule over every conformance case (every Metro file formatted, every
-// context's dump identical), idempotence, range formatting, the CLI, and
-// random input that must never lose meaning.
+// context's dump identical), idempotence, range formatting, random input that
+// must never lose meaning, `metro-engine fmt` through main(), and the
+// server's formatting and quick fixes (in process; tests/system/ runs the
+// executables).
 
 import * as assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpContexts } from "../cli/main";
 import { applyEdits, formatEdits, formatText, parseMetro, sameMeaning } from "../language";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
-import { caseNames, CLI, haveShared, materialize, PROJECT, walkFiles } from "./support/shared";
-
-const FIXTURES = join(PROJECT, "tests", "fixtures", "format");
+import { expectFixture, fixtureNames, FIXTURES } from "./support/fixtures";
+import { runCli } from "./support/run-cli";
+import { caseNames, haveShared, materialize, walkFiles } from "./support/shared";
 
 describe("formatter: fixtures", () => {
-  const inputs = readdirSync(FIXTURES).filter((n) => n.endsWith(".input")).sort();
+  const inputs = fixtureNames("format", ".conf");
   it("has fixtures", () => assert.ok(inputs.length >= 5));
   for (const name of inputs) {
-    it(name.replace(/\.input$/, ""), () => {
-      const input = readFileSync(join(FIXTURES, name), "utf8");
-      const expectedFile = join(FIXTURES, name.replace(/\.input$/, ".expected"));
+    it(name, () => {
+      const input = readFileSync(join(FIXTURES, "format", name), "utf8");
       const got = formatText(input);
-      if (process.env.UPDATE === "1") writeFileSync(expectedFile, got);
-      assert.ok(existsSync(expectedFile), `${expectedFile} is missing: run with UPDATE=1 to write it`);
-      assert.equal(got, readFileSync(expectedFile, "utf8"));
+      expectFixture(join(FIXTURES, "format", name + ".expected"), got);
       assert.equal(formatText(got), got, "formatting twice changes nothing");
       assert.ok(sameMeaning(parseMetro(input), parseMetro(got)));
     });
@@ -141,40 +139,38 @@ describe("formatter: metro-engine fmt", () => {
   let dir = "";
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "metro-fmt-"))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const run = (args: string[], input?: string) => spawnSync(process.execPath, [CLI, "fmt", ...args], { encoding: "utf8", input, cwd: dir });
+  const run = (args: string[]) => runCli(["fmt", ...args], dir);
 
-  it("--check lists the files that would change and exits 1; without it rewrites them in place", () => {
+  it("--check lists the files that would change and exits 1; without it rewrites them in place", async () => {
     writeFileSync(join(dir, "a.conf"), "  a: 1\n");
     writeFileSync(join(dir, "b.conf"), "b: 2\n");
-    let r = run(["--check", "a.conf", "b.conf"]);
-    assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stdout, "a.conf\n");
+    let r = await run(["--check", "a.conf", "b.conf"]);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.out, "a.conf\n");
     assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "  a: 1\n");
-    r = run(["a.conf", "b.conf"]);
-    assert.equal(r.status, 0, r.stderr);
+    r = await run(["a.conf", "b.conf"]);
+    assert.equal(r.code, 0, r.err);
     assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
-    r = run(["--check", "a.conf", "b.conf"]);
-    assert.equal(r.status, 0);
-    assert.equal(r.stdout, "");
+    r = await run(["--check", "a.conf", "b.conf"]);
+    assert.deepEqual(r, { code: 0, out: "", err: "" });
+    assert.deepEqual(readdirSync(dir).sort(), ["a.conf", "b.conf"], "no temporary file is left beside them");
   });
 
-  it("- reads standard input and writes standard output", () => {
-    const r = run(["-"], "[ section  s ]\nx: 1\n");
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, "[section s]\n\nx: 1\n");
-  });
-
-  it("a missing file is an error with its name, the others are still formatted", () => {
+  it("a missing file or one that is not UTF-8 is an error with its name; the others are still formatted", async () => {
     writeFileSync(join(dir, "a.conf"), "  a: 1\n");
-    const r = run(["nope.conf", "a.conf"]);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, /nope\.conf: /);
-    assert.doesNotMatch(r.stderr, /at .*\.js/);
+    writeFileSync(join(dir, "latin1.conf"), Buffer.from([0x20, 0x61, 0x3a, 0x20, 0xe9, 0x0a]));
+    const r = await run(["nope.conf", "latin1.conf", "a.conf"]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /nope\.conf: /);
+    assert.match(r.err, /latin1\.conf: not valid UTF-8/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
     assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
+    assert.deepEqual([...readFileSync(join(dir, "latin1.conf"))], [0x20, 0x61, 0x3a, 0x20, 0xe9, 0x0a]);
   });
 
-  it("no FILE is a usage error", () => {
-    assert.equal(run([]).status, 2);
+  it("no FILE, or - mixed with files, is a usage error", async () => {
+    assert.equal((await run([])).code, 2);
+    assert.equal((await run(["-", "a.conf"])).code, 2);
   });
 });
 
@@ -182,12 +178,11 @@ describe("formatter: language server", function () {
   this.timeout(30000);
   let dir = "";
   let client: StdioClient;
-  const SERVER = join(PROJECT, "dist", "metro-language-server.js");
   const TEXT = "[ section  s ]\n  a: 1\nkey:value\nfoo bar\nb: 2";
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "metro-fmt-ls-"));
     writeFileSync(join(dir, "metro.conf"), TEXT);
-    client = await StdioClient.start({ serverPath: SERVER, root: dir });
+    client = await StdioClient.start({ root: dir });
     client.open(join(dir, "metro.conf"));
     await client.settled();
   });
