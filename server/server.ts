@@ -20,6 +20,7 @@ import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
 import { formatDocument, formatRange } from "./formatting";
+import { graphOf } from "./graph";
 import { expandedValueText, hover } from "./hover";
 import { inlayHints } from "./inlay-hints";
 import { targetAt, nameOf } from "./locate";
@@ -27,6 +28,7 @@ import {
   ContextCandidatesRequest,
   ContextsRequest,
   ExpandedValueRequest,
+  GraphRequest,
   MemoryRequest,
   ServerCommands,
   SettledRequest,
@@ -323,6 +325,14 @@ export function startServer(connection: lsp.Connection): Session {
     }
     if (!tree || !name) return null;
     return { name, ...expandedValueText(tree, name) };
+  });
+
+  onRequest(GraphRequest, async (p) => {
+    await ready;
+    const tree = treeOf(p);
+    if (!tree) return null;
+    await tree.contexts.settled();
+    return answer(() => graphOf(tree, p ?? {}), null);
   });
 
   /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */

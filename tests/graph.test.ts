@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { evaluateContext } from "../engine/evaluate";
 import { collectGraph, keyGraph, toDot, toSvg, type BuildGraph } from "../engine/graph";
+import { GraphRequest, type GraphResult } from "../server/protocol";
+import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { runCli } from "./support/run-cli";
 import { materialize, requireShared, funtooContexts } from "./support/shared";
 
@@ -119,6 +121,34 @@ describe("graph: a small tree", () => {
     const missing = await run("--key", "no/such/key");
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no\/such\/key/);
+  });
+});
+
+describe("graph: the language server's metro/graph", function () {
+  this.timeout(30000);
+  let root = "";
+  let client: StdioClient;
+  before(async () => {
+    root = writeTree(TREE);
+    client = await StdioClient.start({ root, settings: { metro: { contexts: [{ name: "only", config: join(root, "metro.conf"), args: {} }] } } });
+    await client.settled();
+  });
+  after(async () => {
+    await client?.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("draws the active context of the document's tree, nodes carrying the files to open", async () => {
+    const r = await client.request<GraphResult | null>(GraphRequest.method, { uri: uriOf(join(root, "a.conf")) });
+    assert.ok(r);
+    assert.equal(r.context, "only");
+    for (const f of ["metro.conf", "a.conf", "b.conf"]) assert.ok(r.svg.includes(`data-file="${join(root, f)}"`), f);
+    const k = await client.request<GraphResult | null>(GraphRequest.method, { tree: root, key: "steps/run" });
+    assert.equal(k?.svg.match(/<g class="node"/g)?.length, 3);
+  });
+
+  it("answers null for a folder that is no tree", async () => {
+    assert.equal(await client.request(GraphRequest.method, { tree: "/" }), null);
   });
 });
 

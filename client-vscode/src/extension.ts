@@ -12,6 +12,7 @@ import {
   ContextCandidatesRequest,
   ContextsRequest,
   ExpandedValueRequest,
+  GraphRequest,
   ServerCommands,
   StatusNotification,
   type ExpandedValueParams,
@@ -166,6 +167,68 @@ async function showExpandedValue(arg?: { tree?: string; name?: string }): Promis
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
+let graphPanel: vscode.WebviewPanel | undefined;
+
+/** The picture of the active context beside the editor; clicking a file's node opens it. */
+async function showBuildGraph(): Promise<void> {
+  if (!client) return;
+  const doc = vscode.window.activeTextEditor?.document;
+  const root = activeRoot();
+  const params = doc?.uri.scheme === "file" ? { uri: doc.uri.toString() } : root ? { tree: root } : {};
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Metro: drawing the build graph" }, () => send(client!, GraphRequest, params));
+  if (!r) {
+    void vscode.window.showInformationMessage("Metro: no active build context to draw. Use “Metro: Select Active Build Context”.");
+    return;
+  }
+  if (!graphPanel) {
+    graphPanel = vscode.window.createWebviewPanel("metro.buildGraph", "Metro Build Graph", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
+    graphPanel.onDidDispose(() => (graphPanel = undefined));
+    graphPanel.webview.onDidReceiveMessage(async (m: { file?: string; line?: number }) => {
+      if (typeof m?.file !== "string") return;
+      const line = Math.max(0, Number(m.line) || 0);
+      const editor = await vscode.window.showTextDocument(vscode.Uri.file(m.file), { viewColumn: vscode.ViewColumn.One });
+      editor.selection = new vscode.Selection(line, 0, line, 0);
+      editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    });
+  }
+  graphPanel.title = `Build Graph: ${r.context}`;
+  graphPanel.webview.html = graphHtml(r.svg, graphPanel.webview.cspSource);
+  graphPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
+function graphHtml(svg: string, cspSource: string): string {
+  const nonce = Array.from({ length: 24 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(Math.random() * 36)]).join("");
+  // The SVG comes from our own server; the page runs only the script below (no inline handlers, no remote content).
+  const body = svg.replace(/^<\?xml[^>]*>\s*/, "");
+  return `<!DOCTYPE html>
+<html><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${cspSource} data:; style-src 'unsafe-inline'; script-src 'nonce-${nonce}';">
+<style>
+  body { margin: 0; padding: 0; background: #ffffff; }
+  #bar { position: fixed; top: 6px; right: 10px; z-index: 1; }
+  #bar button { font: 12px monospace; margin-left: 4px; }
+  #view { transform-origin: 0 0; }
+  g.node:hover rect { stroke-width: 2.5; }
+</style></head>
+<body>
+<div id="bar"><button id="out" title="Zoom out">−</button><button id="reset" title="Actual size">1:1</button><button id="in" title="Zoom in">+</button></div>
+<div id="view">${body}</div>
+<script nonce="${nonce}">
+  const vscode = acquireVsCodeApi();
+  const view = document.getElementById("view");
+  let scale = 1;
+  const zoom = (f) => { scale = f === 0 ? 1 : Math.min(4, Math.max(0.2, scale * f)); view.style.transform = "scale(" + scale + ")"; };
+  document.getElementById("in").addEventListener("click", () => zoom(1.25));
+  document.getElementById("out").addEventListener("click", () => zoom(0.8));
+  document.getElementById("reset").addEventListener("click", () => zoom(0));
+  document.addEventListener("click", (e) => {
+    const g = e.target.closest && e.target.closest("g.node[data-file]");
+    if (g) vscode.postMessage({ file: g.getAttribute("data-file"), line: Number(g.getAttribute("data-line") || 0) });
+  });
+</script>
+</body></html>`;
+}
+
 async function writeContextsFile(): Promise<void> {
   const root = activeRoot();
   const r = await client?.sendRequest<WriteContextsFileResult>("workspace/executeCommand", { command: ServerCommands.writeContextsFile, arguments: [{ tree: root }] });
@@ -211,6 +274,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand("metro.addContext", addContext),
     vscode.commands.registerCommand(ClientCommands.showExpandedValue, showExpandedValue),
     vscode.commands.registerCommand("metro.writeContextsFile", writeContextsFile),
+    vscode.commands.registerCommand("metro.showBuildGraph", showBuildGraph),
     vscode.commands.registerCommand("metro.showReferences", showReferences),
     vscode.commands.registerCommand("metro.restartServer", async () => {
       if (client) await client.restart();
