@@ -7,7 +7,7 @@
 // executables).
 
 import * as assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpContexts } from "../cli/main";
@@ -166,6 +166,20 @@ describe("formatter: metro-engine fmt", () => {
     assert.doesNotMatch(r.err, /\n\s+at /);
     assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
     assert.deepEqual([...readFileSync(join(dir, "latin1.conf"))], [0x20, 0x61, 0x3a, 0x20, 0xe9, 0x0a]);
+  });
+
+  it("a folder stands for the Metro files below it, never fsroot/ or other files", async () => {
+    mkdirSync(join(dir, "tree", "etc", "builds", "x", "fsroot", "etc"), { recursive: true });
+    mkdirSync(join(dir, "tree", "targets"), { recursive: true });
+    const messy = "  a: 1\n";
+    for (const f of ["tree/metro.conf", "tree/targets/t.spec", "tree/etc/builds/x/fsroot/etc/x.conf", "tree/README.rst", "tree/etc/builds/x/notes.txt"]) writeFileSync(join(dir, f), messy);
+    const r = await run(["--check", "tree"]);
+    assert.equal(r.code, 1, r.err);
+    assert.deepEqual(r.out.trim().split("\n"), ["tree/metro.conf", "tree/targets/t.spec"]);
+    assert.equal((await run(["tree"])).code, 0);
+    assert.equal(readFileSync(join(dir, "tree/targets/t.spec"), "utf8"), "a: 1\n");
+    assert.equal(readFileSync(join(dir, "tree/README.rst"), "utf8"), messy);
+    assert.equal(readFileSync(join(dir, "tree/etc/builds/x/fsroot/etc/x.conf"), "utf8"), messy);
   });
 
   it("no FILE, or - mixed with files, is a usage error", async () => {

@@ -6,6 +6,7 @@ import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 
 import { basename, dirname, join } from "node:path";
 import { applyEdits, formatEdits, parseMetro } from "../../language";
 import { describeFsError } from "../../analysis/contexts-file";
+import { findTreeRootAbove, isMetroFileName, listFiles } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
 
@@ -22,6 +23,14 @@ function format(text: string): string {
   return applyEdits(text, formatEdits(parseMetro(text)));
 }
 
+/** The Metro files below a folder, by name as the editor finds them (`*.conf`, `*.spec`, metro's extension-less files; never `fsroot/`). */
+function metroFilesBelow(dir: string): string[] {
+  const root = findTreeRootAbove(join(dir, "x")) ?? dir;
+  return listFiles(dir)
+    .filter((f) => isMetroFileName(root, f))
+    .sort();
+}
+
 /** Writes through a temporary file beside the target (a symbolic link's target) and renames it, keeping the file's mode. */
 function writeInPlace(path: string, text: string): void {
   const file = realpathSync(path);
@@ -33,11 +42,14 @@ function writeInPlace(path: string, text: string): void {
 export const fmtCommand: Command = {
   name: "fmt",
   summary: "format Metro files without changing what they mean",
-  synopsis: "fmt [--check] FILE... | fmt -",
-  details: `Rewrites each FILE in place. Only what metro's parser ignores changes:
-indentation and trailing white space outside multi-line blocks, runs of blank
-lines, spacing inside [section ...], [collect ...], [when ...] and [option ...],
-the closing ] of a block, and blank lines around [section] and after a block.
+  synopsis: "fmt [--check] FILE|FOLDER... | fmt -",
+  details: `Rewrites each FILE in place; a FOLDER stands for the Metro files below
+it (*.conf, *.spec and metro's extension-less files under etc/multi-targets,
+etc/builds and targets/**/strategy; never fsroot/). Only what metro's parser
+ignores changes: indentation and trailing white space outside multi-line
+blocks, runs of blank lines, spacing inside [section ...], [collect ...],
+[when ...] and [option ...], the closing ] of a block, and blank lines around
+[section] and after a block.
 Block bodies, the text after "key: ", lines metro ignores and the order of
 collects are never touched; a file whose formatted text would parse to
 anything else is left as it is. "-" reads standard input and writes the
@@ -49,7 +61,7 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
   maxPositional: Number.MAX_SAFE_INTEGER,
   run(args) {
     const files = args.positional;
-    if (files.length === 0) throw new UsageError("fmt needs at least one FILE (or - for standard input)");
+    if (files.length === 0) throw new UsageError("fmt needs at least one FILE or FOLDER (or - for standard input)");
     if (files.includes("-") && files.length > 1) throw new UsageError("- (standard input) cannot be mixed with files");
     const check = args.options.has("--check");
     if (files[0] === "-") {
@@ -68,14 +80,19 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
     }
     let failed = false;
     let wouldChange = false;
+    const expanded: string[] = [];
     for (const file of files) {
+      let folder = false;
+      try {
+        folder = statSync(file).isDirectory();
+      } catch {
+        // reported when it is read
+      }
+      expanded.push(...(folder ? metroFilesBelow(file) : [file]));
+    }
+    for (const file of expanded) {
       let bytes: Buffer;
       try {
-        if (statSync(file).isDirectory()) {
-          process.stderr.write(`${file}: is a folder; name the files to format\n`);
-          failed = true;
-          continue;
-        }
         bytes = readFileSync(file);
       } catch (e) {
         process.stderr.write(`${file}: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
