@@ -87,6 +87,8 @@ export const StatusNotification = notification<Status>("metro/status");
 export interface GraphParams extends TreeParams {
   /** Draw who uses this element and what it uses, instead of the collect graph. */
   key?: string;
+  /** With `uri` and no `key`: the element under this position is the key. */
+  position?: { line: number; character: number };
 }
 export interface GraphResult {
   /** The active context's name. */

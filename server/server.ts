@@ -332,7 +332,16 @@ export function startServer(connection: lsp.Connection): Session {
     const tree = treeOf(p);
     if (!tree) return null;
     await tree.contexts.settled();
-    return answer(() => graphOf(tree, p ?? {}), null);
+    return answer(() => {
+      let key = p.key;
+      if (!key && p.uri && p.position) {
+        const at = session.locate(p.uri);
+        const t = at && targetAt(at.file, p.position);
+        key = (t && nameOf(t)) ?? undefined;
+        if (!key) return null;
+      }
+      return graphOf(tree, { ...p, key });
+    }, null);
   });
 
   /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */

@@ -11,6 +11,7 @@ import { evaluateContext } from "../engine/evaluate";
 import { collectGraph, keyGraph, toDot, toSvg, type BuildGraph } from "../engine/graph";
 import { GraphRequest, type GraphResult } from "../server/protocol";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
+import { GRAPH_VIEW_SCRIPT, graphViewHtml } from "../client-vscode/src/graph-view";
 import { runCli } from "./support/run-cli";
 import { materialize, requireShared, funtooContexts } from "./support/shared";
 
@@ -145,6 +146,26 @@ describe("graph: the language server's metro/graph", function () {
     for (const f of ["metro.conf", "a.conf", "b.conf"]) assert.ok(r.svg.includes(`data-file="${join(root, f)}"`), f);
     const k = await client.request<GraphResult | null>(GraphRequest.method, { tree: root, key: "steps/run" });
     assert.equal(k?.svg.match(/<g class="node"/g)?.length, 3);
+  });
+
+  it("draws the uses of the element under the cursor", async () => {
+    const b = join(root, "b.conf");
+    const line = TREE["b.conf"].split("\n").findIndex((l) => l.startsWith("other:"));
+    client.open(b);
+    const r = await client.request<GraphResult | null>(GraphRequest.method, { uri: uriOf(b), position: { line, character: 1 } });
+    assert.ok(r && r.svg.includes("uses of steps/other"), r?.svg.slice(0, 300));
+    assert.equal(await client.request(GraphRequest.method, { uri: uriOf(b), position: { line: 1, character: 0 } }), null, "a blank line names no element");
+  });
+
+  it("the VS Code page shows the SVG under a nonce-only script policy, and its script compiles", async () => {
+    const r = (await client.request<GraphResult | null>(GraphRequest.method, { tree: root }))!;
+    const html = graphViewHtml(r.svg, "vscode-resource:", "abc123");
+    assert.ok(!html.includes("<?xml"), "the XML declaration is dropped inside HTML");
+    assert.match(html, /script-src 'nonce-abc123'/);
+    assert.equal(html.match(/<script/g)?.length, 1);
+    assert.match(html, /<script nonce="abc123">/);
+    assert.ok(html.includes(`data-file="${join(root, "a.conf")}"`));
+    assert.doesNotThrow(() => new Function("acquireVsCodeApi", "document", GRAPH_VIEW_SCRIPT));
   });
 
   it("answers null for a folder that is no tree", async () => {

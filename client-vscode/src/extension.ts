@@ -3,6 +3,7 @@
 // item, a read-only editor for expanded values). All Metro knowledge lives in
 // the server, so every editor gets the same features.
 
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as vscode from "vscode";
@@ -16,12 +17,14 @@ import {
   ServerCommands,
   StatusNotification,
   type ExpandedValueParams,
+  type GraphParams,
   type Request,
   type SetActiveContextArgument,
   type Status,
   type TreeContexts,
   type WriteContextsFileResult,
 } from "../../server/protocol";
+import { graphViewHtml, type GraphViewMessage } from "./graph-view";
 
 const VALUE_SCHEME = "metro-value";
 
@@ -169,64 +172,40 @@ async function showExpandedValue(arg?: { tree?: string; name?: string }): Promis
 
 let graphPanel: vscode.WebviewPanel | undefined;
 
-/** The picture of the active context beside the editor; clicking a file's node opens it. */
-async function showBuildGraph(): Promise<void> {
+/**
+ * The picture of the active context beside the editor (with `uses`, of the
+ * element under the cursor: who uses it, what it uses); clicking a node with
+ * a file opens it.
+ */
+async function showBuildGraph(uses = false): Promise<void> {
   if (!client) return;
-  const doc = vscode.window.activeTextEditor?.document;
+  const editor = vscode.window.activeTextEditor;
+  const doc = editor?.document;
   const root = activeRoot();
-  const params = doc?.uri.scheme === "file" ? { uri: doc.uri.toString() } : root ? { tree: root } : {};
+  let params: GraphParams = doc?.uri.scheme === "file" ? { uri: doc.uri.toString() } : root ? { tree: root } : {};
+  if (uses) {
+    if (!editor || doc?.uri.scheme !== "file") return;
+    params = { uri: doc.uri.toString(), position: { line: editor.selection.active.line, character: editor.selection.active.character } };
+  }
   const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Metro: drawing the build graph" }, () => send(client!, GraphRequest, params));
   if (!r) {
-    void vscode.window.showInformationMessage("Metro: no active build context to draw. Use “Metro: Select Active Build Context”.");
+    void vscode.window.showInformationMessage(uses ? "Metro: no element under the cursor, or no active build context." : "Metro: no active build context to draw. Use “Metro: Select Active Build Context”.");
     return;
   }
   if (!graphPanel) {
     graphPanel = vscode.window.createWebviewPanel("metro.buildGraph", "Metro Build Graph", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
     graphPanel.onDidDispose(() => (graphPanel = undefined));
-    graphPanel.webview.onDidReceiveMessage(async (m: { file?: string; line?: number }) => {
+    graphPanel.webview.onDidReceiveMessage(async (m: GraphViewMessage) => {
       if (typeof m?.file !== "string") return;
       const line = Math.max(0, Number(m.line) || 0);
-      const editor = await vscode.window.showTextDocument(vscode.Uri.file(m.file), { viewColumn: vscode.ViewColumn.One });
-      editor.selection = new vscode.Selection(line, 0, line, 0);
-      editor.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+      const shown = await vscode.window.showTextDocument(vscode.Uri.file(m.file), { viewColumn: vscode.ViewColumn.One });
+      shown.selection = new vscode.Selection(line, 0, line, 0);
+      shown.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
     });
   }
   graphPanel.title = `Build Graph: ${r.context}`;
-  graphPanel.webview.html = graphHtml(r.svg, graphPanel.webview.cspSource);
+  graphPanel.webview.html = graphViewHtml(r.svg, graphPanel.webview.cspSource, randomBytes(16).toString("hex"));
   graphPanel.reveal(vscode.ViewColumn.Beside, true);
-}
-
-function graphHtml(svg: string, cspSource: string): string {
-  const nonce = Array.from({ length: 24 }, () => "abcdefghijklmnopqrstuvwxyz0123456789"[Math.floor(Math.random() * 36)]).join("");
-  // The SVG comes from our own server; the page runs only the script below (no inline handlers, no remote content).
-  const body = svg.replace(/^<\?xml[^>]*>\s*/, "");
-  return `<!DOCTYPE html>
-<html><head><meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${cspSource} data:; style-src 'unsafe-inline'; script-src 'nonce-${nonce}';">
-<style>
-  body { margin: 0; padding: 0; background: #ffffff; }
-  #bar { position: fixed; top: 6px; right: 10px; z-index: 1; }
-  #bar button { font: 12px monospace; margin-left: 4px; }
-  #view { transform-origin: 0 0; }
-  g.node:hover rect { stroke-width: 2.5; }
-</style></head>
-<body>
-<div id="bar"><button id="out" title="Zoom out">−</button><button id="reset" title="Actual size">1:1</button><button id="in" title="Zoom in">+</button></div>
-<div id="view">${body}</div>
-<script nonce="${nonce}">
-  const vscode = acquireVsCodeApi();
-  const view = document.getElementById("view");
-  let scale = 1;
-  const zoom = (f) => { scale = f === 0 ? 1 : Math.min(4, Math.max(0.2, scale * f)); view.style.transform = "scale(" + scale + ")"; };
-  document.getElementById("in").addEventListener("click", () => zoom(1.25));
-  document.getElementById("out").addEventListener("click", () => zoom(0.8));
-  document.getElementById("reset").addEventListener("click", () => zoom(0));
-  document.addEventListener("click", (e) => {
-    const g = e.target.closest && e.target.closest("g.node[data-file]");
-    if (g) vscode.postMessage({ file: g.getAttribute("data-file"), line: Number(g.getAttribute("data-line") || 0) });
-  });
-</script>
-</body></html>`;
 }
 
 async function writeContextsFile(): Promise<void> {
@@ -274,7 +253,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand("metro.addContext", addContext),
     vscode.commands.registerCommand(ClientCommands.showExpandedValue, showExpandedValue),
     vscode.commands.registerCommand("metro.writeContextsFile", writeContextsFile),
-    vscode.commands.registerCommand("metro.showBuildGraph", showBuildGraph),
+    vscode.commands.registerCommand("metro.showBuildGraph", () => showBuildGraph(false)),
+    vscode.commands.registerCommand("metro.showKeyUses", () => showBuildGraph(true)),
     vscode.commands.registerCommand("metro.showReferences", showReferences),
     vscode.commands.registerCommand("metro.restartServer", async () => {
       if (client) await client.restart();
