@@ -7,7 +7,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { checkContext } from "../engine/check";
+import { checkContext, errorDiagnostic } from "../engine/check";
+import type { Range } from "../language";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import type { WorkspaceIndex } from "./workspace-index";
@@ -360,12 +361,18 @@ export function deriveContexts(root: string, index: WorkspaceIndex): ContextConf
   return out;
 }
 
+/** Where an expansion fails. */
+export interface ErrorPlace {
+  file: string;
+  range: Range;
+}
+
 /** The value of a key in a context, or what went wrong, for hover and hints. */
 export type ValueOutcome =
   | { kind: "value"; value: MetroValue }
   | { kind: "undefined" }
-  | { kind: "unknown"; message: string }
-  | { kind: "error"; code: string; message: string }
+  | { kind: "unknown"; message: string; where?: ErrorPlace }
+  | { kind: "error"; code: string; message: string; where?: ErrorPlace }
   | { kind: "fatal"; message: string }
   | { kind: "pending" };
 
@@ -376,6 +383,9 @@ export function valueIn(c: ContextState, key: string): ValueOutcome {
   if (!ev.has(key)) return { kind: "undefined" };
   const { value, error } = ev.tryGet(key);
   if (!error) return { kind: "value", value };
-  if (error.code === "metro/missing-file") return { kind: "unknown", message: error.message };
-  return { kind: "error", code: error.code, message: error.message };
+  // Where it fails: the reference (or `<<`) that cannot be expanded.
+  const d = errorDiagnostic(ev, error);
+  const where: ErrorPlace = { file: d.file, range: d.range };
+  if (error.code === "metro/missing-file") return { kind: "unknown", message: error.message, where };
+  return { kind: "error", code: error.code, message: error.message, where };
 }

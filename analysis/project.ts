@@ -3,6 +3,7 @@
 // from the caller (`openText`); what changes is announced as events, so the
 // model never calls into the editor layer.
 
+import { Workspace } from "../engine/workspace";
 import { ContextManager, RecordingWorkspace } from "./contexts";
 import { Emitter } from "./events";
 import { findTreeRootAbove, findTreeRootsBelow, isInside } from "./trees";
@@ -98,10 +99,37 @@ export class Project extends Emitter<ProjectEvents> {
     this.emit("findingsChanged", all);
   }
 
-  /** A file changed (edited in the editor, or on disk); `isOpen` says an editor holds it. */
+  /** The paths this model knows in a tree: indexed files and whatever the contexts read. */
+  protected knownPaths(tree: MetroTree): Iterable<string> {
+    const known = new Set<string>(tree.index.files.keys());
+    for (const c of tree.contexts.contexts) for (const f of c.reads) known.add(f);
+    return known;
+  }
+
+  /**
+   * The known paths of a tree naming the same file as `path` (through
+   * symbolic links or link placeholders), `path` first: contexts that read
+   * `etc/builds/funtoo-current/build.conf` see a change of
+   * `etc/builds/1.2-release-std/build.conf` when `funtoo-current` links there.
+   */
+  aliases(tree: MetroTree, path: string): string[] {
+    const ws = new Workspace();
+    const id = ws.identity(path);
+    const out = [path];
+    for (const k of new Set(this.knownPaths(tree))) if (k !== path && ws.identity(k) === id) out.push(k);
+    return out;
+  }
+
+  /** A file changed (edited in the editor, or on disk); `isOpen` says an editor holds it. Every path naming it changed. */
   fileChanged(path: string, isOpen = false): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
+    const [, ...others] = this.aliases(tree, path);
+    this.pathChanged(tree, path, isOpen);
+    for (const p of others) this.pathChanged(tree, p, false);
+  }
+
+  private pathChanged(tree: MetroTree, path: string, isOpen: boolean): void {
     tree.workspace.invalidate(path);
     const before = tree.index.files.has(path);
     const namesBefore = definedNames(tree.index.files.get(path));
@@ -119,6 +147,13 @@ export class Project extends Emitter<ProjectEvents> {
   fileDeleted(path: string): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
+    const [, ...others] = this.aliases(tree, path);
+    this.pathDeleted(tree, path);
+    // A link to the deleted file now names nothing either.
+    for (const p of others) this.pathChanged(tree, p, false);
+  }
+
+  private pathDeleted(tree: MetroTree, path: string): void {
     tree.workspace.invalidate(path);
     const hadNames = definedNames(tree.index.files.get(path)).size > 0;
     tree.index.remove(path);

@@ -3,34 +3,68 @@
 
 import type { MultiLineElement, Range, ReferencePart, SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
-import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext } from "./evaluate";
+import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
+import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
 
 export interface CheckResult {
   context: EvaluatedContext;
   diagnostics: EngineDiagnostic[];
+  /** What the run of this context reads (null when its setup is fatal). */
+  uses: RunUses | null;
 }
 
 const ORIGIN: Range = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
 
-/** Evaluates every key of a context and reports what fails, where. */
+/**
+ * Evaluates a context, walks what metro's run of it reads (a multi run
+ * evaluates each target's context too) and reports what fails, where:
+ * errors for what the run stops on, warnings for what it never expands.
+ */
 export function checkContext(spec: ContextSpec, options: EvaluateOptions = {}): CheckResult {
-  const context = evaluateContext(spec, options);
-  return { context, diagnostics: contextDiagnostics(context) };
+  const opts = { ...options, trackReferences: true };
+  const context = evaluateContext(spec, opts);
+  if (context.fatal) return { context, diagnostics: contextDiagnostics(context, null), uses: null };
+  const perTarget = new Map<string, EvaluatedContext>();
+  const uses = analyzeRun(context, (target) => {
+    let c = perTarget.get(target);
+    if (!c) perTarget.set(target, (c = evaluateContext({ config: spec.config, args: { ...spec.args, target } }, opts)));
+    return c;
+  });
+  return { context, diagnostics: contextDiagnostics(context, uses), uses };
 }
 
-export function contextDiagnostics(context: EvaluatedContext): EngineDiagnostic[] {
+/**
+ * The findings of a context. With `uses` (what its run reads), a value that
+ * cannot be expanded is an error when the run reads it (located at the
+ * failing reference, naming the chain from the key the run reads) and a
+ * warning when nothing the run uses reads it.
+ */
+export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
-  const seen = new Set<string>();
+  const seen = new Map<string, EngineDiagnostic>();
+  const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}`;
   const add = (d: EngineDiagnostic) => {
-    const k = `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}\0${d.message}`;
+    const k = place(d);
     if (seen.has(k)) return;
-    seen.add(k);
+    seen.set(k, d);
     out.push(d);
   };
   if (context.fatal) {
-    const f = context.fatal;
-    add({ file: f.file ?? context.spec.config, range: f.range ?? ORIGIN, severity: "error", code: f.code, message: f.message, related: f.related });
+    add(fatalDiagnostic(context, context.fatal));
     return out;
+  }
+  if (uses) {
+    for (const f of uses.failures) {
+      if (f.context.fatal) continue;
+      add(failureDiagnostic(f, uses));
+    }
+    // A target's own context that metro cannot set up stops the run.
+    for (const t of uses.targets) {
+      const fatal = t.context.fatal;
+      if (!fatal || t.context === context) continue;
+      const d = fatalDiagnostic(t.context, fatal);
+      add({ ...d, message: `${d.message} (setting up target ${t.name})` });
+    }
   }
   for (const u of context.uncollected) {
     const why = u.missing ? `"${u.missing}" stays undefined` : u.reason;
@@ -42,20 +76,70 @@ export function contextDiagnostics(context: EvaluatedContext): EngineDiagnostic[
       message: `this file is never collected (${why}); metro drops it silently`,
     });
   }
-  let keys: string[];
-  try {
-    keys = context.keys();
-  } catch (e) {
-    if (!(e instanceof EvaluationError)) throw e;
-    add(errorDiagnostic(context, e));
-    return out;
-  }
-  for (const key of keys) {
-    const { error } = context.tryGet(key);
-    if (error) add(errorDiagnostic(context, error));
+  const used = uses?.used.get(context);
+  const names = new Set([...context.store.raw.keys(), ...context.store.conditionals.keys()]);
+  for (const name of names) {
+    let error: EvaluationError | null;
+    try {
+      // A conditional name with no true condition is not there (metro lists only present names).
+      if (!context.has(name)) continue;
+      error = context.tryGet(name).error ?? null;
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      error = e;
+    }
+    if (error) {
+      const d = errorDiagnostic(context, error);
+      if (uses && d.severity === "error") {
+        // Failing here without the run failing: nothing the run uses expands it.
+        d.severity = "warning";
+        d.message += used?.has(name) ? ` (${uses.label} never expands this value; metro does not fail on it)` : ` (unused by ${uses.label}; metro never expands it)`;
+      }
+      add(d);
+    }
   }
   for (const n of context.notes) add(n);
   return out;
+}
+
+/**
+ * A setup metro stops on. A `<<` file missing on this machine (a mirror's
+ * control file) is the machine's state, not the configuration's: information.
+ */
+function fatalDiagnostic(context: EvaluatedContext, f: Fatal): EngineDiagnostic {
+  const file = f.file ?? context.spec.config;
+  const range = f.range ?? ORIGIN;
+  if (f.code === "metro/missing-file") {
+    return { file, range, severity: "information", code: f.code, message: `${f.message}: the file is not on this machine, so this context cannot be set up here (a build on this machine stops here)` };
+  }
+  return { file, range, severity: "error", code: f.code, message: f.message, related: f.related };
+}
+
+/** A failure of a run as one line: `file:line:col: message`. */
+export function describeFailure(f: RunFailure, uses?: RunUses): string {
+  const d = failureDiagnostic(f, uses ?? null);
+  return `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`;
+}
+
+function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnostic {
+  const chain = f.chain.length > 1 ? ` (${f.chain.join(" -> ")})` : "";
+  const why = f.read.kind === "step" ? `the step ${f.read.key}` : f.read.key;
+  const who = f.read.target ? `the ${f.read.target} run` : (uses?.label ?? "the run");
+  if (f.error) {
+    const d = errorDiagnostic(f.context, f.error);
+    if (d.severity === "error") d.message = `${d.message}: ${who} reads ${why} and stops here${chain}`;
+    else d.message = `${d.message} (${who} reads ${why}${chain})`;
+    if (f.error.site.element === null && d.range === ORIGIN) {
+      const def = f.context.definitions(f.read.key)[0];
+      if (def) return { ...d, file: def.file, range: def.statement.name.range };
+    }
+    return d;
+  }
+  const def = f.context.definitions(f.read.key)[0];
+  const file = f.file ?? def?.file ?? f.context.spec.config;
+  const range = f.range ?? def?.statement.name.range ?? ORIGIN;
+  const message = f.code === "metro/undefined-element" ? `${who} reads ${f.read.key}, which is not defined: metro stops here` : f.message;
+  return { file, range, severity: "error", code: f.code, message };
 }
 
 /** Places an evaluation error on the reference (or element) where it happened. */
@@ -74,7 +158,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
   }
   if (e.code === "metro/missing-file") {
     // Mirror control files usually exist only on the build server: what depends on them is unknown here, not wrong.
-    return { file, range, severity: "information", code: e.code, message: `${e.message}: values that depend on it are unknown on this machine` };
+    return { file, range, severity: "information", code: e.code, message: `${e.message}: the file is not on this machine, so the values that depend on it are unknown here` };
   }
   if (e.code === "metro/circular-reference" || e.code === "metro/undefined-element") {
     // Point at the definitions involved, when known.

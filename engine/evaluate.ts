@@ -120,6 +120,8 @@ export interface EvaluatedContext {
   sectionOf(key: string): string | null;
   /** The element names whose values reference `key` (filled as values are expanded, with `trackReferences`). */
   referrers(key: string): string[];
+  /** The element names `key`'s value referenced when it was expanded (with `trackReferences`). */
+  references(key: string): string[];
   /** The expander (for advanced callers: the checker). */
   readonly expander: Expander;
   readonly store: Store;
@@ -154,6 +156,7 @@ class Context implements EvaluatedContext {
   private readonly collectorCond = new Map<string, string>();
   private lax = false;
   private readonly usedBy = new Map<string, Set<string>>();
+  private readonly uses = new Map<string, Set<string>>();
 
   constructor(
     readonly spec: ContextSpec,
@@ -168,6 +171,9 @@ class Context implements EvaluatedContext {
             let s = this.usedBy.get(to);
             if (!s) this.usedBy.set(to, (s = new Set()));
             s.add(from);
+            let d = this.uses.get(from);
+            if (!d) this.uses.set(from, (d = new Set()));
+            d.add(to);
           }
         : undefined,
       onFileRead: (path) => this.filesRead.add(path),
@@ -406,6 +412,10 @@ class Context implements EvaluatedContext {
 
   referrers(key: string): string[] {
     return [...(this.usedBy.get(key) ?? [])];
+  }
+
+  references(key: string): string[] {
+    return [...(this.uses.get(key) ?? [])];
   }
 }
 

@@ -641,9 +641,10 @@ export class Expander {
       const kind = kinds[pos];
       if (typeof kind === "string") {
         const ref = kind;
-        this.hooks.onReference?.(f.name, ref);
         const target = this.expandText(ref, false, { element: f.name, line: pos, reference: ref });
         if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
+        // The element the line includes (its name may be built from other references).
+        this.hooks.onReference?.(f.name, target.split(":")[0]);
         let done: string[] | null;
         try {
           done = open(target, f.lax);

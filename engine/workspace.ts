@@ -2,8 +2,8 @@
 // reads them. The language server overlays unsaved documents through
 // `readText`; the CLI reads the disk.
 
-import { lstatSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, sep } from "node:path";
+import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { basename, dirname, join, sep } from "node:path";
 import { parseMetroBytes, parseMetro, type MetroFile } from "../language";
 
 export interface WorkspaceFile {
@@ -72,6 +72,25 @@ export class Workspace {
       }
     }
     return current;
+  }
+
+  /**
+   * Which file `path` names on disk: symbolic links and link placeholders
+   * followed. Two paths with the same identity are one file read twice
+   * (`etc/builds/funtoo-current/build.conf` through a link), so a change of
+   * one is a change of both. A missing file is named by its folder's identity.
+   */
+  identity(path: string): string {
+    const p = this.physical(path);
+    try {
+      return realpathSync(p);
+    } catch {
+      try {
+        return join(realpathSync(dirname(p)), basename(p));
+      } catch {
+        return p;
+      }
+    }
   }
 
   /** What is at `path` (symbolic links followed), as metro's os.path.exists / isfile see it. */

@@ -1,5 +1,8 @@
-// Quick fixes: "add :zap" on a reference no file defines, "remove :zap" where
-// the element is defined in every context, and (`lintFixes`) the fixes of the
+// Quick fixes: "add :zap" on a reference whose element is optional by design
+// (defined in the tree, but only for some builds or conditions, so some
+// contexts lack it; a name no file defines gets no :zap: that is a typo or a
+// missing definition, and :zap would hide it), "remove :zap" where the
+// element is defined in every context, and (`lintFixes`) the fixes of the
 // lints that go with the formatter (a missing final newline, lines metro
 // silently ignores), which need only the document's text: any open document.
 
@@ -16,6 +19,7 @@ export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): 
     if (d.code === Codes.undefinedReference || d.code === "metro/undefined-element") {
       const r = at.file.references.find((x) => x.part && x.nameRange.start.line === d.range.start.line && (x.nameRange.start.character === d.range.start.character || x.range.start.character === d.range.start.character));
       if (!r || !r.part || r.place === "multi-reference" || r.modifier !== null || out.some((a) => a.title.endsWith(`$[${r.part!.inner}]`))) continue;
+      if (r.name === null || at.tree.index.definitions(r.name).length === 0) continue;
       const pos = { line: r.nameRange.end.line, character: r.nameRange.end.character };
       out.push({
         title: `Add :zap to $[${r.part.inner}]`,

@@ -5,9 +5,8 @@
 
 import * as lsp from "vscode-languageserver";
 import type { Diagnostic as SyntaxDiagnostic } from "../language";
-import type { EngineDiagnostic } from "../engine/evaluate";
-import type { ContextState } from "../analysis/contexts";
 import { zapOutcome } from "../analysis/zap";
+import { mergeFindings, type ContextFindings } from "../analysis/findings";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "../analysis/workspace-index";
@@ -29,10 +28,18 @@ export interface DiagnosticData {
 }
 
 export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
-  const out: lsp.Diagnostic[] = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
-  out.push(...indexDiagnostics(tree, file));
-  out.push(...contextDiagnostics(tree, file, out));
+  const syntax = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
+  const contextual = contextDiagnostics(tree, file, syntax);
+  const out = [...syntax, ...contextual];
+  out.push(...indexDiagnostics(tree, file, out));
+  out.push(...zapHints(tree, file));
   return out;
+}
+
+/** Whether two diagnostics are about the same text: same line, overlapping ranges. */
+function overlaps(a: lsp.Range, b: lsp.Range): boolean {
+  if (a.start.line !== b.start.line) return false;
+  return a.start.character <= b.end.character && b.start.character <= a.end.character;
 }
 
 export function syntaxDiagnostic(d: SyntaxDiagnostic): lsp.Diagnostic {
@@ -61,12 +68,23 @@ export function isUndefinedInTree(tree: MetroTree, r: ReferenceEntry, cmdline = 
   return tree.index.definitions(r.name).length === 0;
 }
 
-function indexDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
+/**
+ * Layer 1: names no file defines, names defined twice in one file. Where the
+ * contexts already judged the same place (the engine's finding), that verdict
+ * stands alone. A name no file defines in a file that evaluated contexts read
+ * is the contexts' business (an error when a run expands it, a warning when
+ * none does); in a file no context reads it is a hint: nothing uses it.
+ */
+function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[]): lsp.Diagnostic[] {
   const out: lsp.Diagnostic[] = [];
   const cmdline = commandLineNames(tree);
+  const evaluated = tree.contexts.contexts.filter((c) => c.evaluated);
+  const readByContexts = evaluated.some((c) => c.reads.has(file.path));
+  const judged = (range: lsp.Range, codes: string[]) => existing.some((e) => codes.includes(String(e.code)) && overlaps(e.range, range));
   for (const r of file.references) {
     if (r.part && !r.part.terminated) continue;
     if (r.name === null && (r.form === "relative" || r.form === "section") && r.place !== "multi-line") {
+      if (judged(toLspRange(r.range), [Codes.noSection])) continue;
       out.push({
         range: toLspRange(r.range),
         severity: lsp.DiagnosticSeverity.Warning,
@@ -78,13 +96,20 @@ function indexDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
     }
     if (!isUndefinedInTree(tree, r, cmdline)) continue;
     if (r.place === "multi-reference" && r.modifier === "lax") continue;
+    const range = toLspRange(r.nameRange.start.offset === r.nameRange.end.offset ? r.range : r.nameRange);
+    if (judged(range, ["metro/undefined-element", "metro/undefined-multi-line"]) || judged(toLspRange(r.range), ["metro/undefined-element", "metro/undefined-multi-line"])) continue;
+    // Read by evaluated contexts and not reported by them: no run expands it.
+    if (readByContexts) continue;
     const data: DiagnosticData = { name: r.name! };
+    const unused = evaluated.length > 0;
     out.push({
-      range: toLspRange(r.nameRange.start.offset === r.nameRange.end.offset ? r.range : r.nameRange),
-      severity: lsp.DiagnosticSeverity.Warning,
+      range,
+      severity: unused ? lsp.DiagnosticSeverity.Hint : lsp.DiagnosticSeverity.Warning,
       code: Codes.undefinedReference,
       source: SOURCE,
-      message: `no file in this tree defines \`${r.name}\` and it is not a command-line name: expanding this fails unless a context defines it${r.place === "multi-reference" ? "" : " (add :zap to make the value nothing when it is undefined)"}`,
+      message: unused
+        ? `no file in this tree defines \`${r.name}\`, and no context of this tree reads this file (unused): expanding this would fail`
+        : `no file in this tree defines \`${r.name}\` and it is not a command-line name: expanding this fails unless a context defines it`,
       data,
     });
   }
@@ -97,8 +122,10 @@ function indexDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
       seen.set(key, d);
       continue;
     }
+    const range = toLspRange(d.nameRange.start.offset === d.nameRange.end.offset ? d.statement.range : d.nameRange);
+    if (judged(range, [Codes.duplicateDefinition])) continue;
     out.push({
-      range: toLspRange(d.nameRange.start.offset === d.nameRange.end.offset ? d.statement.range : d.nameRange),
+      range,
       severity: lsp.DiagnosticSeverity.Error,
       code: Codes.duplicateDefinition,
       source: SOURCE,
@@ -109,56 +136,41 @@ function indexDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
   return out;
 }
 
-/** "in stage3 / 1.4-release-std / amd64-jaguar", "in 3 of 20 contexts: a; b; c", "in all 20 contexts". */
-export function describeContexts(names: string[], total: number): string {
-  if (total > 1 && names.length === total) return `in all ${total} contexts`;
-  if (names.length === 1) return `in ${names[0]}`;
-  const shown = names.slice(0, 4).join("; ");
-  return `in ${names.length} of ${total} contexts: ${shown}${names.length > 4 ? "; …" : ""}`;
-}
-
-function contextDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[]): lsp.Diagnostic[] {
+/**
+ * The engine's findings in this file for every context that read it, merged
+ * (analysis/findings.ts): one diagnostic per place and kind, the active
+ * context's verdict first, "in N of M contexts" naming the active one first.
+ */
+function contextDiagnostics(tree: MetroTree, file: FileIndex, syntax: lsp.Diagnostic[]): lsp.Diagnostic[] {
   const contexts = tree.contexts.contexts;
   if (contexts.length === 0) return [];
-  const merged = new Map<string, { d: EngineDiagnostic; names: string[]; paths: Set<string> }>();
-  const addFinding = (c: ContextState, d: EngineDiagnostic) => {
-    // A missing `<<` file names a different path per context: one finding per `<<` line all the same.
-    const missing = d.code === Codes.missingFile;
-    const key = `${d.code}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${missing ? "" : d.message}`;
-    let m = merged.get(key);
-    if (!m) merged.set(key, (m = { d, names: [], paths: new Set() }));
-    if (!m.names.includes(c.name)) m.names.push(c.name);
-    if (missing) m.paths.add(d.message);
-  };
+  const perContext: ContextFindings[] = [];
   for (const c of contexts) {
     // A context queued after an edit has findings for the old text: leave them out until it is evaluated again.
     if (c.stale && c.evaluated && c.reads.has(file.path)) continue;
-    for (const d of c.diagnostics) if (d.file === file.path) addFinding(c, d);
-    const fatal = c.evaluated?.fatal;
-    if (fatal && fatal.file === file.path && fatal.range && !c.diagnostics.some((d) => d.file === file.path && d.code === fatal.code)) {
-      addFinding(c, { file: file.path, range: fatal.range, severity: "error", code: fatal.code, message: fatal.message });
-    }
+    const mine = c.diagnostics.filter((d) => d.file === file.path);
+    if (mine.length) perContext.push({ name: c.name, diagnostics: mine });
   }
   const out: lsp.Diagnostic[] = [];
-  const syntaxKeys = new Set(existing.map((e) => `${e.code}\u0000${e.range.start.line}:${e.range.start.character}`));
-  for (const { d, names, paths } of merged.values()) {
-    if (syntaxKeys.has(`${d.code}\u0000${d.range.start.line}:${d.range.start.character}`)) continue;
-    const missing = d.code === Codes.missingFile;
-    const data: DiagnosticData = { contexts: names };
-    const message = missing
-      ? `${d.message}${paths.size > 1 ? ` (and ${paths.size - 1} other path${paths.size > 2 ? "s" : ""})` : ""}: the file is not on this machine, so the values that depend on it are unknown`
-      : d.message;
+  for (const f of mergeFindings(perContext, tree.contexts.active?.name ?? null, contexts.length)) {
+    const range = toLspRange(f.range);
+    // The parser already reports it at this place (an unknown modifier, a bad line): once is enough.
+    if (syntax.some((x) => x.code === f.code && overlaps(x.range, range))) continue;
+    const data: DiagnosticData = { contexts: f.contexts };
+    if (f.code === "metro/undefined-element" || f.code === "metro/undefined-multi-line") {
+      const name = /^"([^"]+)"|multi-line element "([^"]+)"/.exec(f.plainMessage);
+      if (name) data.name = name[1] ?? name[2];
+    }
     out.push({
-      range: toLspRange(d.range),
-      severity: missing ? lsp.DiagnosticSeverity.Information : toLspSeverity(d.severity),
-      code: d.code,
+      range,
+      severity: toLspSeverity(f.severity),
+      code: f.code,
       source: SOURCE,
-      message: `${message} (${describeContexts(names, contexts.length)})`,
-      relatedInformation: d.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
+      message: f.message,
+      relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
       data,
     });
   }
-  out.push(...zapHints(tree, file));
   return out;
 }
 

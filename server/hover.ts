@@ -84,14 +84,20 @@ function inlineCode(s: string): string {
   return "`` " + shown.replace(/`/g, "'") + " ``";
 }
 
-export function describeOutcome(v: ValueOutcome): string {
+/** `file:line:col`, relative to the tree root when inside it. */
+function placeText(where: { file: string; range: { start: { line: number; character: number } } }, root?: string): string {
+  const file = root && where.file.startsWith(root + "/") ? where.file.slice(root.length + 1) : where.file;
+  return `${file}:${where.range.start.line + 1}:${where.range.start.character + 1}`;
+}
+
+export function describeOutcome(v: ValueOutcome, root?: string): string {
   switch (v.kind) {
     case "undefined":
       return "undefined";
     case "unknown":
-      return `unknown: ${v.message}`;
+      return `unknown: ${v.message}${v.where ? ` (${placeText(v.where, root)})` : ""}`;
     case "error":
-      return `error: ${v.message}`;
+      return `error: ${v.message}${v.where ? ` (at ${placeText(v.where, root)})` : ""}`;
     case "fatal":
       return `the context stops: ${v.message}`;
     case "pending":
@@ -130,7 +136,7 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
   if (v.kind === "value" && Array.isArray(v.value)) {
     md.push(...fence(v.value, name, tree));
     if (v.value.some((l) => l.trimStart().startsWith("<?python"))) md.push("", "*`<?python` blocks are shown as written: the language server never runs them.*");
-  } else md.push(describeOutcome(v));
+  } else md.push(describeOutcome(v, tree.root));
   const zap = ref && ref.modifier === "zap" ? zapOutcome(ctx, name) : null;
   if (ref && zap?.kind === "fires") md.push("", `\`:zap\` fires here: \`${name}\` is ${zap.because}, so ${zapConsequence(ref.place, ref.element)}.`);
   if (ref && zap?.kind === "keeps") md.push("", `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`);
@@ -145,5 +151,5 @@ export function expandedValueText(tree: MetroTree, name: string): { text: string
   const v = valueIn(ctx, name);
   if (v.kind === "value" && Array.isArray(v.value)) return { text: v.value.join("\n") + "\n", context: ctx.name };
   if (v.kind === "value" && typeof v.value === "string") return { text: v.value + "\n", context: ctx.name };
-  return { text: `# ${name} in ${ctx.name}: ${describeOutcome(v)}\n`, context: ctx.name };
+  return { text: `# ${name} in ${ctx.name}: ${describeOutcome(v, tree.root)}\n`, context: ctx.name };
 }

@@ -60,6 +60,9 @@ export function startServer(connection: lsp.Connection): Session {
   const ready = new Promise<void>((r) => (markReady = r));
 
   // Diagnostics are published in batches: many republish requests in one turn become one pass.
+  // A file of a tree whose contexts are being evaluated waits for the end of that round (which
+  // republishes what it touched), so a file's diagnostics are published once per round and
+  // never in a partial state.
   const pendingPublish = new Set<string>();
   let publishScheduled = false;
   const publishedNonEmpty = new Set<string>();
@@ -72,7 +75,10 @@ export function startServer(connection: lsp.Connection): Session {
       publishScheduled = false;
       const files = [...pendingPublish];
       pendingPublish.clear();
-      for (const f of files) publish(f);
+      for (const f of files) {
+        if (session.treeFor(f, false)?.contexts.busy) pendingPublish.add(f);
+        else publish(f);
+      }
     });
   }
 

@@ -7,6 +7,7 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
 import { Project, type MetroTree } from "../analysis/project";
 import type { FileIndex } from "../analysis/workspace-index";
+import { Workspace } from "../engine/workspace";
 import { uriToPath } from "./convert";
 
 export type { MetroTree } from "../analysis/project";
@@ -14,17 +15,34 @@ export type { MetroTree } from "../analysis/project";
 export class Session extends Project {
   readonly documents = new TextDocuments(TextDocument);
   private openDocByPath = new Map<string, TextDocument>();
+  /** The identity (the file on disk, links followed) of each open document, by path. */
+  private openIdentity = new Map<string, string>();
+  private readonly identities = new Workspace();
 
   constructor() {
-    super((path) => this.openDocByPath.get(path)?.getText());
+    super((path) => this.openTextOf(path));
+  }
+
+  /** The text of an open document at `path`, or at another path naming the same file (a link). */
+  private openTextOf(path: string): string | undefined {
+    const doc = this.openDocByPath.get(path);
+    if (doc) return doc.getText();
+    if (this.openIdentity.size === 0) return undefined;
+    const id = this.identities.identity(path);
+    for (const [open, openId] of this.openIdentity) if (openId === id) return this.openDocByPath.get(open)?.getText();
+    return undefined;
   }
 
   trackOpen(doc: TextDocument): void {
-    this.openDocByPath.set(uriToPath(doc.uri), doc);
+    const path = uriToPath(doc.uri);
+    this.openDocByPath.set(path, doc);
+    this.openIdentity.set(path, this.identities.identity(path));
   }
 
   trackClose(doc: TextDocument): void {
-    this.openDocByPath.delete(uriToPath(doc.uri));
+    const path = uriToPath(doc.uri);
+    this.openDocByPath.delete(path);
+    this.openIdentity.delete(path);
   }
 
   isOpen(path: string): boolean {
@@ -54,6 +72,10 @@ export class Session extends Project {
   /** A file changed (edited in the editor, or on disk). */
   override fileChanged(path: string): void {
     super.fileChanged(path, this.isOpen(path));
+  }
+
+  protected override knownPaths(tree: MetroTree): Iterable<string> {
+    return [...super.knownPaths(tree), ...this.openDocByPath.keys()];
   }
 }
 

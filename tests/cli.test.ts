@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { runCli as run } from "./support/run-cli";
+import { PROJECT } from "./support/shared";
 import { writeTree } from "./support/trees";
 
 describe("cli: metro-engine", () => {
@@ -25,6 +26,8 @@ describe("cli: metro-engine", () => {
     const r = await run(["get", "name", "--config", config]);
     assert.equal(r.code, 1);
     assert.match(r.err, /"target" is not defined \[metro\/undefined-element\]/);
+    // Where it fails, as file:line:col: the reference $[target] in the value of name.
+    assert.match(r.err, /metro\.conf:2:7: name: "target" is not defined/);
   });
 
   it("rejects bad arguments with exit 2 and a clear message", async () => {
@@ -71,14 +74,26 @@ describe("cli: metro-engine", () => {
   it("check reports in text, json and SARIF, exit 1 with errors", async () => {
     const t = await run(["check", "--config", config]);
     assert.equal(t.code, 1);
-    assert.match(t.out, /metro\.conf:2:7: error: "target" is not defined \[metro\/undefined-element\]/);
+    // metro's run reads `target` first: that is where it stops; `name` is never read, so its reference only warns.
+    assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, which is not defined: metro stops here .*\[metro\/undefined-element\]/);
+    assert.match(t.out, /metro\.conf:2:7: warning: "target" is not defined \(unused by the \(no target\) run; metro never expands it\)/);
     const j = JSON.parse((await run(["check", "--format", "json", "--config", config])).out);
     assert.equal(j[0].code, "metro/undefined-element");
+    assert.equal(j[0].severity, "error");
     const s = JSON.parse((await run(["check", "--format", "sarif", "--config", config])).out);
     assert.equal(s.version, "2.1.0");
     assert.equal(s.runs[0].results[0].ruleId, "metro/undefined-element");
-    assert.equal(s.runs[0].results[0].locations[0].physicalLocation.region.startLine, 2);
-    assert.equal((await run(["check", "--config", config, "target:", "x"])).code, 0);
+    assert.deepEqual(s.runs[0].results.map((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => r.locations[0].physicalLocation.region.startLine), [1, 2]);
+  });
+
+  it("check exits 0 on a tree whose run completes, and --strict fails on warnings", async () => {
+    const examples = join(PROJECT, "examples", "metro.conf");
+    assert.equal((await run(["check", "--config", examples, "target:", "stage3"])).code, 0);
+    // A value nothing reads that cannot be expanded: a warning, not an error.
+    const w = await run(["check", "--config", examples, "target:", "stage3", "unread/value:", "$[no/such/name]"]);
+    assert.equal(w.code, 0, w.out + w.err);
+    assert.match(w.out, /warning: "no\/such\/name" is not defined \(unused by the stage3 run; metro never expands it\)/);
+    assert.equal((await run(["check", "--strict", "--config", examples, "target:", "stage3", "unread/value:", "$[no/such/name]"])).code, 1);
   });
 
   it("check uses metro-contexts.json when given no context", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { contextDiagnostics } from "../engine/check";
+import { checkContext } from "../engine/check";
 import { EvaluationError, evaluateContext, type ContextSpec } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
 import { runCli } from "./support/run-cli";
@@ -80,7 +80,7 @@ function exercise(spec: ContextSpec, workspace?: Workspace): void {
       }
     }
   }
-  contextDiagnostics(ctx);
+  checkContext(spec, { workspace });
   assert.ok(Date.now() - start < 5000, `context took ${Date.now() - start} ms`);
 }
 

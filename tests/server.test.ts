@@ -107,6 +107,7 @@ echo extra
   "etc/builds/current/build.conf": `[section release]
 
 tag: current
+note: $[release/flag]
 `,
   "etc/builds/dup/build.conf": `[section release]
 
@@ -367,20 +368,25 @@ describe("language server: contexts", function () {
     assert.ok(labels.includes(`${at(master, "target/name:zap").line}:= stage3-amd64`), labels.join(", "));
   });
 
-  it("hints that a :zap never fires, and offers add :zap on an undefined name", async () => {
+  it("hints that a :zap never fires, and offers add :zap only where the value is optional by design", async () => {
     const master = join(root, "etc/master.conf");
     const spec = join(root, "targets/stage3.spec");
+    const build = join(root, "etc/builds/current/build.conf");
     await client.waitFor(() => client.diagnosticsOf(master).some((d) => d.code === "metro/zap-not-needed"), 5000, "zap hint");
-    const undef = client.diagnosticsOf(spec).find((d) => d.code === "metro/undefined-reference")!;
-    const actions = await client.request<{ title: string; edit: { changes: Record<string, { newText: string; range: { start: { character: number } } }[]> } }[]>("textDocument/codeAction", {
-      textDocument: { uri: uriOf(spec) },
-      range: undef.range,
-      context: { diagnostics: [undef] },
-    });
-    assert.equal(actions[0].title, "Add :zap to $[nowhere/defined]");
-    const e = actions[0].edit.changes[uriOf(spec)][0];
+    type Action = { title: string; edit: { changes: Record<string, { newText: string; range: { start: { character: number } } }[]> } };
+    const actionsFor = (path: string, d: { range: unknown }) =>
+      client.request<Action[]>("textDocument/codeAction", { textDocument: { uri: uriOf(path) }, range: d.range, context: { diagnostics: [d] } });
+    // A name no file defines: a typo or a missing definition, which :zap would hide.
+    const undef = client.diagnosticsOf(spec).find((d) => d.code === "metro/undefined-element" && d.message.includes("nowhere/defined"))!;
+    assert.deepEqual((await actionsFor(spec, undef)).map((a) => a.title), []);
+    // release/flag is defined for the "next" build only: optional by design.
+    const optional = client.diagnosticsOf(build).find((d) => d.code === "metro/undefined-element")!;
+    assert.ok(optional, JSON.stringify(client.diagnosticsOf(build)));
+    const actions = await actionsFor(build, optional);
+    assert.equal(actions[0].title, "Add :zap to $[release/flag]");
+    const e = actions[0].edit.changes[uriOf(build)][0];
     assert.equal(e.newText, ":zap");
-    assert.equal(e.range.start.character, at(spec, "nowhere/defined]").character + "nowhere/defined".length);
+    assert.equal(e.range.start.character, at(build, "release/flag]").character + "release/flag".length);
   });
 
   it("names the contexts a finding holds in, once for several contexts", async () => {

@@ -1,51 +1,43 @@
 // `metro-engine check`: every problem of every file the contexts read.
 
-import { contextDiagnostics } from "../../engine/check";
-import { evaluateContext, type ContextSpec, type EngineDiagnostic } from "../../engine/evaluate";
+import { checkContext } from "../../engine/check";
+import type { ContextSpec } from "../../engine/evaluate";
+import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
+import type { ContextConfig } from "../../analysis/contexts-file";
 import { Workspace } from "../../engine/workspace";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
 import { formatSarif } from "../sarif";
 
-export interface CheckFinding extends EngineDiagnostic {
-  /** The contexts a contextual finding holds in (empty for findings of the file alone). */
-  contexts: string[];
-}
+export type CheckFinding = MergedFinding;
 
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
-export function checkAll(specs: ContextSpec[]): CheckFinding[] {
+export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
   const workspace = new Workspace();
-  const findings = new Map<string, CheckFinding>();
+  const perContext: ContextFindings[] = [];
   const files = new Set<string>();
   for (const spec of specs) {
-    const ctx = evaluateContext(spec, { allowExec: false, workspace });
-    for (const f of ctx.collected) files.add(f);
-    if (ctx.fatal?.file) files.add(ctx.fatal.file);
-    for (const d of contextDiagnostics(ctx)) {
-      const k = `${d.file}\0${d.range.start.offset}\0${d.code}\0${d.message}`;
-      const found = findings.get(k);
-      if (found) found.contexts.push(contextLabel(spec.args, spec.config));
-      else findings.set(k, { ...d, contexts: [contextLabel(spec.args, spec.config)] });
-    }
+    const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
+    const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace });
+    for (const f of context.collected) files.add(f);
+    for (const t of uses?.targets ?? []) for (const f of t.context.collected) files.add(f);
+    if (context.fatal?.file) files.add(context.fatal.file);
+    perContext.push({ name, diagnostics });
   }
-  const out: CheckFinding[] = [];
+  const merged = mergeFindings(perContext, null, specs.length);
   // A fatal parse problem is already reported through the contexts.
-  const reported = new Set([...findings.values()].map((f) => `${f.file}\0${f.range.start.offset}\0${f.code}`));
+  const reported = new Set(merged.map((f) => `${f.file}\0${f.range.start.offset}\0${f.code}`));
+  const out: CheckFinding[] = [];
   for (const file of files) {
     const ast = workspace.getFile(file)?.ast;
     if (!ast) continue;
     for (const d of ast.diagnostics) {
       if (reported.has(`${file}\0${d.range.start.offset}\0${d.code}`)) continue;
-      out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, contexts: [] });
+      out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, plainMessage: d.message, contexts: [] });
     }
   }
-  const total = specs.length;
-  for (const f of findings.values()) {
-    if (total > 1 && f.contexts.length < total) f.message += ` (in ${f.contexts.join(", ")})`;
-    else if (total > 1) f.message += ` (in all ${total} contexts)`;
-    out.push(f);
-  }
+  out.push(...merged);
   out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset));
   return out;
 }
@@ -54,13 +46,19 @@ export const checkCommand: Command = {
   name: "check",
   summary: "report every problem of every file the contexts read",
   synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [KEY: VALUE ...]",
-  details: `Lints every file reachable from each context: duplicate definitions, undefined
-and circular references, collects metro silently drops, missing files,
-conditions. A finding common to several contexts is reported once, naming
-them. --format sarif writes SARIF 2.1.0 for code scanning.
+  details: `Judges each context the way metro's run of it would go. An error is
+something the run stops on: a value the run reads (a step, a path, the
+target class, and everything they reference) that cannot be expanded, a
+required step that is missing or not multi-line, a duplicate definition.
+A warning is a value that cannot be expanded but that the run never
+expands, a collect metro silently drops, an ignored line. Information is
+the machine's state (a mirror file missing here). A finding common to
+several contexts is reported once, naming them. --format sarif writes
+SARIF 2.1.0 for code scanning.
 
-Exit codes: 0 no errors, 1 an error, 2 usage.`,
-  options: [CONFIG_OPTION, CONTEXTS_OPTION, { name: "--format", value: "FORMAT", help: "text (default), json or sarif" }],
+Exit codes: 0 no errors, 1 an error (or, with --strict, a warning), 2 usage.`,
+  options: [CONFIG_OPTION, CONTEXTS_OPTION, { name: "--format", value: "FORMAT", help: "text (default), json or sarif" },
+    { name: "--strict", help: "also exit 1 on warnings" }],
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";
@@ -70,9 +68,10 @@ Exit codes: 0 no errors, 1 an error, 2 usage.`,
     else if (format === "sarif") process.stdout.write(JSON.stringify(formatSarif(findings), null, 1) + "\n");
     else {
       for (const f of findings) process.stdout.write(formatDiagnostic(f.file, f) + "\n");
-      const errors = findings.filter((f) => f.severity === "error").length;
-      process.stderr.write(`${errors} error(s), ${findings.length - errors} other finding(s)\n`);
+      const count = (s: string) => findings.filter((f) => f.severity === s).length;
+      process.stderr.write(`${count("error")} error(s), ${count("warning")} warning(s), ${count("information") + count("hint")} other finding(s)\n`);
     }
-    return findings.some((f) => f.severity === "error") ? 1 : 0;
+    const strict = args.options.has("--strict");
+    return findings.some((f) => f.severity === "error" || (strict && f.severity === "warning")) ? 1 : 0;
   },
 };

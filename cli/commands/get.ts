@@ -1,6 +1,7 @@
 // `metro-engine get`: one value of one context, like `metro -k`.
 
 import { evaluateContext } from "../../engine/evaluate";
+import { errorDiagnostic } from "../../engine/check";
 import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 import { reportFatal } from "./dump";
@@ -26,7 +27,10 @@ Example:
     if (ctx.fatal) return reportFatal(ctx);
     const { value, error } = ctx.tryGet(args.positional[0]);
     if (error) {
-      process.stderr.write(`metro-engine: ${args.positional[0]}: ${error.message} [${error.code}]\n`);
+      // Where it fails: the reference (or `<<`) that cannot be expanded, as file:line:col.
+      const d = errorDiagnostic(ctx, error);
+      const where = `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}`;
+      process.stderr.write(`${where}: ${args.positional[0]}: ${error.message} [${error.code}]\n`);
       return 1;
     }
     if (Array.isArray(value)) for (const l of value) process.stdout.write(l + "\n");

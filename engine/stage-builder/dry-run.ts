@@ -5,13 +5,17 @@
 // Facts a real build would stop on (a missing seed, a held lock, a
 // non-native architecture without fchroot) are reported as warnings so a
 // plan can be read before the inputs exist; configuration errors make the
-// exit code 2, as they would for a real build.
+// exit code 2, as they would for a real build. The verdict is metro's: every
+// read its run would stop on (uses.ts: a required step that is missing or
+// not multi-line, a value that cannot be expanded) is an error.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Settings, messageOf, type ContextArgs } from "./settings";
 import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
+import { analyzeRun } from "./uses";
+import { describeFailure } from "../check";
 import { inspectLock } from "./locks";
 import { SafetyError, checkDeletable } from "./mounts";
 import { findRequiredFile } from "./files";
@@ -62,35 +66,53 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
 
   let failed = false;
   let index = 0;
+  const loaded = new Map<string, Settings>();
+  const failedTargets = new Set<string>();
   for (const name of targets) {
     index++;
     try {
       const settings = Settings.load({ config: request.config, args: { ...request.args, target: name } });
+      loaded.set(name, settings);
       if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
         reporter.emit({ event: "target-skip", target: name, reason: "snapshots are only built for official releases" });
         continue;
       }
       const facts = targetFacts(settings, name);
       const dir = join(outDir, `${String(index).padStart(2, "0")}-${name}`);
-      planOne(settings, facts, dir, reporter);
+      if (!planOne(settings, facts, dir, reporter)) {
+        failed = true;
+        failedTargets.add(name);
+      }
     } catch (error) {
       failed = true;
+      failedTargets.add(name);
       reporter.error(messageOf(error), name);
+    }
+  }
+  // What else metro's run reads and would stop on (the same walk `check` judges a context by).
+  if (targets.every((t) => loaded.has(t))) {
+    const uses = analyzeRun(initial.context, (t) => loaded.get(t)!.context);
+    for (const f of uses.failures) {
+      if (f.read.target !== null && failedTargets.has(f.read.target)) continue;
+      if (f.read.kind === "step" && f.code === "metro/missing-step") continue; // reported by the plan
+      failed = true;
+      reporter.error(describeFailure(f), f.read.target ?? undefined);
     }
   }
   return end(failed ? EXIT_CONFIG : EXIT_OK, failed ? "config-error" : "ok");
 }
 
-function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): void {
+/** Writes one target's plan; false when a build would stop on its configuration (a required step missing). */
+function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): boolean {
   const name = facts.name;
   const say = (line: string) => reporter.info(line, name);
   let actions: Action[] = planTarget(facts.cls, facts.official);
   if (facts.skip) {
     reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
-    if (!facts.official) return;
+    if (!facts.official) return true;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
-  // A missing required step is what a build would stop on; the plan shows it and goes on.
+  // A missing required step is what a build (and metro) would stop on: a configuration error; the plan shows it and goes on.
   const missing: string[] = [];
   const scripts = resolveScripts(settings, actions, (message) => missing.push(message));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
@@ -98,7 +120,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
-  for (const message of missing) reporter.warn(`${message} (a build would fail there)`, name);
+  for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   if (!facts.skip) {
     for (const key of requiredFileKeys(facts.cls, facts.official)) {
       const found = findRequiredFile(key, settings.str(key));
@@ -152,6 +174,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       }
     }
   }
+  return missing.length === 0;
 }
 
 function checkSafe(path: string, tmp: string, what: string): void {

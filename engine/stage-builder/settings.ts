@@ -28,7 +28,8 @@ function describeArgs(args: Record<string, string>): string {
 
 export class Settings {
   private constructor(
-    private readonly context: EvaluatedContext,
+    /** The evaluated context behind these settings. */
+    readonly context: EvaluatedContext,
     readonly spec: ContextArgs,
   ) {}
 
@@ -36,7 +37,7 @@ export class Settings {
   static load(spec: ContextArgs): Settings {
     let context: EvaluatedContext;
     try {
-      context = evaluateContext({ config: spec.config, args: { ...spec.args } }, { allowExec: true });
+      context = evaluateContext({ config: spec.config, args: { ...spec.args } }, { allowExec: true, trackReferences: true });
     } catch (error) {
       throw new ConfigError(`${spec.config}${describeArgs(spec.args)}: ${messageOf(error)}`);
     }

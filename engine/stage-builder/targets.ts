@@ -13,19 +13,30 @@ import { hostArch, NATIVE_SUPPORT } from "./processes";
 /** metro's target list: `multi/targets` plus `multi/extras` when `multi` is `yes`, else `target`. */
 export function selectTargets(initial: Settings): string[] {
   if (initial.has("multi") && initial.value("multi") === "yes") {
-    const targets = initial.str("multi/targets").split(/\s+/).filter((t) => t !== "");
-    if (initial.has("multi/extras")) {
-      const extras = initial.str("multi/extras");
-      const words = extras.includes("+") ? extras.split("+") : extras.split(/\s+/);
-      targets.push(...words.map((w) => w.trim()).filter((w) => w !== ""));
-    }
-    return targets;
+    return parseTargetList(initial.str("multi/targets"), initial.has("multi/extras") ? initial.str("multi/extras") : undefined);
   }
   if (!initial.has("target")) {
     throw new ConfigError(`${initial.label}: nothing to build: give target: NAME (or multi: yes with multi/targets)`, "target");
   }
   return [initial.str("target")];
 }
+
+/** `multi/targets` split into words, then `multi/extras` (split on "+" when it has one, else into words). */
+export function parseTargetList(targets: string, extras: string | undefined): string[] {
+  const out = targets.split(/\s+/).filter((t) => t !== "");
+  if (extras !== undefined) {
+    const words = extras.includes("+") ? extras.split("+") : extras.split(/\s+/);
+    out.push(...words.map((w) => w.trim()).filter((w) => w !== ""));
+  }
+  return out;
+}
+
+/** The caches metro can bind into a chroot: the setting, the metro/options word that enables it (null: always), where it appears inside. */
+export const CACHES: readonly { key: string; option: string | null; inside: string }[] = [
+  { key: "path/cache/package", option: null, inside: "/var/tmp/cache/package" },
+  { key: "path/cache/kernel", option: "cache/kernel", inside: "/var/tmp/cache/kernel" },
+  { key: "path/cache/probe", option: "probe", inside: "/var/tmp/cache/probe" },
+];
 
 export interface TargetFacts {
   name: string;
@@ -98,13 +109,8 @@ function safeOptional(settings: Settings, key: string): string | null {
 
 /** The caches metro binds into a chroot (package always; kernel and probe when metro/options asks). */
 function bindMounts(settings: Settings, cls: TargetClass, options: string[]): BindMount[] {
-  const caches: [key: string, option: string | null, inside: string][] = [
-    ["path/cache/package", null, "/var/tmp/cache/package"],
-    ["path/cache/kernel", "cache/kernel", "/var/tmp/cache/kernel"],
-    ["path/cache/probe", "probe", "/var/tmp/cache/probe"],
-  ];
   const mounts: BindMount[] = [];
-  for (const [key, option, inside] of caches) {
+  for (const { key, option, inside } of CACHES) {
     if (option !== null && !options.includes(option)) continue;
     if (!settings.has(key)) {
       throw new ConfigError(`${settings.label}: required setting ${key} is not defined (for ${option ?? "cache/package"} support)`, key);

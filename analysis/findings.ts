@@ -1,0 +1,73 @@
+// One finding across contexts: the engine reports per context; the command
+// line and the editor show one finding per place and kind, with the
+// contexts it holds in (the active one first) and the worst verdict among
+// them. Both `metro-engine check` and the server's diagnostics merge here.
+
+import type { EngineDiagnostic } from "../engine/evaluate";
+import type { Severity } from "../language";
+
+export interface ContextFindings {
+  /** The context's label. */
+  name: string;
+  diagnostics: EngineDiagnostic[];
+}
+
+export interface MergedFinding extends EngineDiagnostic {
+  /** The contexts the finding holds in, the active context first (empty for findings of a file alone). */
+  contexts: string[];
+  /** The message without the list of contexts. */
+  plainMessage: string;
+}
+
+const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, hint: 3 };
+
+/** Where and what: a missing `<<` file names a different path per context, but is one finding per `<<` line. */
+function findingKey(d: EngineDiagnostic): string {
+  return `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}`;
+}
+
+/** "in stage3 / 1.4-release-std / amd64-jaguar", "in 3 of 20 contexts: a; b; c", "in all 20 contexts". */
+export function describeContexts(names: string[], total: number): string {
+  if (total > 1 && names.length === total) return `in all ${total} contexts`;
+  if (names.length === 1) return `in ${names[0]}`;
+  const shown = names.slice(0, 4).join("; ");
+  return `in ${names.length} of ${total} contexts: ${shown}${names.length > 4 ? "; …" : ""}`;
+}
+
+/**
+ * Merges the findings of several contexts. `active` (a context name) comes
+ * first: its verdict and message lead when it has the finding. The severity
+ * is the worst among the contexts (an error in one context is a run that
+ * fails). Findings are returned sorted by file and position.
+ */
+export function mergeFindings(perContext: ContextFindings[], active: string | null = null, total = perContext.length): MergedFinding[] {
+  const ordered = [...perContext].sort((a, b) => Number(b.name === active) - Number(a.name === active));
+  const groups = new Map<string, { first: EngineDiagnostic; worst: EngineDiagnostic; names: string[]; paths: Set<string> }>();
+  for (const c of ordered) {
+    for (const d of c.diagnostics) {
+      const k = findingKey(d);
+      let g = groups.get(k);
+      if (!g) groups.set(k, (g = { first: d, worst: d, names: [], paths: new Set() }));
+      if (RANK[d.severity] < RANK[g.worst.severity]) g.worst = d;
+      if (!g.names.includes(c.name)) g.names.push(c.name);
+      g.paths.add(d.message);
+    }
+  }
+  const out: MergedFinding[] = [];
+  for (const g of groups.values()) {
+    // The active (first) context's message when it holds the worst verdict, else the first context that does.
+    const lead = g.first.severity === g.worst.severity ? g.first : g.worst;
+    let plain = lead.message;
+    if (lead.code === "metro/missing-file" && g.paths.size > 1) plain += ` (and ${g.paths.size - 1} other path${g.paths.size > 2 ? "s" : ""} in other contexts)`;
+    const where = total > 1 || (g.names.length === 1 && g.names[0] !== "") ? describeContexts(g.names, total) : "";
+    out.push({
+      ...lead,
+      severity: g.worst.severity,
+      plainMessage: plain,
+      message: where ? `${plain} (${where})` : plain,
+      contexts: g.names,
+    });
+  }
+  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset));
+  return out;
+}

@@ -1,0 +1,283 @@
+// What a build uses: the one definition of the keys metro's runner (the
+// `metro` script and its target classes) reads for a context, in the order it
+// reads them, and every element those values reference, transitively
+// (`$[[...]]` includes and the names conditions test included).
+//
+// The stage builder's plan (plan.ts: the step order of each class, the
+// required files; targets.ts: the target list and the caches) says what a
+// target does; this module walks the same definitions over an evaluated
+// context without running anything, and records each read that fails the
+// way metro's run would fail there. `check`, the language server and the dry
+// run's verdict all judge a context through it.
+
+import type { Range } from "../../language";
+import { EvaluationError } from "../errors";
+import type { EvaluatedContext, MetroValue } from "../evaluate";
+import { CACHES, parseTargetList } from "./targets";
+import { TARGET_CLASSES, planTarget, requiredFileKeys, type TargetClass } from "./plan";
+
+/** How the runner reads a key: `settings[key]`, `key in settings`, or as a step it runs. */
+export type ReadKind = "value" | "presence" | "step";
+
+export interface RunRead {
+  key: string;
+  kind: ReadKind;
+  /** The target whose run reads it (null: the run's setup, before or after the targets). */
+  target: string | null;
+}
+
+/** A read metro's run would stop on. */
+export interface RunFailure {
+  read: RunRead;
+  /** The context the read was made in (a multi run reads each target in its own). */
+  context: EvaluatedContext;
+  code: string;
+  message: string;
+  /** The evaluation error, when expanding a value failed. */
+  error: EvaluationError | null;
+  /** Elements from the read key to the element where the expansion failed. */
+  chain: string[];
+  /** A file the failure is about when no element is (the target's spec for a missing step). */
+  file?: string;
+  range?: Range;
+}
+
+export interface TargetRun {
+  name: string;
+  context: EvaluatedContext;
+  cls: TargetClass | null;
+  official: boolean;
+  /** Steps the run executes, in order, with their scripts. */
+  steps: { key: string; chroot: boolean; lines: string[] }[];
+}
+
+export interface RunUses {
+  targets: TargetRun[];
+  reads: RunRead[];
+  /** Reads the run would stop on, in the order met (metro reports the first). */
+  failures: RunFailure[];
+  /** Per evaluated context: every element the run reads or reaches through references. */
+  used: Map<EvaluatedContext, Set<string>>;
+  /** The label of the run in messages: "the stage3 run", "the snapshot+stage1 run". */
+  label: string;
+}
+
+/** The keys metro's setup and runner read, in the order it reads them, for one context. */
+export function analyzeRun(initial: EvaluatedContext, contextFor: (target: string) => EvaluatedContext): RunUses {
+  const reads: RunRead[] = [];
+  const failures: RunFailure[] = [];
+  const readBy = new Map<EvaluatedContext, Set<string>>();
+  const targets: TargetRun[] = [];
+
+  const record = (ctx: EvaluatedContext, read: RunRead) => {
+    reads.push(read);
+    let s = readBy.get(ctx);
+    if (!s) readBy.set(ctx, (s = new Set()));
+    s.add(read.key);
+  };
+  const fail = (ctx: EvaluatedContext, read: RunRead, code: string, message: string, error: EvaluationError | null = null, where?: { file: string; range: Range }) => {
+    failures.push({ read, context: ctx, code, message, error, chain: [read.key], ...where });
+  };
+  /** `key in settings`: false when it cannot be told (recorded as a failure). */
+  const present = (ctx: EvaluatedContext, key: string, target: string | null): boolean => {
+    const read: RunRead = { key, kind: "presence", target };
+    record(ctx, read);
+    try {
+      return ctx.has(key);
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      fail(ctx, read, e.code, e.message, e);
+      return false;
+    }
+  };
+  /** `settings[key]`: undefined when it fails (recorded). */
+  const value = (ctx: EvaluatedContext, key: string, target: string | null, kind: ReadKind = "value"): MetroValue | undefined => {
+    const read: RunRead = { key, kind, target };
+    record(ctx, read);
+    try {
+      if (!ctx.has(key)) {
+        fail(ctx, read, "metro/undefined-element", `"${key}" is not defined`);
+        return undefined;
+      }
+      return ctx.get(key);
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      fail(ctx, read, e.code, e.message, e);
+      return undefined;
+    }
+  };
+  const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+  const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
+    present(ctx, key, target) ? value(ctx, key, target) : undefined;
+
+  // metro's setup replaces a MAKEOPTS of "auto" (it reads the value, defined or not).
+  value(initial, "portage/MAKEOPTS", null);
+  // The target list.
+  let list: string[] = [];
+  const multi = present(initial, "multi", null) ? str(value(initial, "multi", null)) : undefined;
+  if (multi === "yes") {
+    const t = str(value(initial, "multi/targets", null));
+    const extras = present(initial, "multi/extras", null) ? str(value(initial, "multi/extras", null)) : undefined;
+    list = t === undefined ? [] : parseTargetList(t, extras);
+  } else {
+    const t = str(value(initial, "target", null));
+    if (t !== undefined) list = [t];
+  }
+  if (list.some((t) => t !== "snapshot")) value(initial, "path/mirror/target/control", null);
+  value(initial, "path/mirror/target/path", null);
+
+  for (const name of list) {
+    const ctx = multi === "yes" ? contextFor(name) : initial;
+    const run: TargetRun = { name, context: ctx, cls: null, official: false, steps: [] };
+    targets.push(run);
+    if (ctx.fatal) continue;
+    const v = (key: string) => value(ctx, key, name);
+    const has = (key: string) => present(ctx, key, name);
+    if (name === "snapshot") {
+      if (str(v("release/type")) !== "official") continue;
+      v("path/mirror/snapshot");
+    } else {
+      v("path/mirror/target/control");
+      v("path/mirror/target");
+      // The log: path/mirror/target/path/log/<target>.txt, its folder made with the mirror's owner and mode.
+      v("path/mirror/target/path");
+      v("target");
+      for (const k of ["path/mirror/owner", "path/mirror/group", "path/mirror/dirmode"]) v(k);
+    }
+    const clsName = str(v("target/class"));
+    if (clsName === undefined) continue;
+    if (!(TARGET_CLASSES as readonly string[]).includes(clsName)) {
+      const read: RunRead = { key: "target/class", kind: "value", target: name };
+      fail(ctx, read, "metro/unknown-target-class", `target/class is "${clsName}": no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
+      continue;
+    }
+    const cls = clsName as TargetClass;
+    run.cls = cls;
+    // The class's constructor: caches, the stage's snapshot and distfiles.
+    if (cls !== "snapshot") {
+      for (const cache of CACHES) {
+        if (cache.option !== null) continue; // metro's classes enable only the package cache
+        if (!has(cache.key)) {
+          fail(ctx, { key: cache.key, kind: "presence", target: name }, "metro/undefined-element", `"${cache.key}" is not defined (metro requires it for cache/package support)`);
+        } else v(cache.key);
+      }
+    }
+    const official = str(v("release/type")) === "official";
+    run.official = official;
+    if (cls === "stage") optional(ctx, "path/distfiles", name);
+    if (official) optional(ctx, "metro/options", name);
+    else v("path/mirror/target/path");
+    if (has("target/name/prefix")) {
+      v("path/work");
+      v("target/name/prefix");
+    }
+    for (const key of requiredFileKeys(cls, official)) v(key);
+    if (cls !== "snapshot") {
+      v("path/cache/build"); // looking for processes left in the chroot
+      v("path/work");
+    }
+    v("path/work");
+    v("path/tmp");
+    let chrootRead = false;
+    for (const action of planTarget(cls, official)) {
+      if (action.kind !== "script") continue;
+      if (action.chroot && !chrootRead) {
+        // Before the first chroot step, metro works out the host and target architectures.
+        chrootRead = true;
+        optional(ctx, "host/arch_desc", name);
+        v("target/arch_desc");
+      }
+      const read: RunRead = { key: action.key, kind: "step", target: name };
+      if (!has(action.key)) {
+        if (action.optional) continue;
+        fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key '${action.key}' not found (target ${name}, class ${cls}, needs the step ${action.key})`, null, targetFile(ctx, name));
+        continue;
+      }
+      const lines = value(ctx, action.key, name, "step");
+      if (lines === undefined) continue;
+      if (!Array.isArray(lines)) {
+        const def = ctx.definitions(action.key)[0];
+        fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key '${action.key}' is not a multi-line element (a step must be written [ ... ])`, null,
+          def ? { file: def.file, range: def.statement.name.range } : undefined);
+        continue;
+      }
+      run.steps.push({ key: action.key, chroot: action.chroot, lines });
+      if (action.chroot) v("path/work");
+      else v("path/tmp");
+    }
+    if (cls === "stage") {
+      const options = str(optional(ctx, "metro/options", name));
+      if (options?.split(/\s+/).includes("clean/auto")) optional(ctx, "path/cache/build", name);
+    }
+  }
+  // After the targets: the status files and the QA hook.
+  value(initial, "release/type", null);
+  value(initial, "path/mirror/target/control", null);
+  value(initial, "path/mirror/target/path", null);
+  optional(initial, "qa/type", null);
+
+  const used = new Map<EvaluatedContext, Set<string>>();
+  for (const [ctx, keys] of readBy) used.set(ctx, reachable(ctx, keys));
+  for (const f of failures) f.chain = chainTo(f.context, f.read.key, f.error?.site.element ?? null);
+  const names = [...new Set(list)];
+  return { targets, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };
+}
+
+/** The spec file collected for a target (`.../<target>.spec`), where a missing step is reported. */
+function targetFile(ctx: EvaluatedContext, target: string): { file: string; range: Range } | undefined {
+  const file = ctx.collected.find((f) => f.endsWith(`/${target}.spec`));
+  const zero = { line: 0, character: 0, offset: 0 };
+  if (file) return { file, range: { start: zero, end: zero } };
+  const def = ctx.definitions("target/class")[0];
+  return def ? { file: def.file, range: def.statement.name.range } : undefined;
+}
+
+/** The names a conditional element's conditions test. */
+function conditionNames(ctx: EvaluatedContext, name: string): string[] {
+  const byCond = ctx.store.conditionals.get(name);
+  if (!byCond) return [];
+  const out: string[] = [];
+  for (const cond of byCond.keys()) {
+    const first = cond.trim().split(/\s+/)[0];
+    if (first) out.push(first);
+  }
+  return out;
+}
+
+function edges(ctx: EvaluatedContext, name: string): string[] {
+  return [...ctx.references(name), ...conditionNames(ctx, name)];
+}
+
+/** Every element reached from `roots` through references and conditions. */
+export function reachable(ctx: EvaluatedContext, roots: Iterable<string>): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...roots];
+  while (todo.length) {
+    const n = todo.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const m of edges(ctx, n)) if (!seen.has(m)) todo.push(m);
+  }
+  return seen;
+}
+
+/** The shortest chain of references from `root` to `element` (just [root] when unknown). */
+export function chainTo(ctx: EvaluatedContext, root: string, element: string | null): string[] {
+  if (element === null || element === root) return [root];
+  const parent = new Map<string, string | null>([[root, null]]);
+  const queue = [root];
+  for (let i = 0; i < queue.length; i++) {
+    const n = queue[i];
+    for (const m of edges(ctx, n)) {
+      if (parent.has(m)) continue;
+      parent.set(m, n);
+      if (m === element) {
+        const chain = [m];
+        for (let p = parent.get(m) ?? null; p !== null; p = parent.get(p) ?? null) chain.unshift(p);
+        return chain;
+      }
+      queue.push(m);
+    }
+  }
+  return [root, element];
+}
