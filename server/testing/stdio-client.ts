@@ -43,6 +43,8 @@ export const uriOf = (path: string) => URI.file(path).toString();
 
 export class StdioClient {
   readonly diagnostics = new Map<string, PublishedDiagnostics>();
+  /** Every publishDiagnostics received, in order (to tell whether a file's diagnostics went through partial states). */
+  readonly published: PublishedDiagnostics[] = [];
   readonly notifications: { method: string; params: unknown }[] = [];
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
   private versions = new Map<string, number>();
@@ -91,6 +93,7 @@ export class StdioClient {
     connection.onRequest("workspace/codeLens/refresh", () => null);
     connection.onNotification("textDocument/publishDiagnostics", (p: PublishedDiagnostics) => {
       client.diagnostics.set(p.uri, p);
+      client.published.push(p);
       client.poke();
     });
     connection.onNotification((method: string, params: unknown) => {
