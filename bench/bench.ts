@@ -141,6 +141,16 @@ async function main(): Promise<void> {
   record("10,000-deep reference chain", `${t.toFixed(1)} ms`, v === "bottom" ? "no stack overflow" : "WRONG VALUE");
   rmSync(root, { recursive: true, force: true });
 
+  // --- Verdicts: agreement with metro's runner, findings on the pristine funtoo tree
+  if (haveShared()) {
+    const verdicts = join(__dirname, "verdicts-bench.js");
+    if (existsSync(verdicts)) {
+      const load = require;
+      const { runnerFigures, pristineFigures } = load(verdicts) as { runnerFigures: () => Promise<Record<string, string>>; pristineFigures: () => Promise<Record<string, string>> };
+      for (const [k, val] of Object.entries({ ...(await runnerFigures()), ...(await pristineFigures()) })) record(k, val, "");
+    }
+  }
+
   // --- Language server (through the real server over stdio)
   const serverBenchFile = join(__dirname, "server-bench.js");
   if (existsSync(serverBenchFile)) {

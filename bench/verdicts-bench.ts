@@ -11,6 +11,7 @@ import { Workspace } from "../engine/workspace";
 import { checkAll } from "../cli/commands/check";
 import { StdioClient } from "../server/testing/stdio-client";
 import { funtooCopy } from "../tests/support/shared";
+import { caseAgreement, runnerCases } from "../tests/support/runner";
 
 const PROJECT = resolve(__dirname, "..", "..");
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
@@ -55,8 +56,21 @@ export async function pristineFigures(): Promise<Record<string, string>> {
   return out;
 }
 
+/** Agreement with metro's own runner over every context of every case with a runner.json. */
+export async function runnerFigures(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of runnerCases()) {
+    const r = await caseAgreement(name);
+    const scripts = r.reduce((a, x) => a + x.scripts, 0);
+    const identical = r.reduce((a, x) => a + x.scriptsIdentical, 0);
+    const contexts = r.filter((x) => x.dryRunAgrees && x.problems.every((p) => !p.startsWith("step") && !p.startsWith("the dry run plans"))).length;
+    out[`runner (${name})`] = `runner: ${contexts}/${r.length} contexts, ${identical}/${scripts} scripts identical; check verdicts ${r.filter((x) => x.checkAgrees).length}/${r.length}`;
+  }
+  return out;
+}
+
 if (require.main === module) {
-  pristineFigures().then((f) => {
+  Promise.all([pristineFigures(), process.argv.includes("--runner") ? runnerFigures() : Promise.resolve({})]).then(([a, b]) => ({ ...a, ...b })).then((f) => {
     for (const [k, v] of Object.entries(f)) console.log(`${k.padEnd(58)} ${v}`);
   });
 }
