@@ -50,6 +50,8 @@ export interface ContextState extends ContextConfig {
   /** Every path the evaluation read or tried to read. */
   reads: Set<string>;
   diagnostics: EngineDiagnostic[];
+  /** Every element the run of this context reads or reaches (null unless it is evaluated and its run goes through). */
+  used: Set<string> | null;
   /** Bumped each time the context is evaluated again. */
   generation: number;
   /** Set while an edit made the evaluation out of date. */
@@ -124,7 +126,7 @@ export class ContextManager extends Emitter<ContextEvents> {
       configs.every((c, i) => c.name === this.contexts[i].name && c.config === this.contexts[i].config && JSON.stringify(c.args) === JSON.stringify(this.contexts[i].args));
     if (same) return;
     const files = this.affectedFiles();
-    this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], generation: 0, stale: true }));
+    this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], used: null, generation: 0, stale: true }));
     if (this.activeName && !this.contexts.some((c) => c.name === this.activeName)) this.activeName = null;
     for (const c of this.contexts) this.queue.add(c);
     this.pump(files);
@@ -221,9 +223,12 @@ export class ContextManager extends Emitter<ContextEvents> {
       const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false });
       c.evaluated = r.context;
       c.diagnostics = r.diagnostics;
+      // Known only for a run that goes through (one that stops early reads less than a build does).
+      c.used = r.uses && r.uses.failures.length === 0 ? new Set([...r.uses.used.values()].flatMap((u) => [...u])) : null;
     } catch (e) {
       c.evaluated = null;
       c.diagnostics = [];
+      c.used = null;
       process.stderr.write(`metro-language-server: evaluating ${c.name} failed: ${(e as Error).stack ?? e}\n`);
     } finally {
       this.workspace.recorder = null;

@@ -120,7 +120,7 @@ export interface EvaluatedContext {
   sectionOf(key: string): string | null;
   /** The element names whose values reference `key` (filled as values are expanded, with `trackReferences`). */
   referrers(key: string): string[];
-  /** The element names `key`'s value referenced when it was expanded (with `trackReferences`). */
+  /** The element names `key`'s value referenced when it was expanded (with `trackReferences`); "" for the setup's collect paths. */
   references(key: string): string[];
   /** The expander (for advanced callers: the checker). */
   readonly expander: Expander;
@@ -167,7 +167,13 @@ class Context implements EvaluatedContext {
     this.expander = new Expander(this.store, this.workspace, python, {
       onReference: options.trackReferences
         ? (from, to) => {
-            if (from === null) return;
+            // Text that belongs to no element (a collect path) is read by the setup: recorded under "".
+            if (from === null) {
+              let d = this.uses.get("");
+              if (!d) this.uses.set("", (d = new Set()));
+              d.add(to);
+              return;
+            }
             let s = this.usedBy.get(to);
             if (!s) this.usedBy.set(to, (s = new Set()));
             s.add(from);

@@ -19,6 +19,7 @@ export const Codes = {
   noSection: "metro/no-section",
   zapNotNeeded: "metro/zap-not-needed",
   missingFile: "metro/missing-file",
+  unused: "metro/unused",
 } as const;
 
 /** Data attached to diagnostics for code actions. */
@@ -33,6 +34,32 @@ export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnosti
   const out = [...syntax, ...contextual];
   out.push(...indexDiagnostics(tree, file, out));
   out.push(...zapHints(tree, file));
+  out.push(...unusedHints(tree, file));
+  return out;
+}
+
+/**
+ * A definition no context's run reads or reaches: dead in every build the
+ * tree is checked for. Only when every context is evaluated and its run goes
+ * through (a run that stops early leaves what a build would use unknown).
+ */
+function unusedHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
+  const contexts = tree.contexts.contexts;
+  if (contexts.length === 0 || contexts.some((c) => c.stale || !c.used)) return [];
+  const out: lsp.Diagnostic[] = [];
+  for (const d of file.definitions) {
+    if (contexts.some((c) => c.used!.has(d.name))) continue;
+    if (d.nameRange.start.offset === d.nameRange.end.offset) continue;
+    out.push({
+      range: toLspRange(d.nameRange),
+      severity: lsp.DiagnosticSeverity.Hint,
+      code: Codes.unused,
+      source: SOURCE,
+      message: `unused: no context's run reads \`${d.name}\` (${contexts.length === 1 ? "the only context" : `none of the ${contexts.length} contexts`})`,
+      tags: [lsp.DiagnosticTag.Unnecessary],
+      data: { name: d.name } satisfies DiagnosticData,
+    });
+  }
   return out;
 }
 

@@ -217,7 +217,12 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   optional(initial, "qa/type", null);
 
   const used = new Map<EvaluatedContext, Set<string>>();
-  for (const [ctx, keys] of readBy) used.set(ctx, reachable(ctx, keys));
+  // The setup reads what the collect paths name (recorded under "").
+  for (const [ctx, keys] of readBy) {
+    const reached = reachable(ctx, [...keys, ""]);
+    reached.delete("");
+    used.set(ctx, reached);
+  }
   for (const f of failures) f.chain = chainTo(f.context, f.read.key, f.error?.site.element ?? null);
   const names = [...new Set(list)];
   return { targets, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };

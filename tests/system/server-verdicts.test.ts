@@ -106,8 +106,8 @@ describe("language server verdicts over stdio", function () {
       const master = join(root, "etc/master.conf");
       const real = join(root, "etc/builds/1.2-release-std/build.conf");
       const before = snapshot(client, root);
-      // The run completes: no finding at all.
-      assert.deepEqual(before, []);
+      // The run completes: no finding but the hint that no context reads the other build's release/other.
+      assert.deepEqual(before, ["etc/builds/empty/build.conf:2 4 metro/unused unused: no context's run reads `release/other` (the only context)"]);
       // F2 on $[release/tag]: rename it and save every edited file, as an editor does.
       const line = readFileSync(master, "utf8").split("\n").findIndex((l) => l.includes("$[release/tag]"));
       const edit = await client.request<{ changes: Record<string, { range: { start: { line: number; character: number }; end: { line: number; character: number } }; newText: string }[]> }>(
@@ -142,6 +142,13 @@ describe("language server verdicts over stdio", function () {
       assert.deepEqual(snapshot(client, root), before, "after git checkout: nothing stale");
       const v = await client.request<{ text: string }>("metro/expandedValue", { tree: root, name: "release/tag" });
       assert.equal(v.text, "std\n");
+      // A definition no run reads: a hint, "unused"; what the run and the setup's collects read is not.
+      writeFileSync(real, TREE["etc/builds/1.2-release-std/build.conf"] + "spare: nobody reads this\n");
+      client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(real), type: 2 }] });
+      await client.settled();
+      const hints = [...client.diagnostics.values()].flatMap((p) => p.diagnostics.filter((d) => d.code === "metro/unused").map((d) => `${p.uri.slice(uriOf(root).length + 1)} ${d.message}`));
+      assert.ok(hints.some((h) => h.includes("`release/spare`")), hints.join("\n"));
+      assert.ok(!hints.some((h) => /release\/tag|path\/install|target\/class|path\/mirror/.test(h)), hints.join("\n"));
     } finally {
       await client.stop();
       rmSync(root, { recursive: true, force: true });
