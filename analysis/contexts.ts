@@ -388,9 +388,9 @@ export function valueIn(c: ContextState, key: string): ValueOutcome {
   if (!ev.has(key)) return { kind: "undefined" };
   const { value, error } = ev.tryGet(key);
   if (!error) return { kind: "value", value };
-  // Where it fails: the reference (or `<<`) that cannot be expanded.
-  const d = errorDiagnostic(ev, error);
-  const where: ErrorPlace = { file: d.file, range: d.range };
+  // Where it fails: the reference (or `<<`) that cannot be expanded (none when the key itself is the problem).
+  const d = error.site.element === null ? null : errorDiagnostic(ev, error);
+  const where: ErrorPlace | undefined = d ? { file: d.file, range: d.range } : undefined;
   if (error.code === "metro/missing-file") return { kind: "unknown", message: error.message, where };
   return { kind: "error", code: error.code, message: error.message, where };
 }

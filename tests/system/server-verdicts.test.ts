@@ -206,6 +206,13 @@ describe("language server verdicts over stdio", function () {
       assert.match(d[0].message, /the stage3 run reads the step steps\/run and stops here .*\(in 2 of 3 contexts: empty-a; empty-b\)/);
       await client.request("workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: [{ tree: root, name: "empty-b" }] });
       await client.waitFor(() => client.diagnosticsOf(master).some((x) => /in 2 of 3 contexts: empty-b; empty-a/.test(x.message)), 10_000, "the active context first");
+      // Hover on the step says why its value fails, and where.
+      const lines = readFileSync(master, "utf8").split("\n");
+      const run = lines.findIndex((l) => l.startsWith("run: ["));
+      const ref = lines.findIndex((l) => l.includes("$[release/tag]"));
+      const h = await client.hover(master, run, 1);
+      const where = `etc/master.conf:${ref + 1}:${lines[ref].indexOf("$[release/tag]") + 1}`;
+      assert.ok(h!.contents.value.includes(`error: "release/tag" is not defined (at ${where})`), h!.contents.value);
     } finally {
       await client.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,0 +1,115 @@
+// Verdicts that match the build, on copies of the examples tree: what the
+// run of a context uses (engine/stage-builder/uses.ts) decides whether a
+// value that cannot be expanded is an error (the run stops there, with the
+// chain from the key it reads), a warning (nothing the run uses reads it) or
+// information (a file missing on this machine).
+
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { checkContext } from "../engine/check";
+import { evaluateContext } from "../engine/evaluate";
+import { analyzeRun } from "../engine/stage-builder/uses";
+import { checkAll } from "../cli/commands/check";
+import { mergeFindings } from "../analysis/findings";
+import { PROJECT } from "./support/shared";
+
+/** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
+function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
+  const root = mkdtempSync(join(tmpdir(), "metro-verdicts-"));
+  cpSync(join(PROJECT, "examples"), join(root, "examples"), { recursive: true });
+  const control = join(root, "mirror", "tiny-current", "x86-64bit", "generic", ".control");
+  for (const [rel, text] of [["strategy/seed", "stage3\n"], ["strategy/build", "remote\n"], ["version/stage3", "seed\n"]]) {
+    const p = join(control, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, text);
+  }
+  for (const [rel, f] of Object.entries(edit)) {
+    const p = join(root, "examples", rel);
+    writeFileSync(p, f(readFileSync(p, "utf8")));
+  }
+  return { config: join(root, "examples", "metro.conf"), root };
+}
+
+const ARGS = (root: string, target: string) => ({ target, "path/mirror": join(root, "mirror"), "path/tmp": join(root, "tmp"), "target/arch_desc": "x86-64bit" });
+
+describe("verdicts: what a build uses", () => {
+  it("the example tree's stage3 run completes: no error, every step read in the class's order", () => {
+    const { config, root } = examples();
+    const r = checkContext({ config, args: ARGS(root, "stage3") });
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    const steps = r.uses!.targets[0].steps.map((s) => s.key);
+    assert.deepEqual(steps.slice(0, 2), ["steps/unpack", "steps/chroot/run"]);
+    assert.ok(r.uses!.used.get(r.context)!.has("packages/stage3"), "reached through $[[steps/chroot/run/main]]");
+  });
+
+  it("a used value that cannot be expanded is an error at the failing reference, naming the chain", () => {
+    const { config, root } = examples({ "targets/tiny/stage3.spec": (t) => t.replace("$[packages/stage3]", "$[packages/stage3x]") });
+    const r = checkContext({ config, args: ARGS(root, "stage3") });
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    assert.equal(errors.length, 1, JSON.stringify(r.diagnostics, null, 1));
+    const e = errors[0];
+    assert.ok(e.file.endsWith("targets/tiny/stage3.spec"));
+    const line = readFileSync(e.file, "utf8").split("\n")[e.range.start.line];
+    assert.equal(line.slice(e.range.start.character, e.range.end.character), "$[packages/stage3x]");
+    assert.match(e.message, /"packages\/stage3x" is not defined: the stage3 run reads the step steps\/chroot\/run and stops here \(steps\/chroot\/run -> steps\/chroot\/run\/main\)/);
+  });
+
+  it("the same value in a target no context builds is a warning: unused by the run", () => {
+    const { config, root } = examples({ "targets/tiny/stage3.spec": (t) => t.replace("$[packages/stage3]", "$[packages/stage3x]") });
+    // stage2 collects stage3's source spec only; stage3.spec's steps are not part of its run.
+    const r = checkContext({ config, args: ARGS(root, "stage2") });
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    const w = r.diagnostics.filter((d) => d.message.includes("packages/stage3x"));
+    for (const d of w) assert.match(d.message, /unused by the stage2 run; metro never expands it/);
+  });
+
+  it("a missing required step and a step that is not multi-line stop the run", () => {
+    const { config: c2, root: r2 } = examples({ "targets/tiny/target/stage.spec": (t) => t.replace(/\nrun: \[\n#!\/bin\/sh\n\$\[\[steps\/setup\]\][\s\S]*?\n\]\n/, "\n") });
+    const missing = checkContext({ config: c2, args: ARGS(r2, "stage3") });
+    const e = missing.diagnostics.filter((d) => d.severity === "error");
+    assert.equal(e.length, 1, JSON.stringify(missing.diagnostics, null, 1));
+    assert.equal(e[0].code, "metro/missing-step");
+    assert.match(e[0].message, /run_script: key 'steps\/chroot\/run' not found/);
+    assert.ok(e[0].file.endsWith("/stage3.spec"), e[0].file);
+    const { config: c3, root: r3 } = examples({ "targets/tiny/stage3.spec": (t) => t + "\n[section steps/chroot]\n\nprerun: not a script\n" });
+    const single = checkContext({ config: c3, args: ARGS(r3, "stage3") });
+    assert.ok(single.diagnostics.some((d) => d.severity === "error" && d.code === "metro/step-not-multi-line"), JSON.stringify(single.diagnostics, null, 1));
+  });
+
+  it("a mirror file missing on this machine is information, not an error", () => {
+    const { config, root } = examples();
+    const r = checkContext({ config, args: { ...ARGS(root, "stage3"), "path/mirror": join(root, "no-mirror") } });
+    assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
+    assert.ok(r.diagnostics.some((d) => d.severity === "information" && d.code === "metro/missing-file"));
+  });
+
+  it("a multi run reads each target in its own context", () => {
+    const { config, root } = examples();
+    const ctx = evaluateContext({ config, args: { ...ARGS(root, "stage3"), multi: "yes", "multi/mode": "full" } }, { trackReferences: true });
+    const seen: string[] = [];
+    const uses = analyzeRun(ctx, (t) => {
+      seen.push(t);
+      return evaluateContext({ config, args: { ...ARGS(root, "stage3"), multi: "yes", "multi/mode": "full", target: t } }, { trackReferences: true });
+    });
+    assert.deepEqual(uses.targets.map((t) => t.name), ["snapshot", "stage1", "stage2", "stage3"]);
+    assert.deepEqual(seen, ["snapshot", "stage1", "stage2", "stage3"]);
+    assert.deepEqual(uses.failures, []);
+  });
+
+  it("check merges one finding across contexts: worst verdict, the active context first", () => {
+    const d = (severity: "error" | "warning", message: string) => ({ file: "/t/a.conf", range: { start: { line: 1, character: 2, offset: 9 }, end: { line: 1, character: 5, offset: 12 } }, severity, code: "metro/undefined-element", message });
+    const merged = mergeFindings([
+      { name: "a", diagnostics: [d("warning", "x (unused by the a run)")] },
+      { name: "b", diagnostics: [d("error", "x: the b run stops here")] },
+      { name: "c", diagnostics: [] },
+    ], "a", 3);
+    assert.equal(merged.length, 1);
+    assert.equal(merged[0].severity, "error");
+    assert.deepEqual(merged[0].contexts, ["a", "b"]);
+    assert.equal(merged[0].message, "x: the b run stops here (in 2 of 3 contexts: a; b)");
+    const findings = checkAll([{ config: examples().config, args: { target: "stage3" } }]);
+    assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings.filter((f) => f.severity === "error")));
+  });
+});
