@@ -113,17 +113,33 @@ export class Project extends Emitter<ProjectEvents> {
    * `etc/builds/1.2-release-std/build.conf` when `funtoo-current` links there.
    */
   aliases(tree: MetroTree, path: string): string[] {
-    const ws = new Workspace();
-    const id = ws.identity(path);
+    const id = this.identity(path);
     const out = [path];
-    for (const k of new Set(this.knownPaths(tree))) if (k !== path && ws.identity(k) === id) out.push(k);
+    for (const k of new Set(this.knownPaths(tree))) if (k !== path && this.identity(k) === id) out.push(k);
     return out;
+  }
+
+  /** Identities of paths (Workspace.identity), kept until a file changes on disk (links may have changed). */
+  private identities = new Map<string, string>();
+  private identityReader = new Workspace();
+
+  protected identity(path: string): string {
+    let id = this.identities.get(path);
+    if (id === undefined) this.identities.set(path, (id = this.identityReader.identity(path)));
+    return id;
+  }
+
+  private forgetIdentities(): void {
+    this.identities = new Map();
+    this.identityReader = new Workspace();
   }
 
   /** A file changed (edited in the editor, or on disk); `isOpen` says an editor holds it. Every path naming it changed. */
   fileChanged(path: string, isOpen = false): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
+    // An edit in the editor changes no link; a change on disk may.
+    if (!isOpen) this.forgetIdentities();
     const [, ...others] = this.aliases(tree, path);
     this.pathChanged(tree, path, isOpen);
     for (const p of others) this.pathChanged(tree, p, false);
@@ -147,6 +163,7 @@ export class Project extends Emitter<ProjectEvents> {
   fileDeleted(path: string): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
+    this.forgetIdentities();
     const [, ...others] = this.aliases(tree, path);
     this.pathDeleted(tree, path);
     // A link to the deleted file now names nothing either.

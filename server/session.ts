@@ -7,7 +7,6 @@ import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
 import { Project, type MetroTree } from "../analysis/project";
 import type { FileIndex } from "../analysis/workspace-index";
-import { Workspace } from "../engine/workspace";
 import { uriToPath } from "./convert";
 
 export type { MetroTree } from "../analysis/project";
@@ -17,7 +16,6 @@ export class Session extends Project {
   private openDocByPath = new Map<string, TextDocument>();
   /** The identity (the file on disk, links followed) of each open document, by path. */
   private openIdentity = new Map<string, string>();
-  private readonly identities = new Workspace();
 
   constructor() {
     super((path) => this.openTextOf(path));
@@ -28,7 +26,7 @@ export class Session extends Project {
     const doc = this.openDocByPath.get(path);
     if (doc) return doc.getText();
     if (this.openIdentity.size === 0) return undefined;
-    const id = this.identities.identity(path);
+    const id = this.identity(path);
     for (const [open, openId] of this.openIdentity) if (openId === id) return this.openDocByPath.get(open)?.getText();
     return undefined;
   }
@@ -36,7 +34,7 @@ export class Session extends Project {
   trackOpen(doc: TextDocument): void {
     const path = uriToPath(doc.uri);
     this.openDocByPath.set(path, doc);
-    this.openIdentity.set(path, this.identities.identity(path));
+    this.openIdentity.set(path, this.identity(path));
   }
 
   trackClose(doc: TextDocument): void {
