@@ -5,6 +5,7 @@ import type { MultiLineElement, Range, ReferencePart, SingleLineElement } from "
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
+import { findRequiredFile } from "./stage-builder/files";
 
 export interface CheckResult {
   context: EvaluatedContext;
@@ -57,6 +58,19 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     for (const f of uses.failures) {
       if (f.context.fatal) continue;
       add(failureDiagnostic(f, uses));
+    }
+    // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
+    for (const r of uses.required) {
+      const found = findRequiredFile(r.key, r.pattern);
+      if (found.ok) continue;
+      const def = r.context.definitions(r.key)[0];
+      add({
+        file: def?.file ?? context.spec.config,
+        range: def?.statement.name.range ?? ORIGIN,
+        severity: "information",
+        code: "metro/missing-required-file",
+        message: `${found.problem} on this machine: a build of ${r.target} here stops before it starts`,
+      });
     }
     // A target's own context that metro cannot set up stops the run.
     for (const t of uses.targets) {

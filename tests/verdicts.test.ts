@@ -83,6 +83,12 @@ describe("verdicts: what a build uses", () => {
     const r = checkContext({ config, args: { ...ARGS(root, "stage3"), "path/mirror": join(root, "no-mirror") } });
     assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), []);
     assert.ok(r.diagnostics.some((d) => d.severity === "information" && d.code === "metro/missing-file"));
+    // Nor are the seed and the snapshot stage1 requires: information at the definitions of path/mirror/source and path/mirror/snapshot.
+    const { config: c2, root: r2 } = examples();
+    const files = checkContext({ config: c2, args: ARGS(r2, "stage1") }).diagnostics.filter((d) => d.code === "metro/missing-required-file");
+    assert.deepEqual(files.map((d) => d.severity), ["information", "information"]);
+    assert.match(files[0].message, /required file .* \(path\/mirror\/source\) not found on this machine: a build of stage1 here stops before it starts/);
+    assert.match(files[1].message, /\(path\/mirror\/snapshot\) not found on this machine/);
   });
 
   it("a multi run reads each target in its own context", () => {

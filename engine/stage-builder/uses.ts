@@ -51,8 +51,18 @@ export interface TargetRun {
   steps: { key: string; chroot: boolean; lines: string[] }[];
 }
 
+/** A file the run requires before a target starts (metro globs it): its presence is this machine's state. */
+export interface RequiredRead {
+  key: string;
+  pattern: string;
+  target: string;
+  context: EvaluatedContext;
+}
+
 export interface RunUses {
   targets: TargetRun[];
+  /** The required files of the targets, with the patterns their keys expand to. */
+  required: RequiredRead[];
   reads: RunRead[];
   /** Reads the run would stop on, in the order met (metro reports the first). */
   failures: RunFailure[];
@@ -68,6 +78,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const failures: RunFailure[] = [];
   const readBy = new Map<EvaluatedContext, Set<string>>();
   const targets: TargetRun[] = [];
+  const required: RequiredRead[] = [];
 
   const record = (ctx: EvaluatedContext, read: RunRead) => {
     reads.push(read);
@@ -171,7 +182,10 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       v("path/work");
       v("target/name/prefix");
     }
-    for (const key of requiredFileKeys(cls, official)) v(key);
+    for (const key of requiredFileKeys(cls, official)) {
+      const pattern = str(v(key));
+      if (pattern !== undefined) required.push({ key, pattern, target: name, context: ctx });
+    }
     if (cls !== "snapshot") {
       v("path/cache/build"); // looking for processes left in the chroot
       v("path/work");
@@ -225,7 +239,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   }
   for (const f of failures) f.chain = chainTo(f.context, f.read.key, f.error?.site.element ?? null);
   const names = [...new Set(list)];
-  return { targets, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };
+  return { targets, required, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };
 }
 
 /** The spec file collected for a target (`.../<target>.spec`), where a missing step is reported. */
