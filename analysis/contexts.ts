@@ -285,13 +285,14 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
   const arches: { arch: string; subarches: string[] }[] = [];
   const mirror = literalValue(index, "path/mirror", configs[0]);
   const mirrorArches = new Map<string, Set<string>>();
-  const layout: Record<string, Record<string, string[]>> = {};
+  // No prototypes: folder names such as `__proto__` are names like any other.
+  const layout: Record<string, Record<string, string[]>> = Object.create(null);
   if (mirror && existsSync(mirror)) {
     for (const b of subdirs(mirror)) for (const a of subdirs(join(mirror, b))) for (const s of subdirs(join(mirror, b, a))) {
       let set = mirrorArches.get(a);
       if (!set) mirrorArches.set(a, (set = new Set()));
       set.add(s);
-      ((layout[b] ??= {})[a] ??= []).push(s);
+      ((layout[b] ??= Object.create(null) as Record<string, string[]>)[a] ??= []).push(s);
     }
   }
   if (mirrorArches.size) for (const [arch, subs] of [...mirrorArches].sort()) arches.push({ arch, subarches: [...subs].sort() });

@@ -11,6 +11,7 @@ import { Expander, type MetroValue } from "./expand";
 import { PythonRunner } from "./python";
 import { Store, type Definition } from "./store";
 import { Workspace } from "./workspace";
+import { FileProblem, problemCode } from "./files";
 import { pyNormpath } from "./paths";
 
 export type { MetroValue } from "./expand";
@@ -220,10 +221,15 @@ class Context implements EvaluatedContext {
   private collect(path: string, entry: QueueEntry | null, provenance: string[]): void {
     const kind = this.workspace.kind(path);
     const where = entry ? { file: entry.origin, range: entry.statement.path.range } : {};
-    if (kind === "missing") throw new Fail({ code: "metro/missing-collect", message: `file "${path}" does not exist`, ...where });
-    if (kind !== "file") throw new Fail({ code: "metro/not-a-file", message: `"${path}" is not a regular file`, ...where });
+    const refuse = (problem: FileProblem | undefined): Fail => {
+      if (kind === "missing" || !problem || problem.kind === "missing") {
+        return new Fail({ code: "metro/missing-collect", message: `file "${path}" ${problem?.words ?? "does not exist"}`, ...where });
+      }
+      return new Fail({ code: problemCode(problem.kind), message: `"${path}" ${problem.words}`, ...where });
+    };
+    if (kind !== "file") throw refuse(this.workspace.problem(path));
     const file = this.workspace.getFile(path);
-    if (!file) throw new Fail({ code: "metro/unreadable-file", message: `cannot read "${path}"`, ...where });
+    if (!file) throw refuse(this.workspace.problem(path) ?? new FileProblem("other", "cannot be read"));
     const normalised = pyNormpath(path);
     this.filesRead.add(normalised);
     const ast = file.ast;

@@ -2,9 +2,10 @@
 // reads them. The language server overlays unsaved documents through
 // `readText`; the CLI reads the disk.
 
-import { lstatSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { parseMetroBytes, parseMetro, type MetroFile } from "../language";
+import { FileProblem, describeKind, isInside, problemOf, readRegularFile, realPath, treeRootAbove } from "./files";
 
 export interface WorkspaceFile {
   path: string;
@@ -22,8 +23,10 @@ export class Workspace {
   private readonly files = new Map<string, WorkspaceFile | null>();
   private readonly texts = new Map<string, string | null>();
 
-  private readonly placeholders = new Map<string, string | null>();
+  private readonly placeholders = new Map<string, string | FileProblem | null>();
   private readonly kinds = new Map<string, FileKind>();
+  /** Why a path could not be read (or is not a file), for the diagnostics that name it. */
+  private readonly problems = new Map<string, FileProblem>();
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -31,23 +34,28 @@ export class Workspace {
    * A symbolic link checked out by a tool that cannot make links (git with
    * core.symlinks=false, some archive tools) becomes a small file holding the
    * link's target. metro trees use links for build aliases and shared package
-   * lists; such a placeholder is followed like the link it stands for.
+   * lists; such a placeholder is followed like the link it stands for, but
+   * only to a regular file or folder inside the tree that holds it (the
+   * nearest folder above with `etc/master.conf` or `metro.conf`, else the
+   * placeholder's own folder): never to a device or out of the tree.
    */
-  private placeholderTarget(path: string): string | null {
+  private placeholderTarget(path: string): string | FileProblem | null {
     let t = this.placeholders.get(path);
     if (t !== undefined) return t;
     t = null;
     try {
       const st = lstatSync(path);
       if (st.isFile() && st.size > 0 && st.size < 256) {
-        const text = readFileSync(path, "utf8");
+        const text = readRegularFile(path, 256).toString("utf8");
         if (!/[\s:\0$\[\]#]/.test(text) && !text.startsWith("/")) {
           const target = join(dirname(path), text);
-          try {
-            statSync(target);
-            t = target;
-          } catch {
-            t = null;
+          const real = realPath(target);
+          if (real !== undefined) {
+            const bound = realPath(treeRootAbove(dirname(path)) ?? dirname(path)) ?? dirname(path);
+            const kind = statSync(real);
+            if (!isInside(bound, real)) t = new FileProblem("outside-tree", `is a link placeholder to "${text}", outside the tree ${bound}: not followed`);
+            else if (!kind.isFile() && !kind.isDirectory()) t = new FileProblem("not-regular", `is a link placeholder to "${text}", which ${describeKind(kind)}: not followed`);
+            else t = target;
           }
         }
       }
@@ -58,7 +66,7 @@ export class Workspace {
     return t;
   }
 
-  /** The path with link placeholders followed (the real path to read; never the recorded one). */
+  /** The path with link placeholders followed (the real path to read; never the recorded one). Throws a FileProblem. */
   private physical(path: string): string {
     if (!path.startsWith("/")) return path;
     const parts = path.split(sep).filter((p) => p !== "");
@@ -68,6 +76,7 @@ export class Workspace {
       for (let hops = 0; hops < 8; hops++) {
         const target = this.placeholderTarget(current);
         if (target === null) break;
+        if (target instanceof FileProblem) throw target;
         current = target;
       }
     }
@@ -82,15 +91,24 @@ export class Workspace {
       try {
         const st = statSync(this.physical(path));
         k = st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
-      } catch {
-        k = "missing";
+        if (k !== "file") this.problems.set(path, new FileProblem(k === "directory" ? "folder" : "not-regular", describeKind(st)));
+      } catch (e) {
+        const p = problemOf(e);
+        // A link placeholder refused, or links in a loop, are not "missing".
+        k = p.kind === "missing" ? "missing" : "other";
+        this.problems.set(path, p);
       }
       this.kinds.set(path, k);
     }
     return k;
   }
 
-  /** The parsed file at `path`, or undefined when it cannot be read. */
+  /** Why `path` could not be read or is not a regular file (after kind, getFile or readText said so). */
+  problem(path: string): FileProblem | undefined {
+    return this.problems.get(path);
+  }
+
+  /** The parsed file at `path`, or undefined when it cannot be read (then `problem` says why). */
   getFile(path: string): WorkspaceFile | undefined {
     let f = this.files.get(path);
     if (f === undefined) {
@@ -98,8 +116,9 @@ export class Workspace {
       if (overlay !== undefined) f = { path, ast: parseMetro(overlay) };
       else {
         try {
-          f = { path, ast: parseMetroBytes(readFileSync(this.physical(path))) };
-        } catch {
+          f = { path, ast: parseMetroBytes(readRegularFile(this.physical(path))) };
+        } catch (e) {
+          this.problems.set(path, problemOf(e));
           f = null;
         }
       }
@@ -108,7 +127,7 @@ export class Workspace {
     return f ?? undefined;
   }
 
-  /** Raw text of a file read by a `<< PATH` value, or undefined when it cannot be read. */
+  /** Raw text of a file read by a `<< PATH` value, or undefined when it cannot be read (then `problem` says why). */
   readText(path: string): string | undefined {
     let t = this.texts.get(path);
     if (t === undefined) {
@@ -116,8 +135,14 @@ export class Workspace {
       if (overlay !== undefined) t = overlay;
       else {
         try {
-          t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(readFileSync(this.physical(path)));
-        } catch {
+          const bytes = readRegularFile(this.physical(path));
+          try {
+            t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+          } catch {
+            throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
+          }
+        } catch (e) {
+          this.problems.set(path, problemOf(e));
           t = null;
         }
       }
@@ -130,6 +155,7 @@ export class Workspace {
   invalidate(path: string): void {
     this.files.delete(path);
     this.texts.delete(path);
+    this.problems.delete(path);
     // Which paths exist may have changed too (a file created or removed).
     this.kinds.clear();
     this.placeholders.clear();
