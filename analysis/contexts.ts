@@ -4,12 +4,13 @@
 // only the contexts that read an edited file. The engine is always called
 // with allowExec false: nothing from the workspace is ever executed.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
+import { readRegularText } from "../engine/files";
 import type { WorkspaceIndex } from "./workspace-index";
 import { Emitter } from "./events";
 import { CONTEXTS_FILE, contextLabel, parseContextEntries, readContextsFile, type ContextConfig } from "./contexts-file";
@@ -90,6 +91,14 @@ export class ContextManager extends Emitter<ContextEvents> {
 
   private editedFiles = new Set<string>();
 
+  /** `metro-contexts.json` at the tree root. */
+  get contextsFile(): string {
+    return join(this.root, CONTEXTS_FILE);
+  }
+
+  /** Why the tree's metro-contexts.json was not used, when it is there but unusable. */
+  contextsFileProblems: string[] = [];
+
   get active(): ContextState | null {
     return this.contexts.find((c) => c.name === this.activeName) ?? this.contexts[0] ?? null;
   }
@@ -104,12 +113,15 @@ export class ContextManager extends Emitter<ContextEvents> {
   configure(settingEntries: unknown): void {
     let configs: ContextConfig[] = [];
     const fromSetting = parseContextEntries(settingEntries, this.root).contexts.filter((c) => existsSync(c.config));
+    this.contextsFileProblems = [];
     if (fromSetting.length) {
       configs = fromSetting;
       this.source = "setting";
     } else {
-      const file = join(this.root, CONTEXTS_FILE);
-      const fromFile = readContextsFile(file).contexts;
+      const read = readContextsFile(this.contextsFile);
+      const fromFile = read.contexts;
+      // A contexts file that is there but unusable says why (a missing one is no problem).
+      this.contextsFileProblems = existsSync(this.contextsFile) || read.problems.some((p) => !p.startsWith("does not exist")) ? read.problems : [];
       if (fromFile.length) {
         configs = fromFile;
         this.source = "file";
@@ -312,7 +324,7 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
 function installRoot(root: string): string {
   if (existsSync(join(root, "etc", "master.conf"))) return root;
   try {
-    const m = /^\s*install:\s*(\S+)/m.exec(readFileSync(join(root, "metro.conf"), "utf8"));
+    const m = /^\s*install:\s*(\S+)/m.exec(readRegularText(join(root, "metro.conf")));
     if (m && existsSync(join(m[1], "etc", "master.conf"))) return m[1];
   } catch {
     /* no metro.conf */

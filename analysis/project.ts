@@ -15,6 +15,12 @@ export type ProjectEvents = {
   contextsChanged: [tree: MetroTree];
 };
 
+/**
+ * The most bytes of files one tree's model holds (the funtoo tree is 250 KB):
+ * a folder full of large files costs at most this much parsing and memory.
+ */
+export const MAX_TREE_BYTES = 4 * 1024 * 1024;
+
 export class MetroTree {
   readonly workspace: RecordingWorkspace;
   readonly index: WorkspaceIndex;
@@ -26,8 +32,8 @@ export class MetroTree {
     readonly root: string,
     openText: (path: string) => string | undefined,
   ) {
-    this.workspace = new RecordingWorkspace({ readText: openText });
-    this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast });
+    this.workspace = new RecordingWorkspace({ readText: openText, maxTotalBytes: MAX_TREE_BYTES });
+    this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast, problem: (p) => this.workspace.problem(p) });
     this.contexts = new ContextManager(root, this.workspace, this.index);
   }
 
@@ -70,7 +76,8 @@ export class Project extends Emitter<ProjectEvents> {
     tree.contexts.on("progress", (files) => this.emit("findingsChanged", files));
     tree.contexts.configure(this.contextSetting);
     this.emit("contextsChanged", tree);
-    this.emit("findingsChanged", tree.index.files.keys());
+    // Skipped files and an unusable metro-contexts.json get their one diagnostic too.
+    this.emit("findingsChanged", [...tree.index.files.keys(), ...tree.index.skipped.keys(), tree.contexts.contextsFile]);
     return tree;
   }
 

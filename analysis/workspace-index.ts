@@ -15,7 +15,8 @@ import type {
   Statement,
   Value,
 } from "../language";
-import { isMetroFileName, listFiles } from "./trees";
+import type { FileProblem } from "../engine/files";
+import { isMetroFileName, walkTree } from "./trees";
 
 export type ElementStatement = SingleLineElement | MultiLineElement;
 
@@ -264,6 +265,8 @@ export function collectTarget(file: string, path: Value): { staticPath: string |
 export interface TreeIndexOptions {
   /** Parses a file (open documents overlaid); undefined when it cannot be read. */
   parse: (path: string) => MetroFile | undefined;
+  /** Why `parse` returned undefined for a path. */
+  problem?: (path: string) => FileProblem | undefined;
 }
 
 /** The index of one tree: every Metro file parsed and its symbols merged. */
@@ -272,6 +275,8 @@ export class WorkspaceIndex {
   private byName: Map<string, DefinitionEntry[]> | null = null;
   private refsByName: Map<string, ReferenceEntry[]> | null = null;
   private allFiles = new Set<string>();
+  /** Metro files that are not read (a FIFO, a device, too large, ...), each with why: one diagnostic each. */
+  skipped = new Map<string, FileProblem>();
 
   constructor(
     readonly root: string,
@@ -280,7 +285,9 @@ export class WorkspaceIndex {
 
   /** Lists the tree's files and parses every Metro file among them. */
   scan(): void {
-    this.allFiles = new Set(listFiles(this.root));
+    const listing = walkTree(this.root);
+    this.allFiles = new Set(listing.files);
+    this.skipped = listing.skipped;
     this.files.clear();
     for (const f of this.allFiles) if (isMetroFileName(this.root, f)) this.update(f);
     // Extension-less files reached by a collect path are Metro files too.
@@ -305,8 +312,12 @@ export class WorkspaceIndex {
     this.dirty();
     if (!ast) {
       this.files.delete(path);
+      const problem = this.options.problem?.(path);
+      if (problem && problem.kind !== "missing") this.skipped.set(path, problem);
+      else this.skipped.delete(path);
       return undefined;
     }
+    this.skipped.delete(path);
     const fi = indexFile(path, ast);
     this.files.set(path, fi);
     this.allFiles.add(path);
@@ -315,6 +326,7 @@ export class WorkspaceIndex {
 
   remove(path: string): void {
     this.files.delete(path);
+    this.skipped.delete(path);
     this.allFiles.delete(path);
     this.dirty();
   }
@@ -375,13 +387,13 @@ export class WorkspaceIndex {
   definitionsMatching(pattern: RegExp): DefinitionEntry[] {
     if (!this.byName) this.build();
     const out: DefinitionEntry[] = [];
-    for (const [name, defs] of this.byName!) if (pattern.test(name)) out.push(...defs);
+    for (const [name, defs] of this.byName!) if (pattern.test(name)) for (const d of defs) out.push(d);
     return out;
   }
 
   collects(): CollectEntry[] {
     const out: CollectEntry[] = [];
-    for (const f of this.files.values()) out.push(...f.collects);
+    for (const f of this.files.values()) for (const c of f.collects) out.push(c);
     return out;
   }
 

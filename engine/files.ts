@@ -6,8 +6,12 @@
 import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 
-/** Files larger than this are not read (a real Metro file or control file is a few kilobytes). */
-export const MAX_FILE_BYTES = 16 * 1024 * 1024;
+/**
+ * Files larger than this are not read. The largest file of the funtoo tree
+ * is 8 KB (the whole tree 250 KB), and parsing costs about 90 MB of memory
+ * per MB of Metro text, so this bounds what one hostile file can cost.
+ */
+export const MAX_FILE_BYTES = 1024 * 1024;
 
 /** Why a file could not be read. */
 export type FileProblemKind =
@@ -76,9 +80,14 @@ export function problemOf(e: unknown): FileProblem {
   }
 }
 
-function tooLarge(size: number, maxBytes: number): FileProblem {
-  const mib = (n: number) => (n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "")} MiB` : `${n} bytes`);
-  return new FileProblem("too-large", `is ${mib(size)}, more than the ${mib(maxBytes)} metro-engine reads`);
+/** The problem of a file of `size` bytes when at most `maxBytes` are read. */
+export function tooLarge(size: number, maxBytes = MAX_FILE_BYTES): FileProblem {
+  return new FileProblem("too-large", `is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} metro-engine reads of one file`);
+}
+
+/** "1 MiB", "20.5 MiB", "300 bytes". */
+export function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "")} MiB` : `${n} bytes`;
 }
 
 /**

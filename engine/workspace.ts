@@ -5,7 +5,7 @@
 import { lstatSync, statSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import { parseMetroBytes, parseMetro, type MetroFile } from "../language";
-import { FileProblem, describeKind, isInside, problemOf, readRegularFile, realPath, treeRootAbove } from "./files";
+import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
 
 export interface WorkspaceFile {
   path: string;
@@ -15,6 +15,12 @@ export interface WorkspaceFile {
 export interface WorkspaceOptions {
   /** Text of a path when the caller knows better than the disk (an open editor buffer); undefined to read the disk. */
   readText?: (path: string) => string | undefined;
+  /**
+   * At most this many bytes of files held at once (the language server bounds
+   * what a hostile folder can make it hold); past it a file is refused as too
+   * large. Unlimited when absent.
+   */
+  maxTotalBytes?: number;
 }
 
 export type FileKind = "file" | "directory" | "other" | "missing";
@@ -27,6 +33,9 @@ export class Workspace {
   private readonly kinds = new Map<string, FileKind>();
   /** Why a path could not be read (or is not a file), for the diagnostics that name it. */
   private readonly problems = new Map<string, FileProblem>();
+  /** Bytes read from disk for each path held in `files` or `texts`, and their sum. */
+  private readonly sizes = new Map<string, number>();
+  private bytesHeld = 0;
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -113,10 +122,14 @@ export class Workspace {
     let f = this.files.get(path);
     if (f === undefined) {
       const overlay = this.options.readText?.(path);
-      if (overlay !== undefined) f = { path, ast: parseMetro(overlay) };
-      else {
+      if (overlay !== undefined) {
+        if (overlay.length > MAX_FILE_BYTES) {
+          this.problems.set(path, tooLarge(Buffer.byteLength(overlay)));
+          f = null;
+        } else f = { path, ast: parseMetro(overlay) };
+      } else {
         try {
-          f = { path, ast: parseMetroBytes(readRegularFile(this.physical(path))) };
+          f = { path, ast: parseMetroBytes(this.readDisk(path)) };
         } catch (e) {
           this.problems.set(path, problemOf(e));
           f = null;
@@ -135,7 +148,7 @@ export class Workspace {
       if (overlay !== undefined) t = overlay;
       else {
         try {
-          const bytes = readRegularFile(this.physical(path));
+          const bytes = this.readDisk(path);
           try {
             t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
           } catch {
@@ -151,8 +164,25 @@ export class Workspace {
     return t ?? undefined;
   }
 
+  /** The bytes of `path` from disk (placeholders followed), within the size limits. Throws a FileProblem. */
+  private readDisk(path: string): Buffer {
+    const bytes = readRegularFile(this.physical(path));
+    const max = this.options.maxTotalBytes;
+    if (max !== undefined) {
+      const held = this.bytesHeld - (this.sizes.get(path) ?? 0);
+      if (held + bytes.length > max) {
+        throw new FileProblem("too-large", `cannot be read: the files read from this tree would exceed ${formatBytes(max)} in total, the limit`);
+      }
+    }
+    this.bytesHeld += bytes.length - (this.sizes.get(path) ?? 0);
+    this.sizes.set(path, bytes.length);
+    return bytes;
+  }
+
   /** Forgets what was read from `path` (after an edit or a change on disk). */
   invalidate(path: string): void {
+    this.bytesHeld -= this.sizes.get(path) ?? 0;
+    this.sizes.delete(path);
     this.files.delete(path);
     this.texts.delete(path);
     this.problems.delete(path);

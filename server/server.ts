@@ -15,7 +15,7 @@ import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
 import { definition } from "./definition";
-import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
+import { capped, fileDiagnostics, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
@@ -44,11 +44,41 @@ import { workspaceSymbols } from "./workspace-symbols";
 
 export const SERVER_VERSION = "0.1.0";
 
+/** The method a request that came before `initialize` is turned into (see serverConnectionOptions). */
+const NOT_INITIALIZED = "$/metro/notInitialized";
+
+/**
+ * Options for the server's connection: a request that comes before
+ * `initialize` is answered with error -32002 (ServerNotInitialized) and a
+ * notification dropped (except `exit`), as the protocol says, instead of
+ * waiting for an initialization that may never come.
+ */
+export function serverConnectionOptions(): lsp.ConnectionOptions {
+  let initializeReceived = false;
+  return {
+    messageStrategy: {
+      handleMessage(message, next) {
+        if (initializeReceived || !("method" in message)) return next(message);
+        const m = message as { id?: number | string | null; method: string };
+        if (m.method === "initialize") {
+          initializeReceived = true;
+          return next(message);
+        }
+        if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: NOT_INITIALIZED, params: { method: m.method } } as lsp.RequestMessage);
+        else if (m.method === "exit") next(message);
+      },
+    },
+  };
+}
+
 /** Serves one client on `connection` until it exits. */
 export function startServer(connection: lsp.Connection): Session {
   const onRequest = <P, R>(type: Request<P, R>, handler: (params: P) => R | Promise<R>) =>
     connection.onRequest(type.method, (params: unknown) => handler(params as P) as lsp.HandlerResult<R, void>);
   const session = new Session();
+  connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
+    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: "${p.method}" came before "initialize"`);
+  });
   let hasConfiguration = false;
   let hasConfigurationRegistration = false;
   let hasWatchers = false;
@@ -80,12 +110,14 @@ export function startServer(connection: lsp.Connection): Session {
     const uri = pathToUri(path);
     const tree = session.treeFor(path, false);
     const file = tree?.fileIndex(path);
-    let diagnostics: lsp.Diagnostic[];
+    let diagnostics: lsp.Diagnostic[] | undefined;
     if (tree && file) diagnostics = fileDiagnostics(tree, file);
-    else {
+    else if (tree && (diagnostics = unreadFileDiagnostics(tree, path))) {
+      /* a skipped file or an unusable metro-contexts.json: one diagnostic */
+    } else {
       const doc = session.documents.get(uri);
       const ast = doc ? session.looseFile(uri) : undefined;
-      diagnostics = ast ? ast.diagnostics.map(syntaxDiagnostic) : [];
+      diagnostics = ast ? capped(ast.diagnostics.map(syntaxDiagnostic)) : [];
     }
     if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
     if (diagnostics.length) publishedNonEmpty.add(path);

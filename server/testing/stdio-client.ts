@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection } from "vscode-languageserver/node";
-import { startServer } from "../server";
+import { serverConnectionOptions, startServer } from "../server";
 import { URI } from "vscode-uri";
 
 export interface PublishedDiagnostics {
@@ -37,6 +37,8 @@ export interface StartOptions {
   initializationOptions?: unknown;
   /** Omit workspace/configuration support (like clients without it). */
   noConfiguration?: boolean;
+  /** Options for node before the server's path (`--max-old-space-size=256` bounds its heap). */
+  nodeArgs?: string[];
 }
 
 export const uriOf = (path: string) => URI.file(path).toString();
@@ -61,7 +63,7 @@ export class StdioClient {
     let proc: ChildProcess | null = null;
     let connection: MessageConnection;
     if (options.serverPath) {
-      const child = spawn(process.execPath, [options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
       proc = child;
       let stderr = "";
       child.stderr!.on("data", (d) => (stderr += d.toString()));
@@ -72,7 +74,7 @@ export class StdioClient {
     } else {
       const toServer = new PassThrough();
       const fromServer = new PassThrough();
-      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer));
+      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer), serverConnectionOptions());
       startServer(serverConnection);
       connection = createMessageConnection(new StreamMessageReader(fromServer), new StreamMessageWriter(toServer));
       connection.onDispose(() => {
