@@ -3,7 +3,7 @@
 // size, opened without blocking; every refusal is a reason in words, never
 // an errno name. Every layer that reads a tree's files reads them here.
 
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, realpathSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 
 /**
@@ -154,6 +154,32 @@ export function readRegularText(file: string, maxBytes = MAX_FILE_BYTES): string
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
     throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
+  }
+}
+
+/**
+ * Writes `text` to `file`, which must be a regular file or not exist: never
+ * through a symbolic link, never into a FIFO or a device (opening one would
+ * block or write elsewhere). Throws a FileProblem.
+ */
+export function writeRegularFile(file: string, text: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ELOOP") throw new FileProblem("not-regular", "is a symbolic link: not written through");
+    if (err.code === "ENXIO") throw new FileProblem("not-regular", "is a FIFO, not a regular file");
+    throw problemOf(e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new FileProblem(st.isDirectory() ? "folder" : "not-regular", describeKind(st));
+    ftruncateSync(fd, 0);
+    const bytes = Buffer.from(text, "utf8");
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, off);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -4,12 +4,12 @@
 // contexts are evaluated with allowExec false. `main.ts` starts it over
 // stdio; tests start it in process over a pair of streams.
 
-import { writeFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
+import { writeRegularFile } from "../engine/files";
 import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
@@ -416,7 +416,13 @@ export function startServer(connection: lsp.Connection): Session {
           config: isAbsolute(c.config) && !relative(tree.root, c.config).startsWith("..") ? relative(tree.root, c.config) : c.config,
           args: c.args,
         }));
-        writeFileSync(file, JSON.stringify(entries, null, 2) + "\n");
+        try {
+          writeRegularFile(file, JSON.stringify(entries, null, 2) + "\n");
+        } catch (e) {
+          const message = `${CONTEXTS_FILE} was not written: it ${(e as Error).message}`;
+          void connection.window.showErrorMessage(message);
+          return { ok: false, message };
+        }
         session.fileChanged(file);
         return { ok: true, file };
       }

@@ -7,7 +7,7 @@
 
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, ResponseError } from "vscode-jsonrpc/node";
@@ -15,6 +15,8 @@ import { StdioClient, uriOf } from "../server/testing/stdio-client";
 
 const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
 const HEAP_CAP = ["--max-old-space-size=256"];
+/** Resident memory a server may hold after opening any of these folders (it holds about 60 MB on a small tree). */
+const MAX_RSS = 512 * 1024 * 1024;
 
 const made: string[] = [];
 after(() => {
@@ -45,6 +47,8 @@ const ONE_CONTEXT = JSON.stringify([{ name: "only", config: "metro.conf", args: 
 async function open(root: string): Promise<{ client: StdioClient; files: number }> {
   const client = await StdioClient.start({ serverPath: SERVER, root, nodeArgs: HEAP_CAP });
   const settled = await client.settled();
+  // The heap cap does not bound buffers outside the heap (a read of /dev/zero): check the whole process.
+  assert.ok(client.memory() < MAX_RSS, `the server holds ${client.memory()} bytes after opening the folder`);
   return { client, files: settled.trees.reduce((n, t) => n + t.files, 0) };
 }
 
@@ -152,6 +156,26 @@ describe("language server: hostile folders", function () {
       assert.match(own[0].message, /is a FIFO, not a regular file/);
       const contexts = await client.request<{ trees: { source: string }[] }>("metro/contexts", {});
       assert.equal(contexts.trees[0].source, "derived");
+      // Writing the contexts file does not block on the FIFO either.
+      const w = await client.request<{ ok: boolean; message?: string }>("workspace/executeCommand", { command: "metro.server.writeContextsFile", arguments: [{ tree: root }] });
+      assert.equal(w.ok, false);
+      assert.match(w.message!, /metro-contexts\.json was not written: it is a FIFO/);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it("does not write metro-contexts.json through a symbolic link", async () => {
+    const parent = tempDir();
+    const root = join(parent, "tree");
+    write(parent, { "tree/metro.conf": "a: 1\n", "victim.txt": "untouched\n" });
+    symlinkSync("../victim.txt", join(root, "metro-contexts.json"));
+    const { client } = await open(root);
+    try {
+      const w = await client.request<{ ok: boolean; message?: string }>("workspace/executeCommand", { command: "metro.server.writeContextsFile", arguments: [{ tree: root }] });
+      assert.equal(w.ok, false);
+      assert.match(w.message!, /is a symbolic link: not written through/);
+      assert.equal(readFileSync(join(parent, "victim.txt"), "utf8"), "untouched\n");
     } finally {
       await client.stop();
     }
