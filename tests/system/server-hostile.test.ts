@@ -11,9 +11,10 @@ import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, ResponseError } from "vscode-jsonrpc/node";
-import { StdioClient, uriOf } from "../server/testing/stdio-client";
+import { StdioClient, uriOf } from "../../server/testing/stdio-client";
+import { PROJECT } from "../support/shared";
 
-const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
+const SERVER = join(PROJECT, "dist", "metro-language-server.js");
 const HEAP_CAP = ["--max-old-space-size=256"];
 /** Resident memory a server may hold after opening any of these folders (it holds about 60 MB on a small tree). */
 const MAX_RSS = 512 * 1024 * 1024;

@@ -10,7 +10,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { CLI } from "./support/shared";
+import { CLI } from "../support/shared";
 
 const HANG_GUARD_MS = 30000;
 
