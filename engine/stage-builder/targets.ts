@@ -17,7 +17,7 @@ export function selectTargets(initial: Settings): string[] {
     if (initial.has("multi/extras")) {
       const extras = initial.str("multi/extras");
       const words = extras.includes("+") ? extras.split("+") : extras.split(/\s+/);
-      targets.push(...words.map((w) => w.trim()).filter((w) => w !== ""));
+      for (const w of words) if (w.trim() !== "") targets.push(w.trim());
     }
     return targets;
   }
