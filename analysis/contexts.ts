@@ -11,7 +11,7 @@ import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import { readRegularText } from "../engine/files";
-import type { WorkspaceIndex } from "./workspace-index";
+import type { EntryBudget, WorkspaceIndex } from "./workspace-index";
 import { Emitter } from "./events";
 import { CONTEXTS_FILE, contextLabel, parseContextEntries, readContextsFile, type ContextConfig } from "./contexts-file";
 
@@ -85,6 +85,8 @@ export class ContextManager extends Emitter<ContextEvents> {
     readonly root: string,
     private readonly workspace: RecordingWorkspace,
     private readonly index: WorkspaceIndex,
+    /** Element names the evaluated contexts may hold together, shared by the trees of a project; unlimited when absent. */
+    private readonly elementBudget?: EntryBudget,
   ) {
     super();
   }
@@ -135,6 +137,7 @@ export class ContextManager extends Emitter<ContextEvents> {
       configs.every((c, i) => c.name === this.contexts[i].name && c.config === this.contexts[i].config && JSON.stringify(c.args) === JSON.stringify(this.contexts[i].args));
     if (same) return;
     const files = this.affectedFiles();
+    for (const c of this.contexts) this.release(c);
     this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], generation: 0, stale: true }));
     if (this.activeName && !this.contexts.some((c) => c.name === this.activeName)) this.activeName = null;
     for (const c of this.contexts) this.queue.add(c);
@@ -154,6 +157,23 @@ export class ContextManager extends Emitter<ContextEvents> {
     }
     this.editedFiles.add(path);
     this.pump(new Set([path]));
+  }
+
+  /** The tree is closed: nothing more is evaluated, and what its contexts held goes back to the budget. */
+  dispose(): void {
+    this.queue.clear();
+    for (const c of this.contexts) this.release(c);
+    this.contexts = [];
+  }
+
+  /** Element names each evaluated context holds against the budget. */
+  private readonly held = new Map<ContextState, number>();
+
+  private release(c: ContextState): void {
+    const n = this.held.get(c);
+    if (n === undefined) return;
+    this.elementBudget!.held -= n;
+    this.held.delete(c);
   }
 
   /** Resolves when no evaluation is queued or running. */
@@ -229,9 +249,23 @@ export class ContextManager extends Emitter<ContextEvents> {
     const reads = new Set<string>();
     this.workspace.recorder = reads;
     try {
-      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false });
-      c.evaluated = r.context;
-      c.diagnostics = r.diagnostics;
+      this.release(c);
+      const budget = this.elementBudget;
+      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false, maxElements: budget?.max });
+      const size = r.context.store.all.size;
+      if (budget && budget.held + size > budget.max) {
+        // Kept, it would take what the other contexts need: say so on the entry file instead.
+        c.evaluated = null;
+        const at = { line: 0, character: 0, offset: 0 };
+        c.diagnostics = [{ file: c.config, range: { start: at, end: at }, severity: "warning", code: "metro/too-many-elements", message: `the context ${c.name} is not evaluated: with the contexts already evaluated it would hold more than ${budget.max} elements` }];
+      } else {
+        c.evaluated = r.context;
+        c.diagnostics = r.diagnostics;
+        if (budget) {
+          budget.held += size;
+          this.held.set(c, size);
+        }
+      }
     } catch (e) {
       c.evaluated = null;
       c.diagnostics = [];

@@ -18,9 +18,9 @@ export function findTreeRootAbove(file: string): string | undefined {
  * itself). Each real folder is looked at once, so links to `.` or to a
  * parent cannot multiply the search.
  */
-export function findTreeRootsBelow(folder: string, depth = 3, seen = new Set<string>()): string[] {
+export function findTreeRootsBelow(folder: string, depth = 3, limit = Infinity, seen = new Set<string>()): string[] {
   const real = realPath(folder);
-  if (real === undefined || seen.has(real)) return [];
+  if (real === undefined || seen.has(real) || limit <= 0) return [];
   seen.add(real);
   if (isTreeRoot(folder)) return [folder];
   if (depth === 0) return [];
@@ -39,7 +39,8 @@ export function findTreeRootsBelow(folder: string, depth = 3, seen = new Set<str
     } catch {
       continue; /* unreadable: not ours */
     }
-    for (const r of findTreeRootsBelow(p, depth - 1, seen)) out.push(r);
+    for (const r of findTreeRootsBelow(p, depth - 1, limit - out.length, seen)) out.push(r);
+    if (out.length >= limit) break;
   }
   return out;
 }

@@ -15,7 +15,7 @@ import type {
   Statement,
   Value,
 } from "../language";
-import type { FileProblem } from "../engine/files";
+import { FileProblem } from "../engine/files";
 import { isMetroFileName, walkTree } from "./trees";
 
 export type ElementStatement = SingleLineElement | MultiLineElement;
@@ -267,6 +267,23 @@ export interface TreeIndexOptions {
   parse: (path: string) => MetroFile | undefined;
   /** Why `parse` returned undefined for a path. */
   problem?: (path: string) => FileProblem | undefined;
+  /** Statements and references indexed at once, shared by the indexes that pass the same object. */
+  budget?: EntryBudget;
+}
+
+export interface EntryBudget {
+  readonly max: number;
+  held: number;
+}
+
+/**
+ * What indexing a file costs, counted before its values are split into parts
+ * (the bulk of an index's memory): its statements and its `$[` references.
+ */
+export function indexCost(ast: MetroFile): number {
+  let n = ast.statements.length;
+  for (let i = ast.text.indexOf("$["); i !== -1; i = ast.text.indexOf("$[", i + 2)) n++;
+  return n;
 }
 
 /** The index of one tree: every Metro file parsed and its symbols merged. */
@@ -277,6 +294,7 @@ export class WorkspaceIndex {
   private allFiles = new Set<string>();
   /** Metro files that are not read (a FIFO, a device, too large, ...), each with why: one diagnostic each. */
   skipped = new Map<string, FileProblem>();
+  private readonly costs = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -287,8 +305,8 @@ export class WorkspaceIndex {
   scan(): void {
     const listing = walkTree(this.root);
     this.allFiles = new Set(listing.files);
+    this.clear();
     this.skipped = listing.skipped;
-    this.files.clear();
     for (const f of this.allFiles) if (isMetroFileName(this.root, f)) this.update(f);
     // Extension-less files reached by a collect path are Metro files too.
     for (let round = 0; round < 3; round++) {
@@ -310,6 +328,14 @@ export class WorkspaceIndex {
   update(path: string): FileIndex | undefined {
     const ast = this.options.parse(path);
     this.dirty();
+    this.release(path);
+    const budget = this.options.budget;
+    const cost = ast && budget ? indexCost(ast) : 0;
+    if (ast && budget && budget.held + cost > budget.max) {
+      this.files.delete(path);
+      this.skipped.set(path, new FileProblem("too-large", `holds ${cost} statements and references; with the files already indexed that is more than the ${budget.max} the language server indexes`));
+      return undefined;
+    }
     if (!ast) {
       this.files.delete(path);
       const problem = this.options.problem?.(path);
@@ -320,11 +346,32 @@ export class WorkspaceIndex {
     this.skipped.delete(path);
     const fi = indexFile(path, ast);
     this.files.set(path, fi);
+    if (budget) {
+      budget.held += cost;
+      this.costs.set(path, cost);
+    }
     this.allFiles.add(path);
     return fi;
   }
 
+  /** Gives back what indexing `path` took from the budget. */
+  private release(path: string): void {
+    const cost = this.costs.get(path);
+    if (cost === undefined) return;
+    this.options.budget!.held -= cost;
+    this.costs.delete(path);
+  }
+
+  /** Forgets every file (the tree is closed), giving back its budget. */
+  clear(): void {
+    for (const path of [...this.costs.keys()]) this.release(path);
+    this.files.clear();
+    this.skipped.clear();
+    this.dirty();
+  }
+
   remove(path: string): void {
+    this.release(path);
     this.files.delete(path);
     this.skipped.delete(path);
     this.allFiles.delete(path);

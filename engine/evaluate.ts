@@ -84,6 +84,12 @@ export interface EvaluateOptions {
   trackReferences?: boolean;
   /** Replace `portage/MAKEOPTS: auto` with -jN as metro does (default true). */
   makeopts?: boolean;
+  /**
+   * Stop with a fatal `metro/too-many-elements` when the files define more
+   * element names than this (the language server bounds what one context of
+   * a hostile tree can cost). Unlimited when absent.
+   */
+  maxElements?: number;
 }
 
 /** A key's expansion, or why it cannot be expanded. */
@@ -155,12 +161,14 @@ class Context implements EvaluatedContext {
   private readonly collectorCond = new Map<string, string>();
   private lax = false;
   private readonly usedBy = new Map<string, Set<string>>();
+  private readonly maxElements: number;
 
   constructor(
     readonly spec: ContextSpec,
     options: EvaluateOptions,
   ) {
     this.workspace = options.workspace ?? new Workspace();
+    this.maxElements = options.maxElements ?? Infinity;
     const python = options.allowExec ? (options.python ?? new PythonRunner()) : null;
     this.expander = new Expander(this.store, this.workspace, python, {
       onReference: options.trackReferences
@@ -251,6 +259,9 @@ class Context implements EvaluatedContext {
         this.store.laxVars.set(name, st.scope.lax ?? laxAtStart);
         const value = st.kind === "single" ? st.value.text : st.rawLines;
         const cond = st.scope.condition;
+        if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
+          throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: st.name.range });
+        }
         if (cond) {
           const existing = this.store.conditionals.get(name)?.get(cond);
           if (existing) throw new Fail(duplicate(name, file, st, existing, `for the condition "${cond}"`));

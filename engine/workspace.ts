@@ -16,11 +16,16 @@ export interface WorkspaceOptions {
   /** Text of a path when the caller knows better than the disk (an open editor buffer); undefined to read the disk. */
   readText?: (path: string) => string | undefined;
   /**
-   * At most this many bytes of files held at once (the language server bounds
-   * what a hostile folder can make it hold); past it a file is refused as too
-   * large. Unlimited when absent.
+   * Bytes of files held at once, shared by the workspaces that pass the same
+   * object (the language server bounds what a hostile folder can make it
+   * hold); past `max` a file is refused as too large. Unlimited when absent.
    */
-  maxTotalBytes?: number;
+  budget?: ByteBudget;
+}
+
+export interface ByteBudget {
+  readonly max: number;
+  held: number;
 }
 
 export type FileKind = "file" | "directory" | "other" | "missing";
@@ -35,7 +40,6 @@ export class Workspace {
   private readonly problems = new Map<string, FileProblem>();
   /** Bytes read from disk for each path held in `files` or `texts`, and their sum. */
   private readonly sizes = new Map<string, number>();
-  private bytesHeld = 0;
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -167,21 +171,28 @@ export class Workspace {
   /** The bytes of `path` from disk (placeholders followed), within the size limits. Throws a FileProblem. */
   private readDisk(path: string): Buffer {
     const bytes = readRegularFile(this.physical(path));
-    const max = this.options.maxTotalBytes;
-    if (max !== undefined) {
-      const held = this.bytesHeld - (this.sizes.get(path) ?? 0);
-      if (held + bytes.length > max) {
-        throw new FileProblem("too-large", `cannot be read: the files read from this tree would exceed ${formatBytes(max)} in total, the limit`);
+    const budget = this.options.budget;
+    const before = this.sizes.get(path) ?? 0;
+    if (budget) {
+      if (budget.held - before + bytes.length > budget.max) {
+        throw new FileProblem("too-large", `cannot be read: with the files already read it would exceed ${formatBytes(budget.max)} in total, the limit`);
       }
+      budget.held += bytes.length - before;
     }
-    this.bytesHeld += bytes.length - (this.sizes.get(path) ?? 0);
     this.sizes.set(path, bytes.length);
     return bytes;
   }
 
+  /** Forgets everything read (the workspace is no longer used), giving back its budget. */
+  clear(): void {
+    for (const path of [...this.sizes.keys()]) this.invalidate(path);
+    this.files.clear();
+    this.texts.clear();
+  }
+
   /** Forgets what was read from `path` (after an edit or a change on disk). */
   invalidate(path: string): void {
-    this.bytesHeld -= this.sizes.get(path) ?? 0;
+    if (this.options.budget) this.options.budget.held -= this.sizes.get(path) ?? 0;
     this.sizes.delete(path);
     this.files.delete(path);
     this.texts.delete(path);

@@ -9,6 +9,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
+import { MAX_TREES } from "../analysis/project";
 import { writeRegularFile } from "../engine/files";
 import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
@@ -196,6 +197,14 @@ export function startServer(connection: lsp.Connection): Session {
     }
   }
 
+  let warnedTrees = false;
+  /** Says once that a folder held more trees than the server opens. */
+  function warnTreesNotOpened(): void {
+    if (warnedTrees || session.treesNotOpened === 0) return;
+    warnedTrees = true;
+    void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message: `Metro: more than ${MAX_TREES} Metro trees were found; only the first ${MAX_TREES} are open.` });
+  }
+
   connection.onInitialized(async () => {
     // Registrations are best effort: a client may refuse them (and must not bring the server down).
     if (hasConfigurationRegistration) connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" }).catch(() => {});
@@ -205,12 +214,14 @@ export function startServer(connection: lsp.Connection): Session {
     try {
       await pullConfiguration();
       for (const f of initialFolders) session.addFolder(f);
+      warnTreesNotOpened();
     } finally {
       markReady();
     }
     try {
       connection.workspace.onDidChangeWorkspaceFolders((e) => {
         for (const f of e.added) session.addFolder(uriToPath(f.uri));
+        warnTreesNotOpened();
         for (const f of e.removed) {
           const root = uriToPath(f.uri);
           session.removeFolder(root);
@@ -420,7 +431,7 @@ export function startServer(connection: lsp.Connection): Session {
           writeRegularFile(file, JSON.stringify(entries, null, 2) + "\n");
         } catch (e) {
           const message = `${CONTEXTS_FILE} was not written: it ${(e as Error).message}`;
-          void connection.window.showErrorMessage(message);
+          void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Error, message });
           return { ok: false, message };
         }
         session.fileChanged(file);

@@ -2,8 +2,9 @@
 // would send: links that loop or leave the tree, FIFOs and devices where
 // files are expected, huge files and documents, requests before
 // `initialize`, broken message framing. Every test runs the real bundled
-// server over stdio with its heap capped at 256 MB: a server that hung would
-// time the test out, one that buffered without bound would die of the cap.
+// server over stdio with its heap capped at 512 MB (its budgets keep the
+// worst case near 300 MB): a server that hung would time the test out, one
+// that buffered without bound would die of the cap.
 
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
@@ -15,9 +16,9 @@ import { StdioClient, uriOf } from "../../server/testing/stdio-client";
 import { PROJECT } from "../support/shared";
 
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
-const HEAP_CAP = ["--max-old-space-size=256"];
+const HEAP_CAP = ["--max-old-space-size=512"];
 /** Resident memory a server may hold after opening any of these folders (it holds about 60 MB on a small tree). */
-const MAX_RSS = 512 * 1024 * 1024;
+const MAX_RSS = 768 * 1024 * 1024;
 
 const made: string[] = [];
 after(() => {
@@ -215,6 +216,40 @@ describe("language server: hostile folders", function () {
       const skipped = Object.keys(files).filter((f) => client.diagnosticsOf(join(root, f)).some((d) => d.code === "metro/file-too-large"));
       assert.equal(skipped.length, 9 - indexed);
       assert.match(client.diagnosticsOf(join(root, skipped[0]))[0].message, /exceed 4 MiB in total/);
+      assert.ok(client.alive());
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it("opens at most 64 trees of a folder holding thousands, and says so once", async () => {
+    const root = tempDir();
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) files[`t${i}/metro.conf`] = `a${i}: 1\n`;
+    write(root, files);
+    const client = await StdioClient.start({ serverPath: SERVER, root, nodeArgs: HEAP_CAP });
+    try {
+      const settled = await client.settled();
+      assert.equal(settled.trees.length, 64);
+      const warnings = client.notifications.filter((n) => n.method === "window/showMessage");
+      assert.equal(warnings.length, 1);
+      assert.match((warnings[0].params as { message: string }).message, /more than 64 Metro trees were found; only the first 64 are open/);
+    } finally {
+      await client.stop();
+    }
+  });
+
+  it("indexes at most its budget of statements and references: a folder of dense files costs bounded memory", async () => {
+    const root = tempDir();
+    // Four files of 120,000 references each (600 KB apiece): more than the 200,000 a project indexes.
+    const dense = (i: number) => `f${i}: ${"$[u] ".repeat(60)}\n`.repeat(2000);
+    write(root, { "metro.conf": "a: 1\n", "d0.conf": dense(0), "d1.conf": dense(1), "d2.conf": dense(2), "d3.conf": dense(3) });
+    const { client, files } = await open(root);
+    try {
+      assert.equal(files, 2, "metro.conf and one dense file");
+      const skipped = ["d0.conf", "d1.conf", "d2.conf", "d3.conf"].filter((f) => client.diagnosticsOf(join(root, f)).some((d) => d.code === "metro/file-too-large"));
+      assert.equal(skipped.length, 3);
+      assert.match(client.diagnosticsOf(join(root, skipped[0]))[0].message, /holds 122000 statements and references; with the files already indexed that is more than the 200000/);
       assert.ok(client.alive());
     } finally {
       await client.stop();
