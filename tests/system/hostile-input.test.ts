@@ -160,10 +160,13 @@ describe("engine and CLI: hostile files", function () {
     assert.match(r.out, /missing\.conf:1:4: information: cannot read "\.\/nowhere\.txt" \(named by "<< \.\/nowhere\.txt"\): it does not exist; .* \[metro\/missing-file\]/);
   });
 
-  it("parse, --config and --contexts refuse a FIFO instead of waiting on it", () => {
+  it("parse, fmt, --config and --contexts refuse a FIFO instead of waiting on it", () => {
     const p = run(["parse", join(root, "fifo.conf")]);
     assert.equal(p.code, 1);
     assert.match(p.err, /fifo\.conf: is a FIFO, not a regular file/);
+    const f = run(["fmt", "--check", join(root, "fifo.conf")]);
+    assert.notEqual(f.code, 0);
+    assert.match(f.err, /fifo\.conf: is a FIFO, not a regular file/);
     const c = run(["check", "--config", join(root, "fifo.conf")]);
     assert.equal(c.code, 2);
     assert.match(c.err, /is not a regular file/);
