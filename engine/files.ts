@@ -76,7 +76,14 @@ export function problemOf(e: unknown): FileProblem {
     case "ELOOP": return new FileProblem("loop", "cannot be read: its symbolic links form a loop");
     case "ENAMETOOLONG": return new FileProblem("other", "cannot be read: the path is too long");
     case "ENXIO": case "ENODEV": return new FileProblem("not-regular", "is a device or socket, not a regular file");
-    default: return new FileProblem("other", `cannot be read: ${err?.message ?? String(e)}`);
+    case "EAGAIN": case "EWOULDBLOCK": return new FileProblem("not-regular", "cannot be read without waiting: it is a special file, not a regular file");
+    case "EFBIG": case "EOVERFLOW": return new FileProblem("too-large", "is too large to read");
+    case "EMFILE": case "ENFILE": return new FileProblem("other", "cannot be read now: too many files are open");
+    default: {
+      // Node's message without the errno name and the system call: "EIO: i/o error, read" -> "i/o error".
+      const words = (err?.message ?? String(e)).replace(/^[A-Z0-9_]+: /, "").replace(/, [a-z_]+( '.*')?( -> '.*')?$/, "");
+      return new FileProblem("other", `cannot be read: ${words}`);
+    }
   }
 }
 
@@ -85,9 +92,12 @@ export function tooLarge(size: number, maxBytes = MAX_FILE_BYTES): FileProblem {
   return new FileProblem("too-large", `is ${formatBytes(size)}, more than the ${formatBytes(maxBytes)} metro-engine reads of one file`);
 }
 
-/** "1 MiB", "20.5 MiB", "300 bytes". */
+/** "1 MiB", "20.5 MiB", "1,048,577 bytes" (exact when rounding would hide a difference). */
 export function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, "")} MiB` : `${n} bytes`;
+  const MiB = 1024 * 1024;
+  if (n % MiB === 0) return `${n / MiB} MiB`;
+  if (n >= 10 * MiB) return `${(n / MiB).toFixed(1).replace(/\.0$/, "")} MiB`;
+  return `${n.toLocaleString("en-US")} bytes`;
 }
 
 /**
