@@ -6,6 +6,7 @@
 import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { describeError } from "../engine/system-errors";
 
 export const CONTEXTS_FILE = "metro-contexts.json";
 
@@ -121,6 +122,6 @@ export function describeFsError(e: NodeJS.ErrnoException): string {
     case "ENOTDIR": return "does not exist (a part of its path is not a folder)";
     case "ELOOP": return "cannot be read: its symbolic links form a loop";
     case "ENAMETOOLONG": return "cannot be read: the path is too long";
-    default: return `cannot be read: ${e.message}`;
+    default: return `cannot be read: ${describeError(e)}`;
   }
 }

@@ -1,6 +1,6 @@
 // `metro-engine parse`: one file at a time, no evaluation.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { parseMetroBytes } from "../../language";
 import { describeFsError } from "../../analysis/contexts-file";
 import { UsageError } from "../args";
@@ -23,6 +23,14 @@ Exit codes: 0 no errors, 1 a file has an error or cannot be read, 2 usage.`,
     for (const file of args.positional) {
       let bytes: Buffer;
       try {
+        // A FIFO or a device would block or never end: only regular files are read.
+        const st = statSync(file);
+        if (st.isDirectory()) throw Object.assign(new Error("is a folder"), { code: "EISDIR" });
+        if (!st.isFile()) {
+          process.stderr.write(`${file}: is not a regular file\n`);
+          errors = true;
+          continue;
+        }
         bytes = readFileSync(file);
       } catch (e) {
         process.stderr.write(`${file}: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
