@@ -128,9 +128,9 @@ function ctx(target: string, build = "current") {
   return { config: "metro.conf", args: { target, "target/build": build, "target/arch_desc": "x86-64bit", "target/subarch": "amd64", "target/version": "1" } };
 }
 
-async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")]) {
+async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")], markupFormats?: string[]) {
   const root = writeTree({ ...TINY, ...extra });
-  const client = await StdioClient.start({ root, settings: { metro: { contexts: settings } } });
+  const client = await StdioClient.start({ root, settings: { metro: { contexts: settings } }, markupFormats });
   await client.settled();
   return { root, client };
 }
@@ -419,6 +419,46 @@ describe("language server: contexts", function () {
     writeFileSync(spec, readFileSync(spec, "utf8").replace("$[nowhere/defined]", "fine"));
     client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(spec), type: 2 }] });
     await client.waitFor(() => !client.diagnosticsOf(spec).some((d) => d.code === "metro/undefined-reference"), 5000, "re-index after disk change");
+  });
+});
+
+describe("language server: plain-text clients", function () {
+  it("answers hover and completion documentation in plain text when the client does not offer Markdown", async function () {
+    for (const formats of [["plaintext"], ["markdown", "plaintext"]]) {
+      const { root, client } = await startTiny({}, undefined, formats);
+      try {
+        const master = join(root, "etc/master.conf");
+        const markdown = formats.includes("markdown");
+        const p = at(master, "script:");
+        const h = (await client.hover(master, p.line, p.character + 1))!;
+        assert.equal(h.contents.kind, markdown ? "markdown" : "plaintext");
+        const text = h.contents.value;
+        assert.match(text, /steps\/script/);
+        assert.match(text, /<\?python/);
+        if (markdown) assert.match(text, /\*\*`steps\/script`\*\*|```sh/);
+        else assert.doesNotMatch(text, /\*\*|```|`/, text);
+        const q = at(join(root, "targets/stage3.spec"), "$[source/version]", 3);
+        const h2 = (await client.hover(join(root, "targets/stage3.spec"), q.line, q.character))!;
+        if (!markdown) {
+          assert.match(h2.contents.value, /^source\/version — element/m, h2.contents.value);
+          assert.match(h2.contents.value, /<< \$\[path\/mirror\/control\]\/version/);
+        }
+        client.open(master, readFileSync(master, "utf8"));
+        const items = await client.request<{ label: string; data?: unknown }[]>("textDocument/completion", {
+          textDocument: { uri: uriOf(master) },
+          position: at(master, "$[path/cache]", 2),
+        });
+        const item = items.find((x) => x.label === "path/cache");
+        assert.ok(item, items.map((x) => x.label).join(" "));
+        const resolved = await client.request<{ documentation?: { kind: string; value: string } }>("completionItem/resolve", item);
+        assert.equal(resolved.documentation?.kind, markdown ? "markdown" : "plaintext");
+        assert.match(resolved.documentation!.value, /path\/cache/);
+        if (!markdown) assert.doesNotMatch(resolved.documentation!.value, /\*\*|`/);
+      } finally {
+        await client.stop();
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
   });
 });
 
