@@ -9,7 +9,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
 import { PROJECT } from "../support/shared";
 
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
@@ -78,8 +77,8 @@ vim.wait(500, function() return false end, 50)
 vim.cmd("qa!")
 `;
 
-describe("language server in Neovim (headless, built-in LSP client)", function () {
-  it("shows diagnostics, hover and definition on a file of the examples tree, with no workspace folder", function () {
+describe("system: Neovim with the shipped recipe (headless, built-in LSP client)", function () {
+  it("claims Metro files only inside a tree, one client per tree; diagnostics, hover and definition", function () {
     const v = nvimVersion();
     if (!v || (v[0] === 0 && v[1] < 7)) {
       console.log("    (skipped: nvim 0.7 or later is not installed)");
