@@ -40,6 +40,8 @@ export class Project extends Emitter<ProjectEvents> {
   readonly trees = new Map<string, MetroTree>();
   /** The last value of the contexts setting (or initializationOptions). */
   contextSetting: unknown = undefined;
+  /** Per tree root, the context the user chose last (a client remembers it across restarts). */
+  preferredActive: Record<string, string> = {};
 
   constructor(
     /** The text of an open document, which wins over the disk. */
@@ -68,6 +70,8 @@ export class Project extends Emitter<ProjectEvents> {
     tree.scanMs = performance.now() - started;
     tree.contexts.on("evaluated", (files) => this.contextsEvaluated(tree, files));
     tree.contexts.on("progress", (files) => this.emit("findingsChanged", files));
+    const preferred = this.preferredActive[root];
+    if (typeof preferred === "string") tree.contexts.preferredName = preferred;
     tree.contexts.configure(this.contextSetting);
     this.emit("contextsChanged", tree);
     this.emit("findingsChanged", tree.index.files.keys());

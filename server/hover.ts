@@ -7,7 +7,7 @@ import { relative } from "node:path";
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { valueIn, type ContextState, type ValueOutcome } from "../analysis/contexts";
-import { toLspRange } from "./convert";
+import { lineCount, toLspRange } from "./convert";
 import { markup } from "./markup";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
@@ -98,7 +98,7 @@ export function describeOutcome(v: ValueOutcome): string {
     case "pending":
       return "not evaluated yet";
     case "value":
-      return v.value === null ? "nothing (a `:zap` fired)" : Array.isArray(v.value) ? `${v.value.length} lines` : inlineCode(v.value);
+      return v.value === null ? "nothing (a `:zap` fired)" : Array.isArray(v.value) ? lineCount(v.value.length) : inlineCode(v.value);
   }
 }
 

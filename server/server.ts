@@ -120,7 +120,10 @@ export function startServer(connection: lsp.Connection): Session {
     hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
     session.hoverFormat = preferredFormat(caps.textDocument?.hover?.contentFormat);
     session.completionFormat = preferredFormat(caps.textDocument?.completion?.completionItem?.documentationFormat);
-    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
+    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown }; activeContexts?: unknown };
+    if (opts.activeContexts && typeof opts.activeContexts === "object") {
+      for (const [root, name] of Object.entries(opts.activeContexts)) if (typeof name === "string") session.preferredActive[root] = name;
+    }
     const fromOptions = opts.contexts ?? opts.metro?.contexts;
     if (fromOptions !== undefined) session.contextSetting = initialContexts = fromOptions;
     if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));

@@ -4,7 +4,7 @@
 // executable over stdio).
 
 import * as assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
@@ -276,6 +276,49 @@ describe("language server: layer 1 (no context needed)", function () {
     }
   });
 
+  it("renames by the short name: F2 on a key under [section x] offers and takes the name as written", async () => {
+    const r = writeTree({
+      "metro.conf": "[section profile]\n\npath: /p\nuse: $[:path]/x\n\n[section other]\n\nx: $[profile/path]\n",
+    });
+    const c2 = await StdioClient.start({ root: r });
+    try {
+      await c2.settled();
+      const conf = join(r, "metro.conf");
+      const key = at(conf, "path:");
+      const prep = await c2.request<{ placeholder: string; range: { start: { character: number }; end: { character: number } } }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: key });
+      assert.equal(prep.placeholder, "path");
+      assert.deepEqual([prep.range.start.character, prep.range.end.character], [0, 4]);
+      const rel = await c2.request<{ placeholder: string }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: at(conf, "$[:path]", 3) });
+      assert.equal(rel.placeholder, "path");
+      const abs = await c2.request<{ placeholder: string }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: at(conf, "$[profile/path]", 3) });
+      assert.equal(abs.placeholder, "profile/path");
+      // A bare name stays in the section, from the key, from $[:path] and from $[profile/path].
+      for (const position of [key, at(conf, "$[:path]", 3), at(conf, "$[profile/path]", 3)]) {
+        const edit = await c2.request<{ changes: Record<string, { range: { start: { line: number; character: number }; end: { character: number } }; newText: string }[]> }>("textDocument/rename", {
+          textDocument: { uri: uriOf(conf) },
+          position,
+          newName: "ppath",
+        });
+        const text = readFileSync(conf, "utf8").split("\n");
+        for (const e of edit.changes[uriOf(conf)].sort((a, b) => b.range.start.line - a.range.start.line || b.range.start.character - a.range.start.character)) {
+          const l = text[e.range.start.line];
+          text[e.range.start.line] = l.slice(0, e.range.start.character) + e.newText + l.slice(e.range.end.character);
+        }
+        assert.equal(text.join("\n"), "[section profile]\n\nppath: /p\nuse: $[:ppath]/x\n\n[section other]\n\nx: $[profile/ppath]\n");
+      }
+      // Leaving the section is refused in one short sentence without a path.
+      const refusal = await c2.request("textDocument/rename", { textDocument: { uri: uriOf(conf) }, position: key, newName: "other/path" }).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      assert.ok(refusal && refusal.length <= 100 && !refusal.includes(r), String(refusal));
+      assert.match(refusal!, /must start with `profile\/`/);
+    } finally {
+      await c2.stop();
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
   it("offers completion of names, relative names, modifiers, annotations and collect paths", async () => {
     const spec = join(root, "targets/stage1.spec");
     const text = readFileSync(spec, "utf8");
@@ -492,6 +535,43 @@ describe("language server: missing << files", function () {
 
 describe("language server: any client, any folder", function () {
   before(function () {
+  });
+
+  it("derives one build per real folder and starts on stage3 of the newest build; a remembered choice wins", async () => {
+    const root = writeTree({
+      "metro.conf": "[collect ./etc/master.conf]\n",
+      "etc/master.conf": "[collect ../targets/gentoo/$[target].spec]\n[collect builds/$[target/build]/build.conf]\n",
+      "targets/gentoo/snapshot.spec": "kind: snapshot\n",
+      "targets/gentoo/stage1.spec": "kind: stage1\n",
+      "targets/gentoo/stage3.spec": "kind: stage3\n",
+      "etc/builds/1.3-release-std/build.conf": "b: 1.3\n",
+      "etc/builds/1.4-release-sel/build.conf": "b: 1.4sel\n",
+      "etc/builds/1.4-release-std/build.conf": "b: 1.4\n",
+    });
+    symlinkSync("1.3-release-std", join(root, "etc/builds/funtoo-current"));
+    type Listed = { trees: { root: string; active: string; contexts: { name: string; args: Record<string, string> }[] }[] };
+    let client = await StdioClient.start({ root });
+    try {
+      await client.settled();
+      const list = await client.request<Listed>("metro/contexts", {});
+      const tree = list.trees[0];
+      const builds = [...new Set(tree.contexts.map((c) => c.args["target/build"]))].sort();
+      assert.deepEqual(builds, ["1.3-release-std", "1.4-release-sel", "1.4-release-std"], "the link to a sibling is not a build of its own");
+      const active = tree.contexts.find((c) => c.name === tree.active)!;
+      assert.equal(active.args.target, "stage3");
+      assert.equal(active.args["target/build"], "1.4-release-std");
+      const archs: Record<string, string> = { x64: "x86-64bit", arm64: "arm-64bit" };
+      if (archs[process.arch]) assert.equal(active.args["target/arch_desc"], archs[process.arch]);
+      const other = tree.contexts.find((c) => c.args.target === "stage1")!;
+      await client.stop();
+      client = await StdioClient.start({ root, initializationOptions: { activeContexts: { [tree.root]: other.name } } });
+      await client.settled();
+      const again = await client.request<Listed>("metro/contexts", {});
+      assert.equal(again.trees[0].active, other.name);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("reads contexts from initializationOptions when the client has no workspace/configuration", async () => {

@@ -36,6 +36,9 @@ function send<P, R>(c: LanguageClient, type: Request<P, R>, params: P): Promise<
   return c.sendRequest<R>(type.method, params);
 }
 let statusItem: vscode.StatusBarItem;
+let state: vscode.Memento;
+/** workspaceState key: tree root -> the context the user chose, handed to the server at start. */
+const ACTIVE_KEY = "metro.activeContexts";
 const statusByRoot = new Map<string, Status>();
 const values = new Map<string, string>();
 const valueChanged = new vscode.EventEmitter<vscode.Uri>();
@@ -114,6 +117,7 @@ async function selectContext(): Promise<void> {
   if (!pick) return;
   const argument: SetActiveContextArgument = { tree: tree.root, name: pick.label };
   await client!.sendRequest("workspace/executeCommand", { command: ServerCommands.setActiveContext, arguments: [argument] });
+  await state.update(ACTIVE_KEY, { ...state.get<Record<string, string>>(ACTIVE_KEY, {}), [tree.root]: pick.label });
 }
 
 function today(): string {
@@ -230,7 +234,8 @@ function startClient(context: vscode.ExtensionContext): LanguageClient {
       { scheme: "file", language: "metro" },
       { scheme: "untitled", language: "metro" },
     ],
-    initializationOptions: { contexts: vscode.workspace.getConfiguration("metro").get("contexts") },
+    // A function: a restart hands over the choices made since.
+    initializationOptions: () => ({ contexts: vscode.workspace.getConfiguration("metro").get("contexts"), activeContexts: state.get(ACTIVE_KEY, {}) }),
     markdown: { isTrusted: { enabledCommands: [ClientCommands.showExpandedValue] } },
     synchronize: { configurationSection: "metro" },
   };
@@ -244,6 +249,7 @@ function startClient(context: vscode.ExtensionContext): LanguageClient {
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  state = context.workspaceState;
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   statusItem.command = "metro.selectContext";
   context.subscriptions.push(statusItem);
