@@ -562,6 +562,11 @@ describe("language server: any client, any folder", function () {
       assert.equal(active.args["target/build"], "1.4-release-std");
       const archs: Record<string, string> = { x64: "x86-64bit", arm64: "arm-64bit" };
       if (archs[process.arch]) assert.equal(active.args["target/arch_desc"], archs[process.arch]);
+      // F12 on a name the derived context gives: the file it was derived from.
+      const master = join(root, "etc/master.conf");
+      const p = at(master, "$[target/build]", 3);
+      const defs = await client.definition(master, p.line, p.character);
+      assert.deepEqual(defs.map((d) => d.uri), [uriOf(join(root, "etc/builds/1.4-release-std/build.conf"))]);
       const other = tree.contexts.find((c) => c.args.target === "stage1")!;
       await client.stop();
       client = await StdioClient.start({ root, initializationOptions: { activeContexts: { [tree.root]: other.name } } });
@@ -589,13 +594,24 @@ describe("language server: any client, any folder", function () {
   });
 
   it("reads metro-contexts.json at the tree root, config relative to it", async () => {
-    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify([{ name: "from file", config: "metro.conf", args: ctx("stage3").args }]) });
-    const client = await StdioClient.start({ root });
+    const entries = [
+      { name: "other", config: "metro.conf", args: { ...ctx("stage3").args, "target/subarch": "zen" } },
+      { name: "from file", config: "metro.conf", args: ctx("stage3").args },
+    ];
+    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify(entries, null, 2) });
+    const client = await StdioClient.start({ root, initializationOptions: { activeContexts: { [root]: "from file" } } });
     try {
       await client.settled();
-      const list = await client.request<{ trees: { source: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
+      const list = await client.request<{ trees: { source: string; active: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
       assert.equal(list.trees[0].source, "file");
-      assert.deepEqual(list.trees[0].contexts.map((c) => [c.name, c.config, c.fatal]), [["from file", join(root, "metro.conf"), null]]);
+      assert.deepEqual(list.trees[0].contexts.map((c) => [c.name, c.config, c.fatal]), [["other", join(root, "metro.conf"), null], ["from file", join(root, "metro.conf"), null]]);
+      assert.equal(list.trees[0].active, "from file");
+      // F12 on a name the context gives goes to it in the active context's entry.
+      const spec = join(root, "targets/stage3.spec");
+      const p = at(spec, "$[target/subarch]", 3);
+      const defs = await client.definition(spec, p.line, p.character);
+      const json = join(root, "metro-contexts.json");
+      assert.deepEqual(defs.map((d) => [d.uri, d.range.start.line]), [[uriOf(json), at(json, '"target/subarch"', 0, 1).line]]);
     } finally {
       await client.stop();
       rmSync(root, { recursive: true, force: true });
