@@ -93,11 +93,12 @@ export class ContextManager extends Emitter<ContextEvents> {
   /** The context the user chose last for this tree (remembered by the client), used when it is among the contexts. */
   preferredName: string | null = null;
 
+  /** The chosen context; else the remembered one; else the first listed (setting, file) or the main stage build (derived). */
   get active(): ContextState | null {
     return (
       this.contexts.find((c) => c.name === this.activeName) ??
       this.contexts.find((c) => c.name === this.preferredName) ??
-      defaultContext(this.contexts) ??
+      (this.source === "derived" ? defaultContext(this.contexts) : this.contexts[0]) ??
       null
     );
   }
