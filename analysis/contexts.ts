@@ -4,9 +4,9 @@
 // only the contexts that read an edited file. The engine is always called
 // with allowExec false: nothing from the workspace is ever executed.
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
@@ -101,8 +101,18 @@ export class ContextManager extends Emitter<ContextEvents> {
   /** Why the tree's metro-contexts.json was not used, when it is there but unusable. */
   contextsFileProblems: string[] = [];
 
+
+  /** The context the user chose last for this tree (remembered by the client), used when it is among the contexts. */
+  preferredName: string | null = null;
+
+  /** The chosen context; else the remembered one; else the first listed (setting, file) or the main stage build (derived). */
   get active(): ContextState | null {
-    return this.contexts.find((c) => c.name === this.activeName) ?? this.contexts[0] ?? null;
+    return (
+      this.contexts.find((c) => c.name === this.activeName) ??
+      this.contexts.find((c) => c.name === this.preferredName) ??
+      (this.source === "derived" ? defaultContext(this.contexts) : this.contexts[0]) ??
+      null
+    );
   }
 
   setActive(name: string): boolean {
@@ -292,6 +302,16 @@ export class ContextManager extends Emitter<ContextEvents> {
 // ---------------------------------------------------------------------------
 // Deriving contexts from the tree when nobody configured any
 
+function isLinkToSibling(dir: string, name: string): boolean {
+  try {
+    if (!lstatSync(join(dir, name)).isSymbolicLink()) return false;
+    const target = realpathSync(join(dir, name));
+    return dirname(target) === realpathSync(dir);
+  } catch {
+    return false;
+  }
+}
+
 function subdirs(dir: string): string[] {
   try {
     return readdirSync(dir)
@@ -327,7 +347,9 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
   } catch {
     /* no targets */
   }
-  const builds = subdirs(join(install, "etc", "builds")).filter((b) => existsSync(join(install, "etc", "builds", b, "build.conf")));
+  const buildsDir = join(install, "etc", "builds");
+  // One build per real folder: a link to a sibling (funtoo-current -> 1.2-release-std) is that build again.
+  const builds = subdirs(buildsDir).filter((b) => existsSync(join(buildsDir, b, "build.conf")) && !isLinkToSibling(buildsDir, b));
   const arches: { arch: string; subarches: string[] }[] = [];
   const mirror = literalValue(index, "path/mirror", configs[0]);
   const mirrorArches = new Map<string, Set<string>>();
@@ -371,6 +393,53 @@ function today(): string {
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}-${String(d.getUTCDate()).padStart(2, "0")}`;
 }
 
+/** metro's arch_desc for the machine this runs on. */
+export function hostArchDesc(): string {
+  switch (process.arch) {
+    case "arm64":
+      return "arm-64bit";
+    case "arm":
+      return "arm-32bit";
+    case "ia32":
+      return "x86-32bit";
+    case "riscv64":
+      return "riscv-64bit";
+    default:
+      return "x86-64bit";
+  }
+}
+
+/** Build names newest first: by their version number (1.4 before 1.3), then `std` builds, then by name. */
+export function newestFirst(builds: string[]): string[] {
+  const version = (b: string) => (/^(\d+(?:\.\d+)*)/.exec(b)?.[1].split(".").map(Number) ?? []);
+  const cmp = (a: string, b: string) => {
+    const va = version(a);
+    const vb = version(b);
+    for (let i = 0; i < Math.max(va.length, vb.length); i++) {
+      const d = (vb[i] ?? -1) - (va[i] ?? -1);
+      if (d) return d;
+    }
+    const sa = /(^|-)std($|-)/.test(a) ? 0 : 1;
+    const sb = /(^|-)std($|-)/.test(b) ? 0 : 1;
+    return sa - sb || (a < b ? -1 : a > b ? 1 : 0);
+  };
+  return [...builds].sort(cmp);
+}
+
+/** The main stage build among contexts: stage3 of the newest build for this host's arch (each condition dropped when none meets it). */
+export function defaultContext<T extends ContextConfig>(contexts: T[]): T | undefined {
+  let pool = contexts;
+  const narrow = (keep: (c: T) => boolean) => {
+    const kept = pool.filter(keep);
+    if (kept.length) pool = kept;
+  };
+  narrow((c) => c.args.target === "stage3");
+  narrow((c) => c.args["target/arch_desc"] === hostArchDesc());
+  const newest = newestFirst([...new Set(pool.map((c) => c.args["target/build"] ?? ""))])[0];
+  narrow((c) => (c.args["target/build"] ?? "") === newest);
+  return pool[0];
+}
+
 /** A small representative set: every target once and every build once. */
 export function deriveContexts(root: string, index: WorkspaceIndex): ContextConfig[] {
   const cand = contextCandidates(root, index);
@@ -380,11 +449,9 @@ export function deriveContexts(root: string, index: WorkspaceIndex): ContextConf
   // A metro checkout's own metro.conf points path/install elsewhere (/root/metro): point it here.
   if (config === join(root, "metro.conf") && existsSync(join(root, "etc", "master.conf"))) base["path/install"] = root;
   const target0 = cand.targets.includes("stage3") ? "stage3" : cand.targets[0];
-  const arch0 = cand.arches.find((a) => a.arch === "x86-64bit") ?? cand.arches[0] ?? { arch: "x86-64bit", subarches: ["generic"] };
-  // The build with the most mirror content is the most representative default.
-  const mirrorBuilds = cand.builds.filter((b) => cand.mirror[b]);
-  const build0m = mirrorBuilds.sort((a, b) => Object.keys(cand.mirror[b]).length - Object.keys(cand.mirror[a]).length || (a < b ? 1 : -1))[0];
-  const build0 = build0m ?? [...cand.builds].reverse().find((b) => /std/.test(b)) ?? cand.builds[cand.builds.length - 1];
+  const arch0 = cand.arches.find((a) => a.arch === hostArchDesc()) ?? cand.arches.find((a) => a.arch === "x86-64bit") ?? cand.arches[0] ?? { arch: hostArchDesc(), subarches: ["generic"] };
+  // The newest build (its stage3 is the main stage build, the default active context).
+  const build0 = newestFirst(cand.builds)[0];
   const sub0 = arch0.subarches[0] ?? "generic";
   const make = (target: string, build: string): ContextConfig => {
     // Prefer an arch and subarch the mirror has for this build: its control files are then there.

@@ -75,6 +75,8 @@ export class Project extends Emitter<ProjectEvents> {
   contextSetting: unknown = undefined;
   /** What all trees together may hold (see MAX_PROJECT_BYTES). */
   readonly budgets: ProjectBudgets = projectBudgets();
+  /** Per tree root, the context the user chose last (a client remembers it across restarts). */
+  preferredActive: Record<string, string> = {};
 
   constructor(
     /** The text of an open document, which wins over the disk. */
@@ -109,6 +111,8 @@ export class Project extends Emitter<ProjectEvents> {
     tree.scanMs = performance.now() - started;
     tree.contexts.on("evaluated", (files) => this.contextsEvaluated(tree, files));
     tree.contexts.on("progress", (files) => this.emit("findingsChanged", files));
+    const preferred = this.preferredActive[root];
+    if (typeof preferred === "string") tree.contexts.preferredName = preferred;
     tree.contexts.configure(this.contextSetting);
     this.emit("contextsChanged", tree);
     // Skipped files and an unusable metro-contexts.json get their one diagnostic too.

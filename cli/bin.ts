@@ -1,5 +1,6 @@
 // The metro-engine executable: runs the CLI and sets the exit code.
 import { main } from "./main";
+import { describeError } from "../engine/system-errors";
 
 // When the reader of our output goes away (`metro-engine dump | head -1`),
 // stop quietly with the status a tool killed by SIGPIPE has (128 + 13), as
@@ -18,7 +19,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e) => {
-    process.stderr.write(`metro-engine: internal error: ${(e as Error).message}\n`);
+    process.stderr.write(`metro-engine: internal error: ${describeError(e)}\n`);
     process.exitCode = 70;
   },
 );

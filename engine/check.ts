@@ -40,6 +40,7 @@ export function contextDiagnostics(context: EvaluatedContext): EngineDiagnostic[
       severity: "warning",
       code: "metro/never-collected",
       message: `this file is never collected (${why}); metro drops it silently`,
+      missing: u.missing,
     });
   }
   let keys: string[];
@@ -83,7 +84,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
       for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `"${n}" is part of the cycle` });
     }
   }
-  return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined };
+  return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined, missing: e.missing };
 }
 
 /** The `<< PATH` of an element (or of line `line` of a multi-line element). */

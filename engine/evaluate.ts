@@ -35,6 +35,8 @@ export interface EngineDiagnostic {
   code: string;
   message: string;
   related?: { file: string; range: Range; message: string }[];
+  /** For an undefined element: the name that is undefined. */
+  missing?: string;
 }
 
 export interface Fatal {

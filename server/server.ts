@@ -22,7 +22,9 @@ import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
-import { expandedValueText, hover } from "./hover";
+import { elementDocumentation, expandedValueText, hover } from "./hover";
+import { preferredFormat } from "./markup";
+import pkg from "../package.json";
 import { inlayHints } from "./inlay-hints";
 import { targetAt, nameOf } from "./locate";
 import {
@@ -43,7 +45,7 @@ import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
 import { workspaceSymbols } from "./workspace-symbols";
 
-export const SERVER_VERSION = "0.1.0";
+export const SERVER_VERSION: string = pkg.version;
 
 /** The method a request that came before `initialize` is turned into (see serverConnectionOptions). */
 const NOT_INITIALIZED = "$/metro/notInitialized";
@@ -149,7 +151,12 @@ export function startServer(connection: lsp.Connection): Session {
     hasConfiguration = !!caps.workspace?.configuration;
     hasConfigurationRegistration = hasConfiguration && !!caps.workspace?.didChangeConfiguration?.dynamicRegistration;
     hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
-    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
+    session.hoverFormat = preferredFormat(caps.textDocument?.hover?.contentFormat);
+    session.completionFormat = preferredFormat(caps.textDocument?.completion?.completionItem?.documentationFormat);
+    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown }; activeContexts?: unknown };
+    if (opts.activeContexts && typeof opts.activeContexts === "object") {
+      for (const [root, name] of Object.entries(opts.activeContexts)) if (typeof name === "string") session.preferredActive[root] = name;
+    }
     const fromOptions = opts.contexts ?? opts.metro?.contexts;
     if (fromOptions !== undefined) session.contextSetting = initialContexts = fromOptions;
     if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));
@@ -164,7 +171,7 @@ export function startServer(connection: lsp.Connection): Session {
         hoverProvider: true,
         inlayHintProvider: true,
         codeActionProvider: { codeActionKinds: [lsp.CodeActionKind.QuickFix] },
-        completionProvider: { triggerCharacters: ["[", ":", "/", "."] },
+        completionProvider: { triggerCharacters: ["[", ":", "/", "."], resolveProvider: true },
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
         foldingRangeProvider: true,
@@ -324,6 +331,7 @@ export function startServer(connection: lsp.Connection): Session {
     }, []),
   );
   connection.onCompletion(onDocument(completion, []));
+  connection.onCompletionResolve((item) => answer(() => elementDocumentation(session, item), item));
   connection.onDocumentSymbol(onDocument(documentSymbols, []));
   connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
   connection.onFoldingRanges(onDocument(foldingRanges, []));

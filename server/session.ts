@@ -9,11 +9,15 @@ import { MAX_FILE_BYTES, tooLarge } from "../engine/files";
 import { Project, type MetroTree } from "../analysis/project";
 import type { FileIndex } from "../analysis/workspace-index";
 import { uriToPath } from "./convert";
+import type { MarkupFormat } from "./markup";
 
 export type { MetroTree } from "../analysis/project";
 
 export class Session extends Project {
   readonly documents = new TextDocuments(TextDocument);
+  /** How the client takes hover text and completion documentation (from its capabilities). */
+  hoverFormat: MarkupFormat = "markdown";
+  completionFormat: MarkupFormat = "plaintext";
   private openDocByPath = new Map<string, TextDocument>();
 
   constructor() {

@@ -3,9 +3,12 @@
 import { contextDiagnostics } from "../../engine/check";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic } from "../../engine/evaluate";
 import { Workspace } from "../../engine/workspace";
+import { findTreeRootAbove } from "../../analysis/trees";
+import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
+import { addCommandLineHints, contextSources } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
 export interface CheckFinding extends EngineDiagnostic {
@@ -18,8 +21,13 @@ export function checkAll(specs: ContextSpec[]): CheckFinding[] {
   const workspace = new Workspace();
   const findings = new Map<string, CheckFinding>();
   const files = new Set<string>();
+  const roots = new Set<string>();
+  const read = new Set<string>();
   for (const spec of specs) {
     const ctx = evaluateContext(spec, { allowExec: false, workspace });
+    const sources = contextSources(ctx);
+    for (const r of sources.roots) roots.add(r);
+    for (const f of sources.files) read.add(f);
     for (const f of ctx.collected) files.add(f);
     if (ctx.fatal?.file) files.add(ctx.fatal.file);
     for (const d of contextDiagnostics(ctx)) {
@@ -41,13 +49,24 @@ export function checkAll(specs: ContextSpec[]): CheckFinding[] {
     }
   }
   const total = specs.length;
+  addCommandLineHints([...findings.values()].sort(byPlace), { roots: [...roots], files: [...read] });
   for (const f of findings.values()) {
     if (total > 1 && f.contexts.length < total) f.message += ` (in ${f.contexts.join(", ")})`;
     else if (total > 1) f.message += ` (in all ${total} contexts)`;
     out.push(f);
   }
-  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset));
+  out.sort(byPlace);
   return out;
+}
+
+/** The base of SARIF locations: the tree holding the first context's entry file, or that file's folder. */
+function sarifRoot(specs: ContextSpec[]): string | undefined {
+  const config = specs[0]?.config;
+  return config === undefined ? undefined : (findTreeRootAbove(config) ?? dirname(config));
+}
+
+function byPlace(a: EngineDiagnostic, b: EngineDiagnostic): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset;
 }
 
 export const checkCommand: Command = {
@@ -65,9 +84,10 @@ Exit codes: 0 no errors, 1 an error, 2 usage.`,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";
     if (format !== "text" && format !== "json" && format !== "sarif") throw new UsageError(`--format must be text, json or sarif, not "${format}"`);
-    const findings = checkAll(contextsFor(args));
+    const specs = contextsFor(args);
+    const findings = checkAll(specs);
     if (format === "json") process.stdout.write(JSON.stringify(findings, null, 1) + "\n");
-    else if (format === "sarif") process.stdout.write(JSON.stringify(formatSarif(findings), null, 1) + "\n");
+    else if (format === "sarif") process.stdout.write(JSON.stringify(formatSarif(findings, sarifRoot(specs)), null, 1) + "\n");
     else {
       for (const f of findings) process.stdout.write(formatDiagnostic(f.file, f) + "\n");
       const errors = findings.filter((f) => f.severity === "error").length;

@@ -3,6 +3,7 @@
 import { evaluateContext } from "../../engine/evaluate";
 import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
+import { TreeDefinitions, commandLineHint, contextSources } from "../command-line-names";
 import { reportFatal } from "./dump";
 
 export const getCommand: Command = {
@@ -26,7 +27,8 @@ Example:
     if (ctx.fatal) return reportFatal(ctx);
     const { value, error } = ctx.tryGet(args.positional[0]);
     if (error) {
-      process.stderr.write(`metro-engine: ${args.positional[0]}: ${error.message} [${error.code}]\n`);
+      const hint = error.missing !== undefined && new TreeDefinitions().isCommandLineName(error.missing, contextSources(ctx)) ? `; ${commandLineHint(error.missing)}` : "";
+      process.stderr.write(`metro-engine: ${args.positional[0]}: ${error.message}${hint} [${error.code}]\n`);
       return 1;
     }
     if (Array.isArray(value)) for (const l of value) process.stdout.write(l + "\n");
