@@ -3,9 +3,9 @@
 // `{"name"?, "config", "args"?}` (or `{"contexts": [...]}`), `config`
 // relative to the file (a leading `~/` is the home folder).
 
-import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
+import { readRegularText } from "../engine/files";
 
 export const CONTEXTS_FILE = "metro-contexts.json";
 
@@ -70,7 +70,7 @@ export function parseContextEntries(data: unknown, base: string): ContextEntries
 export function readContextsFile(file: string): ContextEntries {
   let text: string;
   try {
-    text = readRegularFile(file, MAX_CONTEXTS_FILE_BYTES);
+    text = readRegularText(file, MAX_CONTEXTS_FILE_BYTES);
   } catch (e) {
     return { contexts: [], problems: [(e as Error).message] };
   }
@@ -81,46 +81,4 @@ export function readContextsFile(file: string): ContextEntries {
     return { contexts: [], problems: [`not valid JSON: ${(e as Error).message}`] };
   }
   return parseContextEntries(data, dirname(resolve(file)));
-}
-
-/**
- * The text of a regular file, read without blocking on a FIFO or a device and
- * refusing one larger than `maxBytes`; errors are sentences, not errno names.
- */
-export function readRegularFile(file: string, maxBytes: number): string {
-  let fd: number;
-  try {
-    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (e) {
-    throw new Error(describeFsError(e as NodeJS.ErrnoException));
-  }
-  try {
-    const st = fstatSync(fd);
-    if (st.isDirectory()) throw new Error("is a folder, not a file");
-    if (!st.isFile()) throw new Error("is not a regular file");
-    if (st.size > maxBytes) throw new Error(`is ${st.size} bytes, more than the ${maxBytes} this reads`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = readSync(fd, buf, off, st.size - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off).toString("utf8");
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** An errno in words. */
-export function describeFsError(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case "ENOENT": return "does not exist";
-    case "EACCES": case "EPERM": return "cannot be read: permission denied";
-    case "EISDIR": return "is a folder, not a file";
-    case "ENOTDIR": return "does not exist (a part of its path is not a folder)";
-    case "ELOOP": return "cannot be read: its symbolic links form a loop";
-    case "ENAMETOOLONG": return "cannot be read: the path is too long";
-    default: return `cannot be read: ${e.message}`;
-  }
 }

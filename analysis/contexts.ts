@@ -4,14 +4,15 @@
 // only the contexts that read an edited file. The engine is always called
 // with allowExec false: nothing from the workspace is ever executed.
 
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { checkContext, errorDiagnostic } from "../engine/check";
 import type { Range } from "../language";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
-import type { WorkspaceIndex } from "./workspace-index";
+import { readRegularText } from "../engine/files";
+import type { EntryBudget, WorkspaceIndex } from "./workspace-index";
 import { Emitter } from "./events";
 import { CONTEXTS_FILE, contextLabel, parseContextEntries, readContextsFile, type ContextConfig } from "./contexts-file";
 
@@ -87,14 +88,34 @@ export class ContextManager extends Emitter<ContextEvents> {
     readonly root: string,
     private readonly workspace: RecordingWorkspace,
     private readonly index: WorkspaceIndex,
+    /** Element names the evaluated contexts may hold together, shared by the trees of a project; unlimited when absent. */
+    private readonly elementBudget?: EntryBudget,
   ) {
     super();
   }
 
   private editedFiles = new Set<string>();
 
+  /** `metro-contexts.json` at the tree root. */
+  get contextsFile(): string {
+    return join(this.root, CONTEXTS_FILE);
+  }
+
+  /** Why the tree's metro-contexts.json was not used, when it is there but unusable. */
+  contextsFileProblems: string[] = [];
+
+
+  /** The context the user chose last for this tree (remembered by the client), used when it is among the contexts. */
+  preferredName: string | null = null;
+
+  /** The chosen context; else the remembered one; else the first listed (setting, file) or the main stage build (derived). */
   get active(): ContextState | null {
-    return this.contexts.find((c) => c.name === this.activeName) ?? this.contexts[0] ?? null;
+    return (
+      this.contexts.find((c) => c.name === this.activeName) ??
+      this.contexts.find((c) => c.name === this.preferredName) ??
+      (this.source === "derived" ? defaultContext(this.contexts) : this.contexts[0]) ??
+      null
+    );
   }
 
   setActive(name: string): boolean {
@@ -107,12 +128,15 @@ export class ContextManager extends Emitter<ContextEvents> {
   configure(settingEntries: unknown): void {
     let configs: ContextConfig[] = [];
     const fromSetting = parseContextEntries(settingEntries, this.root).contexts.filter((c) => existsSync(c.config));
+    this.contextsFileProblems = [];
     if (fromSetting.length) {
       configs = fromSetting;
       this.source = "setting";
     } else {
-      const file = join(this.root, CONTEXTS_FILE);
-      const fromFile = readContextsFile(file).contexts;
+      const read = readContextsFile(this.contextsFile);
+      const fromFile = read.contexts;
+      // A contexts file that is there but unusable says why (a missing one is no problem).
+      this.contextsFileProblems = existsSync(this.contextsFile) || read.problems.some((p) => !p.startsWith("does not exist")) ? read.problems : [];
       if (fromFile.length) {
         configs = fromFile;
         this.source = "file";
@@ -126,6 +150,7 @@ export class ContextManager extends Emitter<ContextEvents> {
       configs.every((c, i) => c.name === this.contexts[i].name && c.config === this.contexts[i].config && JSON.stringify(c.args) === JSON.stringify(this.contexts[i].args));
     if (same) return;
     const files = this.affectedFiles();
+    for (const c of this.contexts) this.release(c);
     this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], used: null, generation: 0, stale: true }));
     if (this.activeName && !this.contexts.some((c) => c.name === this.activeName)) this.activeName = null;
     for (const c of this.contexts) this.queue.add(c);
@@ -145,6 +170,23 @@ export class ContextManager extends Emitter<ContextEvents> {
     }
     this.editedFiles.add(path);
     this.pump(new Set([path]));
+  }
+
+  /** The tree is closed: nothing more is evaluated, and what its contexts held goes back to the budget. */
+  dispose(): void {
+    this.queue.clear();
+    for (const c of this.contexts) this.release(c);
+    this.contexts = [];
+  }
+
+  /** Element names each evaluated context holds against the budget. */
+  private readonly held = new Map<ContextState, number>();
+
+  private release(c: ContextState): void {
+    const n = this.held.get(c);
+    if (n === undefined) return;
+    this.elementBudget!.held -= n;
+    this.held.delete(c);
   }
 
   /** Resolves when no evaluation is queued or running. */
@@ -220,11 +262,26 @@ export class ContextManager extends Emitter<ContextEvents> {
     const reads = new Set<string>();
     this.workspace.recorder = reads;
     try {
-      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false });
-      c.evaluated = r.context;
-      c.diagnostics = r.diagnostics;
-      // Known only for a run that goes through (one that stops early reads less than a build does).
-      c.used = r.uses && r.uses.failures.length === 0 ? new Set([...r.uses.used.values()].flatMap((u) => [...u])) : null;
+      this.release(c);
+      const budget = this.elementBudget;
+      const r = checkContext({ config: c.config, args: { ...c.args } }, { workspace: this.workspace, allowExec: false, maxElements: budget?.max });
+      const size = r.context.store.all.size;
+      if (budget && budget.held + size > budget.max) {
+        // Kept, it would take what the other contexts need: say so on the entry file instead.
+        c.evaluated = null;
+        c.used = null;
+        const at = { line: 0, character: 0, offset: 0 };
+        c.diagnostics = [{ file: c.config, range: { start: at, end: at }, severity: "warning", code: "metro/too-many-elements", message: `the context ${c.name} is not evaluated: with the contexts already evaluated it would hold more than ${budget.max} elements` }];
+      } else {
+        c.evaluated = r.context;
+        c.diagnostics = r.diagnostics;
+        // Known only for a run that goes through (one that stops early reads less than a build does).
+        c.used = r.uses && r.uses.failures.length === 0 ? new Set([...r.uses.used.values()].flatMap((u) => [...u])) : null;
+        if (budget) {
+          budget.held += size;
+          this.held.set(c, size);
+        }
+      }
     } catch (e) {
       c.evaluated = null;
       c.diagnostics = [];
@@ -251,6 +308,16 @@ export class ContextManager extends Emitter<ContextEvents> {
 
 // ---------------------------------------------------------------------------
 // Deriving contexts from the tree when nobody configured any
+
+function isLinkToSibling(dir: string, name: string): boolean {
+  try {
+    if (!lstatSync(join(dir, name)).isSymbolicLink()) return false;
+    const target = realpathSync(join(dir, name));
+    return dirname(target) === realpathSync(dir);
+  } catch {
+    return false;
+  }
+}
 
 function subdirs(dir: string): string[] {
   try {
@@ -287,17 +354,20 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
   } catch {
     /* no targets */
   }
-  const builds = subdirs(join(install, "etc", "builds")).filter((b) => existsSync(join(install, "etc", "builds", b, "build.conf")));
+  const buildsDir = join(install, "etc", "builds");
+  // One build per real folder: a link to a sibling (funtoo-current -> 1.2-release-std) is that build again.
+  const builds = subdirs(buildsDir).filter((b) => existsSync(join(buildsDir, b, "build.conf")) && !isLinkToSibling(buildsDir, b));
   const arches: { arch: string; subarches: string[] }[] = [];
   const mirror = literalValue(index, "path/mirror", configs[0]);
   const mirrorArches = new Map<string, Set<string>>();
-  const layout: Record<string, Record<string, string[]>> = {};
+  // No prototypes: folder names such as `__proto__` are names like any other.
+  const layout: Record<string, Record<string, string[]>> = Object.create(null);
   if (mirror && existsSync(mirror)) {
     for (const b of subdirs(mirror)) for (const a of subdirs(join(mirror, b))) for (const s of subdirs(join(mirror, b, a))) {
       let set = mirrorArches.get(a);
       if (!set) mirrorArches.set(a, (set = new Set()));
       set.add(s);
-      ((layout[b] ??= {})[a] ??= []).push(s);
+      ((layout[b] ??= Object.create(null) as Record<string, string[]>)[a] ??= []).push(s);
     }
   }
   if (mirrorArches.size) for (const [arch, subs] of [...mirrorArches].sort()) arches.push({ arch, subarches: [...subs].sort() });
@@ -317,7 +387,7 @@ export function contextCandidates(root: string, index: WorkspaceIndex): ContextC
 function installRoot(root: string): string {
   if (existsSync(join(root, "etc", "master.conf"))) return root;
   try {
-    const m = /^\s*install:\s*(\S+)/m.exec(readFileSync(join(root, "metro.conf"), "utf8"));
+    const m = /^\s*install:\s*(\S+)/m.exec(readRegularText(join(root, "metro.conf")));
     if (m && existsSync(join(m[1], "etc", "master.conf"))) return m[1];
   } catch {
     /* no metro.conf */
@@ -330,6 +400,53 @@ function today(): string {
   return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}-${String(d.getUTCDate()).padStart(2, "0")}`;
 }
 
+/** metro's arch_desc for the machine this runs on. */
+export function hostArchDesc(): string {
+  switch (process.arch) {
+    case "arm64":
+      return "arm-64bit";
+    case "arm":
+      return "arm-32bit";
+    case "ia32":
+      return "x86-32bit";
+    case "riscv64":
+      return "riscv-64bit";
+    default:
+      return "x86-64bit";
+  }
+}
+
+/** Build names newest first: by their version number (1.4 before 1.3), then `std` builds, then by name. */
+export function newestFirst(builds: string[]): string[] {
+  const version = (b: string) => (/^(\d+(?:\.\d+)*)/.exec(b)?.[1].split(".").map(Number) ?? []);
+  const cmp = (a: string, b: string) => {
+    const va = version(a);
+    const vb = version(b);
+    for (let i = 0; i < Math.max(va.length, vb.length); i++) {
+      const d = (vb[i] ?? -1) - (va[i] ?? -1);
+      if (d) return d;
+    }
+    const sa = /(^|-)std($|-)/.test(a) ? 0 : 1;
+    const sb = /(^|-)std($|-)/.test(b) ? 0 : 1;
+    return sa - sb || (a < b ? -1 : a > b ? 1 : 0);
+  };
+  return [...builds].sort(cmp);
+}
+
+/** The main stage build among contexts: stage3 of the newest build for this host's arch (each condition dropped when none meets it). */
+export function defaultContext<T extends ContextConfig>(contexts: T[]): T | undefined {
+  let pool = contexts;
+  const narrow = (keep: (c: T) => boolean) => {
+    const kept = pool.filter(keep);
+    if (kept.length) pool = kept;
+  };
+  narrow((c) => c.args.target === "stage3");
+  narrow((c) => c.args["target/arch_desc"] === hostArchDesc());
+  const newest = newestFirst([...new Set(pool.map((c) => c.args["target/build"] ?? ""))])[0];
+  narrow((c) => (c.args["target/build"] ?? "") === newest);
+  return pool[0];
+}
+
 /** A small representative set: every target once and every build once. */
 export function deriveContexts(root: string, index: WorkspaceIndex): ContextConfig[] {
   const cand = contextCandidates(root, index);
@@ -339,11 +456,9 @@ export function deriveContexts(root: string, index: WorkspaceIndex): ContextConf
   // A metro checkout's own metro.conf points path/install elsewhere (/root/metro): point it here.
   if (config === join(root, "metro.conf") && existsSync(join(root, "etc", "master.conf"))) base["path/install"] = root;
   const target0 = cand.targets.includes("stage3") ? "stage3" : cand.targets[0];
-  const arch0 = cand.arches.find((a) => a.arch === "x86-64bit") ?? cand.arches[0] ?? { arch: "x86-64bit", subarches: ["generic"] };
-  // The build with the most mirror content is the most representative default.
-  const mirrorBuilds = cand.builds.filter((b) => cand.mirror[b]);
-  const build0m = mirrorBuilds.sort((a, b) => Object.keys(cand.mirror[b]).length - Object.keys(cand.mirror[a]).length || (a < b ? 1 : -1))[0];
-  const build0 = build0m ?? [...cand.builds].reverse().find((b) => /std/.test(b)) ?? cand.builds[cand.builds.length - 1];
+  const arch0 = cand.arches.find((a) => a.arch === hostArchDesc()) ?? cand.arches.find((a) => a.arch === "x86-64bit") ?? cand.arches[0] ?? { arch: hostArchDesc(), subarches: ["generic"] };
+  // The newest build (its stage3 is the main stage build, the default active context).
+  const build0 = newestFirst(cand.builds)[0];
   const sub0 = arch0.subarches[0] ?? "generic";
   const make = (target: string, build: string): ContextConfig => {
     // Prefer an arch and subarch the mirror has for this build: its control files are then there.

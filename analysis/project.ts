@@ -7,7 +7,8 @@ import { Workspace } from "../engine/workspace";
 import { ContextManager, RecordingWorkspace } from "./contexts";
 import { Emitter } from "./events";
 import { findTreeRootAbove, findTreeRootsBelow, isInside } from "./trees";
-import { WorkspaceIndex, type FileIndex } from "./workspace-index";
+import { WorkspaceIndex, type EntryBudget, type FileIndex } from "./workspace-index";
+import type { ByteBudget } from "../engine/workspace";
 
 export type ProjectEvents = {
   /** The findings of these files may have changed. */
@@ -15,6 +16,30 @@ export type ProjectEvents = {
   /** A tree's contexts, their state or the active one changed. */
   contextsChanged: [tree: MetroTree];
 };
+
+/**
+ * What the trees of a project hold at most, together: bytes of files read
+ * (the funtoo tree is 250 KB) and indexed statements and references (about
+ * 900 bytes of memory each; funtoo has about 4,000). A folder full of large
+ * or dense files costs at most this much parsing and memory; what does not
+ * fit is skipped with a diagnostic.
+ */
+export const MAX_PROJECT_BYTES = 4 * 1024 * 1024;
+export const MAX_PROJECT_ENTRIES = 200_000;
+/** Element names the evaluated contexts of a project hold together (a funtoo context has about 115). */
+export const MAX_PROJECT_ELEMENTS = 250_000;
+/** Trees open at once: a folder holding thousands of small trees opens the first ones only. */
+export const MAX_TREES = 64;
+
+export interface ProjectBudgets {
+  bytes: ByteBudget;
+  entries: EntryBudget;
+  elements: EntryBudget;
+}
+
+export function projectBudgets(): ProjectBudgets {
+  return { bytes: { max: MAX_PROJECT_BYTES, held: 0 }, entries: { max: MAX_PROJECT_ENTRIES, held: 0 }, elements: { max: MAX_PROJECT_ELEMENTS, held: 0 } };
+}
 
 export class MetroTree {
   readonly workspace: RecordingWorkspace;
@@ -26,14 +51,22 @@ export class MetroTree {
   constructor(
     readonly root: string,
     openText: (path: string) => string | undefined,
+    budgets: ProjectBudgets = projectBudgets(),
   ) {
-    this.workspace = new RecordingWorkspace({ readText: openText });
-    this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast });
-    this.contexts = new ContextManager(root, this.workspace, this.index);
+    this.workspace = new RecordingWorkspace({ readText: openText, budget: budgets.bytes });
+    this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast, problem: (p) => this.workspace.problem(p), budget: budgets.entries });
+    this.contexts = new ContextManager(root, this.workspace, this.index, budgets.elements);
   }
 
   fileIndex(path: string): FileIndex | undefined {
     return this.index.files.get(path);
+  }
+
+  /** The tree is closed: what it held goes back to the project's budgets. */
+  dispose(): void {
+    this.contexts.dispose();
+    this.index.clear();
+    this.workspace.clear();
   }
 }
 
@@ -41,6 +74,10 @@ export class Project extends Emitter<ProjectEvents> {
   readonly trees = new Map<string, MetroTree>();
   /** The last value of the contexts setting (or initializationOptions). */
   contextSetting: unknown = undefined;
+  /** What all trees together may hold (see MAX_PROJECT_BYTES). */
+  readonly budgets: ProjectBudgets = projectBudgets();
+  /** Per tree root, the context the user chose last (a client remembers it across restarts). */
+  preferredActive: Record<string, string> = {};
 
   constructor(
     /** The text of an open document, which wins over the disk. */
@@ -49,9 +86,15 @@ export class Project extends Emitter<ProjectEvents> {
     super();
   }
 
-  /** Adds the trees found at or below a folder. */
+  /** Trees found but not opened because MAX_TREES were open (the server says so once). */
+  treesNotOpened = 0;
+
+  /** Adds the trees found at or below a folder (at most MAX_TREES in all). */
   addFolder(folder: string): MetroTree[] {
-    return findTreeRootsBelow(folder).map((r) => this.addTree(r));
+    const room = MAX_TREES - this.trees.size;
+    const roots = findTreeRootsBelow(folder, 3, room + 1);
+    if (roots.length > room) this.treesNotOpened++;
+    return roots.slice(0, Math.max(0, room)).map((r) => this.addTree(r));
   }
 
   addTree(root: string): MetroTree {
@@ -60,8 +103,8 @@ export class Project extends Emitter<ProjectEvents> {
     const outer = [...this.trees.values()].find((o) => isInside(o.root, root));
     if (outer) return outer;
     // A tree found inside the new one (an opened file's nearest root) is now part of it.
-    for (const inner of [...this.trees.keys()]) if (isInside(root, inner)) this.trees.delete(inner);
-    const tree = new MetroTree(root, this.openText);
+    for (const inner of [...this.trees.keys()]) if (isInside(root, inner)) this.closeTree(inner);
+    const tree = new MetroTree(root, this.openText, this.budgets);
     t = tree;
     this.trees.set(root, tree);
     const started = performance.now();
@@ -69,14 +112,22 @@ export class Project extends Emitter<ProjectEvents> {
     tree.scanMs = performance.now() - started;
     tree.contexts.on("evaluated", (files) => this.contextsEvaluated(tree, files));
     tree.contexts.on("progress", (files) => this.emit("findingsChanged", files));
+    const preferred = this.preferredActive[root];
+    if (typeof preferred === "string") tree.contexts.preferredName = preferred;
     tree.contexts.configure(this.contextSetting);
     this.emit("contextsChanged", tree);
-    this.emit("findingsChanged", tree.index.files.keys());
+    // Skipped files and an unusable metro-contexts.json get their one diagnostic too.
+    this.emit("findingsChanged", [...tree.index.files.keys(), ...tree.index.skipped.keys(), tree.contexts.contextsFile]);
     return tree;
   }
 
   removeFolder(folder: string): void {
-    for (const r of [...this.trees.keys()]) if (r === folder || isInside(folder, r)) this.trees.delete(r);
+    for (const r of [...this.trees.keys()]) if (r === folder || isInside(folder, r)) this.closeTree(r);
+  }
+
+  private closeTree(root: string): void {
+    this.trees.get(root)?.dispose();
+    this.trees.delete(root);
   }
 
   /**
@@ -88,6 +139,10 @@ export class Project extends Emitter<ProjectEvents> {
     for (const t of this.trees.values()) if (isInside(t.root, path) && (!best || t.root.length < best.root.length)) best = t;
     if (best || !discover) return best;
     const root = findTreeRootAbove(path);
+    if (root && this.trees.size >= MAX_TREES) {
+      this.treesNotOpened++;
+      return undefined;
+    }
     return root ? this.addTree(root) : undefined;
   }
 

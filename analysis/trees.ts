@@ -2,26 +2,26 @@
 // holding `etc/master.conf` or `metro.conf`. Clients may send no workspace
 // folder at all, so a tree is also found by walking up from an opened file.
 
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync, type Dirent } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
+import { FileProblem, MAX_FILE_BYTES, describeKind, tooLarge, isInside, isTreeRoot, realPath, treeRootAbove } from "../engine/files";
 
-export function isTreeRoot(dir: string): boolean {
-  return existsSync(join(dir, "etc", "master.conf")) || existsSync(join(dir, "metro.conf"));
-}
+export { isInside, isTreeRoot } from "../engine/files";
 
 /** The nearest folder at or above `file`'s folder that is a tree root, or undefined. */
 export function findTreeRootAbove(file: string): string | undefined {
-  let dir = dirname(file);
-  for (;;) {
-    if (isTreeRoot(dir)) return dir;
-    const up = dirname(dir);
-    if (up === dir) return undefined;
-    dir = up;
-  }
+  return treeRootAbove(dirname(file));
 }
 
-/** Tree roots at or below `folder` (a workspace folder need not be a tree itself). */
-export function findTreeRootsBelow(folder: string, depth = 3): string[] {
+/**
+ * Tree roots at or below `folder` (a workspace folder need not be a tree
+ * itself). Each real folder is looked at once, so links to `.` or to a
+ * parent cannot multiply the search.
+ */
+export function findTreeRootsBelow(folder: string, depth = 3, limit = Infinity, seen = new Set<string>()): string[] {
+  const real = realPath(folder);
+  if (real === undefined || seen.has(real) || limit <= 0) return [];
+  seen.add(real);
   if (isTreeRoot(folder)) return [folder];
   if (depth === 0) return [];
   const out: string[] = [];
@@ -35,20 +35,17 @@ export function findTreeRootsBelow(folder: string, depth = 3): string[] {
     if (SKIPPED_DIRS.has(name) || name.startsWith(".")) continue;
     const p = join(folder, name);
     try {
-      if (statSync(p).isDirectory()) out.push(...findTreeRootsBelow(p, depth - 1));
+      if (!statSync(p).isDirectory()) continue;
     } catch {
-      /* unreadable: not ours */
+      continue; /* unreadable: not ours */
     }
+    for (const r of findTreeRootsBelow(p, depth - 1, limit - out.length, seen)) out.push(r);
+    if (out.length >= limit) break;
   }
   return out;
 }
 
 const SKIPPED_DIRS = new Set(["node_modules", ".git", "fsroot", "dist", "out"]);
-
-export function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === "" || (!rel.startsWith("..") && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel));
-}
 
 /**
  * Whether a path inside a tree is a Metro file by its name alone: `*.conf`,
@@ -71,30 +68,66 @@ export function isMetroFileName(root: string, path: string): boolean {
   return false;
 }
 
-/** Every regular file under `root` (skipping VCS, package and fsroot folders), for collect-path matching. */
-export function listFiles(root: string, limit = 20000): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    let names: string[];
+export interface TreeListing {
+  /** Regular files, as paths under the root (a file reached by two names is listed under both). */
+  files: string[];
+  /** Metro files (by name) that are not read: not regular files, or too large. */
+  skipped: Map<string, FileProblem>;
+}
+
+/**
+ * Every regular file under `root` (skipping VCS, package and fsroot folders),
+ * for collect-path matching. Each real folder is walked once and only when
+ * it lies inside the tree: a link to `.`, to a parent or out of the tree is
+ * not followed, so the walk ends after at most `limit` folders and `limit`
+ * files whatever links the tree holds. Links to regular files are listed
+ * (they are read with the size limit like any file).
+ */
+export function walkTree(root: string, limit = 20000): TreeListing {
+  const files: string[] = [];
+  const skipped = new Map<string, FileProblem>();
+  const rootReal = realPath(root);
+  if (rootReal === undefined) return { files, skipped };
+  const seen = new Set<string>([rootReal]);
+  // Breadth first, real folders before links to folders, so a folder is listed under its own name.
+  const queue: string[] = [root];
+  for (let q = 0; q < queue.length && files.length < limit; q++) {
+    const dir = queue[q];
+    let entries: Dirent[];
     try {
-      names = readdirSync(dir);
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch {
-      return;
+      continue;
     }
-    for (const name of names) {
-      if (out.length >= limit) return;
+    entries.sort((a, b) => Number(a.isSymbolicLink()) - Number(b.isSymbolicLink()));
+    for (const entry of entries) {
+      if (files.length >= limit) break;
+      const name = entry.name;
       if (SKIPPED_DIRS.has(name) || name.startsWith(".")) continue;
       const p = join(dir, name);
       let st;
       try {
         st = statSync(p);
       } catch {
-        continue;
+        continue; // a dangling link, a loop of links, or gone
       }
-      if (st.isDirectory()) walk(p);
-      else if (st.isFile()) out.push(p);
+      if (st.isDirectory()) {
+        const real = realPath(p);
+        if (real === undefined || seen.has(real) || !isInside(rootReal, real)) continue;
+        if (seen.size >= limit) continue;
+        seen.add(real);
+        queue.push(p);
+      } else if (!st.isFile()) {
+        if (isMetroFileName(root, p)) skipped.set(p, new FileProblem("not-regular", describeKind(st)));
+      } else if (st.size > MAX_FILE_BYTES && isMetroFileName(root, p)) {
+        skipped.set(p, tooLarge(st.size));
+      } else files.push(p);
     }
-  };
-  walk(root);
-  return out;
+  }
+  return { files, skipped };
+}
+
+/** Every regular file under `root`: see walkTree. */
+export function listFiles(root: string, limit = 20000): string[] {
+  return walkTree(root, limit).files;
 }

@@ -15,7 +15,8 @@ import type {
   Statement,
   Value,
 } from "../language";
-import { isMetroFileName, listFiles } from "./trees";
+import { FileProblem } from "../engine/files";
+import { isMetroFileName, walkTree } from "./trees";
 
 export type ElementStatement = SingleLineElement | MultiLineElement;
 
@@ -264,6 +265,25 @@ export function collectTarget(file: string, path: Value): { staticPath: string |
 export interface TreeIndexOptions {
   /** Parses a file (open documents overlaid); undefined when it cannot be read. */
   parse: (path: string) => MetroFile | undefined;
+  /** Why `parse` returned undefined for a path. */
+  problem?: (path: string) => FileProblem | undefined;
+  /** Statements and references indexed at once, shared by the indexes that pass the same object. */
+  budget?: EntryBudget;
+}
+
+export interface EntryBudget {
+  readonly max: number;
+  held: number;
+}
+
+/**
+ * What indexing a file costs, counted before its values are split into parts
+ * (the bulk of an index's memory): its statements and its `$[` references.
+ */
+export function indexCost(ast: MetroFile): number {
+  let n = ast.statements.length;
+  for (let i = ast.text.indexOf("$["); i !== -1; i = ast.text.indexOf("$[", i + 2)) n++;
+  return n;
 }
 
 /** The index of one tree: every Metro file parsed and its symbols merged. */
@@ -272,6 +292,9 @@ export class WorkspaceIndex {
   private byName: Map<string, DefinitionEntry[]> | null = null;
   private refsByName: Map<string, ReferenceEntry[]> | null = null;
   private allFiles = new Set<string>();
+  /** Metro files that are not read (a FIFO, a device, too large, ...), each with why: one diagnostic each. */
+  skipped = new Map<string, FileProblem>();
+  private readonly costs = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -280,8 +303,10 @@ export class WorkspaceIndex {
 
   /** Lists the tree's files and parses every Metro file among them. */
   scan(): void {
-    this.allFiles = new Set(listFiles(this.root));
-    this.files.clear();
+    const listing = walkTree(this.root);
+    this.allFiles = new Set(listing.files);
+    this.clear();
+    this.skipped = listing.skipped;
     for (const f of this.allFiles) if (isMetroFileName(this.root, f)) this.update(f);
     // Extension-less files reached by a collect path are Metro files too.
     for (let round = 0; round < 3; round++) {
@@ -303,18 +328,52 @@ export class WorkspaceIndex {
   update(path: string): FileIndex | undefined {
     const ast = this.options.parse(path);
     this.dirty();
-    if (!ast) {
+    this.release(path);
+    const budget = this.options.budget;
+    const cost = ast && budget ? indexCost(ast) : 0;
+    if (ast && budget && budget.held + cost > budget.max) {
       this.files.delete(path);
+      this.skipped.set(path, new FileProblem("too-large", `holds ${cost} statements and references; with the files already indexed that is more than the ${budget.max} the language server indexes`));
       return undefined;
     }
+    if (!ast) {
+      this.files.delete(path);
+      const problem = this.options.problem?.(path);
+      if (problem && problem.kind !== "missing") this.skipped.set(path, problem);
+      else this.skipped.delete(path);
+      return undefined;
+    }
+    this.skipped.delete(path);
     const fi = indexFile(path, ast);
     this.files.set(path, fi);
+    if (budget) {
+      budget.held += cost;
+      this.costs.set(path, cost);
+    }
     this.allFiles.add(path);
     return fi;
   }
 
+  /** Gives back what indexing `path` took from the budget. */
+  private release(path: string): void {
+    const cost = this.costs.get(path);
+    if (cost === undefined) return;
+    this.options.budget!.held -= cost;
+    this.costs.delete(path);
+  }
+
+  /** Forgets every file (the tree is closed), giving back its budget. */
+  clear(): void {
+    for (const path of [...this.costs.keys()]) this.release(path);
+    this.files.clear();
+    this.skipped.clear();
+    this.dirty();
+  }
+
   remove(path: string): void {
+    this.release(path);
     this.files.delete(path);
+    this.skipped.delete(path);
     this.allFiles.delete(path);
     this.dirty();
   }
@@ -375,13 +434,13 @@ export class WorkspaceIndex {
   definitionsMatching(pattern: RegExp): DefinitionEntry[] {
     if (!this.byName) this.build();
     const out: DefinitionEntry[] = [];
-    for (const [name, defs] of this.byName!) if (pattern.test(name)) out.push(...defs);
+    for (const [name, defs] of this.byName!) if (pattern.test(name)) for (const d of defs) out.push(d);
     return out;
   }
 
   collects(): CollectEntry[] {
     const out: CollectEntry[] = [];
-    for (const f of this.files.values()) out.push(...f.collects);
+    for (const f of this.files.values()) for (const c of f.collects) out.push(c);
     return out;
   }
 

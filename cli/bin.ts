@@ -1,12 +1,25 @@
 // The metro-engine executable: runs the CLI and sets the exit code.
 import { main } from "./main";
+import { describeError } from "../engine/system-errors";
+
+// When the reader of our output goes away (`metro-engine dump | head -1`),
+// stop quietly with the status a tool killed by SIGPIPE has (128 + 13), as
+// `yes | head -1` does; Node ignores SIGPIPE, so the write fails with EPIPE.
+const SIGPIPE_STATUS = 141;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") process.exit(SIGPIPE_STATUS);
+    // Any other output error: nowhere to report it reliably; end with the internal-error status.
+    process.exit(70);
+  });
+}
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
   (e) => {
-    process.stderr.write(`metro-engine: internal error: ${(e as Error).message}\n`);
+    process.stderr.write(`metro-engine: internal error: ${describeError(e)}\n`);
     process.exitCode = 70;
   },
 );

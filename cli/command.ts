@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { resolve } from "node:path";
 import type { Diagnostic } from "../language";
 import { CONTEXTS_FILE, readContextsFile, type ContextConfig } from "../analysis/contexts-file";
-import { describeFsError } from "../analysis/contexts-file";
+import { describeFsError } from "../engine/files";
 import { UsageError, optionValue, type OptionSpec, type ParsedArgs } from "./args";
 
 export interface Command {

@@ -6,6 +6,7 @@ import pkg from "../package.json";
 import { UsageError, parseArgs, suggestion, type OptionSpec } from "./args";
 import type { Command } from "./command";
 import { COMMANDS } from "./commands";
+import { describeError } from "../engine/system-errors";
 
 export { UsageError } from "./args";
 export { dumpContexts } from "./commands/dump";
@@ -90,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if ((e as NodeJS.ErrnoException).code === "EPIPE") return 0;
-    process.stderr.write(`metro-engine: internal error: ${(e as Error).message}\n`);
+    process.stderr.write(`metro-engine: internal error: ${describeError(e)}\n`);
     return 70;
   }
 }

@@ -88,6 +88,7 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
       severity: "warning",
       code: "metro/never-collected",
       message: `this file is never collected (${why}); metro drops it silently`,
+      missing: u.missing,
     });
   }
   const used = uses?.used.get(context);
@@ -152,8 +153,9 @@ function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnosti
   const def = f.context.definitions(f.read.key)[0];
   const file = f.file ?? def?.file ?? f.context.spec.config;
   const range = f.range ?? def?.statement.name.range ?? ORIGIN;
-  const message = f.code === "metro/undefined-element" ? `${who} reads ${f.read.key}, which is not defined: metro stops here` : f.message;
-  return { file, range, severity: "error", code: f.code, message };
+  const undefinedKey = f.code === "metro/undefined-element";
+  const message = undefinedKey ? `${who} reads ${f.read.key}, which is not defined: metro stops here` : f.message;
+  return { file, range, severity: "error", code: f.code, message, missing: undefinedKey ? f.read.key : undefined };
 }
 
 /** Places an evaluation error on the reference (or element) where it happened. */
@@ -181,7 +183,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
       for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `"${n}" is part of the cycle` });
     }
   }
-  return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined };
+  return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined, missing: e.missing };
 }
 
 /** The `<< PATH` of an element (or of line `line` of a multi-line element). */

@@ -3,6 +3,8 @@
 // element with no true condition (Python's KeyError in the reference) moves a
 // collect entry to the back of the queue; any other error stops the context.
 
+import type { FileProblemCode } from "./files";
+
 export type ErrorCode =
   | "metro/undefined-element"
   | "metro/circular-reference"
@@ -15,6 +17,7 @@ export type ErrorCode =
   | "metro/unknown-modifier"
   | "metro/repeated-modifier"
   | "metro/missing-file"
+  | FileProblemCode
   | "metro/not-multi-line"
   | "metro/undefined-multi-line"
   | "metro/zap-in-conditional"

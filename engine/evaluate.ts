@@ -11,6 +11,7 @@ import { Expander, type MetroValue } from "./expand";
 import { PythonRunner } from "./python";
 import { Store, type Definition } from "./store";
 import { Workspace } from "./workspace";
+import { FileProblem, problemCode } from "./files";
 import { pyNormpath } from "./paths";
 
 export type { MetroValue } from "./expand";
@@ -34,6 +35,8 @@ export interface EngineDiagnostic {
   code: string;
   message: string;
   related?: { file: string; range: Range; message: string }[];
+  /** For an undefined element: the name that is undefined. */
+  missing?: string;
 }
 
 export interface Fatal {
@@ -83,6 +86,12 @@ export interface EvaluateOptions {
   trackReferences?: boolean;
   /** Replace `portage/MAKEOPTS: auto` with -jN as metro does (default true). */
   makeopts?: boolean;
+  /**
+   * Stop with a fatal `metro/too-many-elements` when the files define more
+   * element names than this (the language server bounds what one context of
+   * a hostile tree can cost). Unlimited when absent.
+   */
+  maxElements?: number;
 }
 
 /** A key's expansion, or why it cannot be expanded. */
@@ -157,12 +166,14 @@ class Context implements EvaluatedContext {
   private lax = false;
   private readonly usedBy = new Map<string, Set<string>>();
   private readonly uses = new Map<string, Set<string>>();
+  private readonly maxElements: number;
 
   constructor(
     readonly spec: ContextSpec,
     options: EvaluateOptions,
   ) {
     this.workspace = options.workspace ?? new Workspace();
+    this.maxElements = options.maxElements ?? Infinity;
     const python = options.allowExec ? (options.python ?? new PythonRunner()) : null;
     this.expander = new Expander(this.store, this.workspace, python, {
       onReference: options.trackReferences
@@ -232,10 +243,15 @@ class Context implements EvaluatedContext {
   private collect(path: string, entry: QueueEntry | null, provenance: string[]): void {
     const kind = this.workspace.kind(path);
     const where = entry ? { file: entry.origin, range: entry.statement.path.range } : {};
-    if (kind === "missing") throw new Fail({ code: "metro/missing-collect", message: `file "${path}" does not exist`, ...where });
-    if (kind !== "file") throw new Fail({ code: "metro/not-a-file", message: `"${path}" is not a regular file`, ...where });
+    const refuse = (problem: FileProblem | undefined): Fail => {
+      if (kind === "missing" || !problem || problem.kind === "missing") {
+        return new Fail({ code: "metro/missing-collect", message: `file "${path}" ${problem?.words ?? "does not exist"}`, ...where });
+      }
+      return new Fail({ code: problemCode(problem.kind), message: `"${path}" ${problem.words}`, ...where });
+    };
+    if (kind !== "file") throw refuse(this.workspace.problem(path));
     const file = this.workspace.getFile(path);
-    if (!file) throw new Fail({ code: "metro/unreadable-file", message: `cannot read "${path}"`, ...where });
+    if (!file) throw refuse(this.workspace.problem(path) ?? new FileProblem("other", "cannot be read"));
     const normalised = pyNormpath(path);
     this.filesRead.add(normalised);
     const ast = file.ast;
@@ -257,6 +273,9 @@ class Context implements EvaluatedContext {
         this.store.laxVars.set(name, st.scope.lax ?? laxAtStart);
         const value = st.kind === "single" ? st.value.text : st.rawLines;
         const cond = st.scope.condition;
+        if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
+          throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: st.name.range });
+        }
         if (cond) {
           const existing = this.store.conditionals.get(name)?.get(cond);
           if (existing) throw new Fail(duplicate(name, file, st, existing, `for the condition "${cond}"`));

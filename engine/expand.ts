@@ -15,6 +15,7 @@ import { EvaluationError, type ErrorCode, type ErrorSite } from "./errors";
 import type { PythonRunner } from "./python";
 import type { Definition, RawValue, Store } from "./store";
 import type { Workspace } from "./workspace";
+import { problemCode } from "./files";
 import { resolve } from "node:path";
 
 /** `string`: a value; `string[]`: a multi-line value; `null`: nothing (the :zap result). */
@@ -534,7 +535,13 @@ export class Expander {
     this.hooks.onFileRead?.(path);
     const text = this.workspace.readText(path);
     if (text === undefined) {
-      throw this.err("metro/missing-file", `cannot read "${f.ex}" (named by "<< ${f.prepared.text}")`, false, f);
+      const problem = this.workspace.problem(path);
+      const named = `"${f.ex}" (named by "<< ${f.prepared.text}")`;
+      if (!problem || problem.kind === "missing") {
+        throw this.err("metro/missing-file", `cannot read ${named}: it ${problem?.words ?? "does not exist"}`, false, f);
+      }
+      const why = problem.kind === "invalid-utf8" ? `${problem.words}: metro cannot read it` : problem.words;
+      throw this.err(problemCode(problem.kind), `${named} ${why}`, false, f);
     }
     const { lines, lastLineUnterminated } = fileLines(text);
     if (lastLineUnterminated) this.hooks.onFileWithoutFinalNewline?.(path);

@@ -4,6 +4,7 @@
 // context of a build matrix) starts one interpreter, not one per value.
 
 import { spawnSync } from "node:child_process";
+import { describeError } from "./system-errors";
 
 export interface PythonOutcome {
   /** What each block printed, for the blocks that ran to completion. */
@@ -89,7 +90,7 @@ export class PythonRunner {
       results = null;
     }
     const failure = proc.error
-      ? `cannot run ${this.python}: ${proc.error.message}`
+      ? describeError(proc.error)
       : `${this.python} failed${proc.stderr?.length ? ": " + proc.stderr.toString("utf8").trim().split("\n").pop() : ""}`;
     keys.forEach((k, i) => this.done.set(k, results?.[i] ?? { outputs: [], error: failure }));
   }

@@ -2,9 +2,10 @@
 // reads them. The language server overlays unsaved documents through
 // `readText`; the CLI reads the disk.
 
-import { lstatSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
 import { parseMetroBytes, parseMetro, type MetroFile } from "../language";
+import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
 
 export interface WorkspaceFile {
   path: string;
@@ -14,6 +15,17 @@ export interface WorkspaceFile {
 export interface WorkspaceOptions {
   /** Text of a path when the caller knows better than the disk (an open editor buffer); undefined to read the disk. */
   readText?: (path: string) => string | undefined;
+  /**
+   * Bytes of files held at once, shared by the workspaces that pass the same
+   * object (the language server bounds what a hostile folder can make it
+   * hold); past `max` a file is refused as too large. Unlimited when absent.
+   */
+  budget?: ByteBudget;
+}
+
+export interface ByteBudget {
+  readonly max: number;
+  held: number;
 }
 
 export type FileKind = "file" | "directory" | "other" | "missing";
@@ -22,8 +34,12 @@ export class Workspace {
   private readonly files = new Map<string, WorkspaceFile | null>();
   private readonly texts = new Map<string, string | null>();
 
-  private readonly placeholders = new Map<string, string | null>();
+  private readonly placeholders = new Map<string, string | FileProblem | null>();
   private readonly kinds = new Map<string, FileKind>();
+  /** Why a path could not be read (or is not a file), for the diagnostics that name it. */
+  private readonly problems = new Map<string, FileProblem>();
+  /** Bytes read from disk for each path held in `files` or `texts`, and their sum. */
+  private readonly sizes = new Map<string, number>();
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -31,23 +47,28 @@ export class Workspace {
    * A symbolic link checked out by a tool that cannot make links (git with
    * core.symlinks=false, some archive tools) becomes a small file holding the
    * link's target. metro trees use links for build aliases and shared package
-   * lists; such a placeholder is followed like the link it stands for.
+   * lists; such a placeholder is followed like the link it stands for, but
+   * only to a regular file or folder inside the tree that holds it (the
+   * nearest folder above with `etc/master.conf` or `metro.conf`, else the
+   * placeholder's own folder): never to a device or out of the tree.
    */
-  private placeholderTarget(path: string): string | null {
+  private placeholderTarget(path: string): string | FileProblem | null {
     let t = this.placeholders.get(path);
     if (t !== undefined) return t;
     t = null;
     try {
       const st = lstatSync(path);
       if (st.isFile() && st.size > 0 && st.size < 256) {
-        const text = readFileSync(path, "utf8");
+        const text = readRegularFile(path, 256).toString("utf8");
         if (!/[\s:\0$\[\]#]/.test(text) && !text.startsWith("/")) {
           const target = join(dirname(path), text);
-          try {
-            statSync(target);
-            t = target;
-          } catch {
-            t = null;
+          const real = realPath(target);
+          if (real !== undefined) {
+            const bound = realPath(treeRootAbove(dirname(path)) ?? dirname(path)) ?? dirname(path);
+            const kind = statSync(real);
+            if (!isInside(bound, real)) t = new FileProblem("outside-tree", `is a link placeholder to "${text}", outside the tree ${bound}: not followed`);
+            else if (!kind.isFile() && !kind.isDirectory()) t = new FileProblem("not-regular", `is a link placeholder to "${text}", which ${describeKind(kind)}: not followed`);
+            else t = target;
           }
         }
       }
@@ -58,7 +79,7 @@ export class Workspace {
     return t;
   }
 
-  /** The path with link placeholders followed (the real path to read; never the recorded one). */
+  /** The path with link placeholders followed (the real path to read; never the recorded one). Throws a FileProblem. */
   private physical(path: string): string {
     if (!path.startsWith("/")) return path;
     const parts = path.split(sep).filter((p) => p !== "");
@@ -68,6 +89,7 @@ export class Workspace {
       for (let hops = 0; hops < 8; hops++) {
         const target = this.placeholderTarget(current);
         if (target === null) break;
+        if (target instanceof FileProblem) throw target;
         current = target;
       }
     }
@@ -101,24 +123,38 @@ export class Workspace {
       try {
         const st = statSync(this.physical(path));
         k = st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
-      } catch {
-        k = "missing";
+        if (k !== "file") this.problems.set(path, new FileProblem(k === "directory" ? "folder" : "not-regular", describeKind(st)));
+      } catch (e) {
+        const p = problemOf(e);
+        // A link placeholder refused, or links in a loop, are not "missing".
+        k = p.kind === "missing" ? "missing" : "other";
+        this.problems.set(path, p);
       }
       this.kinds.set(path, k);
     }
     return k;
   }
 
-  /** The parsed file at `path`, or undefined when it cannot be read. */
+  /** Why `path` could not be read or is not a regular file (after kind, getFile or readText said so). */
+  problem(path: string): FileProblem | undefined {
+    return this.problems.get(path);
+  }
+
+  /** The parsed file at `path`, or undefined when it cannot be read (then `problem` says why). */
   getFile(path: string): WorkspaceFile | undefined {
     let f = this.files.get(path);
     if (f === undefined) {
       const overlay = this.options.readText?.(path);
-      if (overlay !== undefined) f = { path, ast: parseMetro(overlay) };
-      else {
+      if (overlay !== undefined) {
+        if (overlay.length > MAX_FILE_BYTES) {
+          this.problems.set(path, tooLarge(Buffer.byteLength(overlay)));
+          f = null;
+        } else f = { path, ast: parseMetro(overlay) };
+      } else {
         try {
-          f = { path, ast: parseMetroBytes(readFileSync(this.physical(path))) };
-        } catch {
+          f = { path, ast: parseMetroBytes(this.readDisk(path)) };
+        } catch (e) {
+          this.problems.set(path, problemOf(e));
           f = null;
         }
       }
@@ -127,7 +163,7 @@ export class Workspace {
     return f ?? undefined;
   }
 
-  /** Raw text of a file read by a `<< PATH` value, or undefined when it cannot be read. */
+  /** Raw text of a file read by a `<< PATH` value, or undefined when it cannot be read (then `problem` says why). */
   readText(path: string): string | undefined {
     let t = this.texts.get(path);
     if (t === undefined) {
@@ -135,8 +171,14 @@ export class Workspace {
       if (overlay !== undefined) t = overlay;
       else {
         try {
-          t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(readFileSync(this.physical(path)));
-        } catch {
+          const bytes = this.readDisk(path);
+          try {
+            t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+          } catch {
+            throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
+          }
+        } catch (e) {
+          this.problems.set(path, problemOf(e));
           t = null;
         }
       }
@@ -145,10 +187,35 @@ export class Workspace {
     return t ?? undefined;
   }
 
+  /** The bytes of `path` from disk (placeholders followed), within the size limits. Throws a FileProblem. */
+  private readDisk(path: string): Buffer {
+    const bytes = readRegularFile(this.physical(path));
+    const budget = this.options.budget;
+    const before = this.sizes.get(path) ?? 0;
+    if (budget) {
+      if (budget.held - before + bytes.length > budget.max) {
+        throw new FileProblem("too-large", `cannot be read: with the files already read it would exceed ${formatBytes(budget.max)} in total, the limit`);
+      }
+      budget.held += bytes.length - before;
+    }
+    this.sizes.set(path, bytes.length);
+    return bytes;
+  }
+
+  /** Forgets everything read (the workspace is no longer used), giving back its budget. */
+  clear(): void {
+    for (const path of [...this.sizes.keys()]) this.invalidate(path);
+    this.files.clear();
+    this.texts.clear();
+  }
+
   /** Forgets what was read from `path` (after an edit or a change on disk). */
   invalidate(path: string): void {
+    if (this.options.budget) this.options.budget.held -= this.sizes.get(path) ?? 0;
+    this.sizes.delete(path);
     this.files.delete(path);
     this.texts.delete(path);
+    this.problems.delete(path);
     // Which paths exist may have changed too (a file created or removed).
     this.kinds.clear();
     this.placeholders.clear();

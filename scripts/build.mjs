@@ -32,7 +32,7 @@ if (args.has("--tests")) {
   // Bundles of tests that were moved or removed must not run again.
   rmSync("out/tests", { recursive: true, force: true });
   jobs.push(build({ ...common, entryPoints: filesUnder("tests", ".test.ts"), outdir: "out/tests", outbase: "tests",
-    external: ["mocha", "vscode-textmate", "vscode-oniguruma"] }));
+    external: ["mocha", "vscode-textmate", "vscode-oniguruma", "playwright-core"] }));
 }
 if (args.has("--bench")) {
   jobs.push(build({ ...common, entryPoints: filesUnder("bench", ".ts"), outdir: "out/bench", outbase: "bench" }));

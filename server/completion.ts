@@ -46,15 +46,16 @@ export function completion(at: DocumentRequest, params: lsp.CompletionParams): l
     return at.tree.index
       .names()
       .filter((n) => n.startsWith(prefix))
-      .map((n) => nameItem(n.slice(prefix.length), n, replace(typed)));
+      .map((n) => nameItem(n.slice(prefix.length), n, replace(typed), at.tree.root));
   }
   const names = new Set(at.tree.index.names());
   for (const c of at.tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);
-  return [...names].filter((n) => n !== "").map((n) => nameItem(n, n, replace(inner)));
+  return [...names].filter((n) => n !== "").map((n) => nameItem(n, n, replace(inner), at.tree.root));
 }
 
-function nameItem(label: string, full: string, range: lsp.Range): lsp.CompletionItem {
-  return { label, kind: lsp.CompletionItemKind.Variable, detail: full, textEdit: { range, newText: label } };
+/** `data` lets completionItem/resolve add the element's documentation. */
+function nameItem(label: string, full: string, range: lsp.Range, tree: string): lsp.CompletionItem {
+  return { label, kind: lsp.CompletionItemKind.Variable, detail: full, textEdit: { range, newText: label }, data: { tree, name: full } };
 }
 
 function sectionAt(file: import("../analysis/workspace-index").FileIndex, line: number): string | null {

@@ -42,3 +42,8 @@ export function contains(r: Range | lsp.Range, pos: lsp.Position): boolean {
 export function location(file: string, r: Range): lsp.Location {
   return { uri: pathToUri(file), range: toLspRange(r) };
 }
+
+/** "1 line", "3 lines". */
+export function lineCount(n: number): string {
+  return n === 1 ? "1 line" : `${n} lines`;
+}

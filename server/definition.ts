@@ -1,13 +1,20 @@
 // Go to definition: from any reference form to every definition of the name
 // (conditional ones and per-build ones included), from a collect path to the
 // file(s) it reads, from `[section x]` to the element x or the other places
-// that open the same section.
+// that open the same section. A name no file defines but the active context
+// gives (target/build, target/arch_desc: metro's command line) goes to where
+// the context gives it: its entry in metro-contexts.json, or for a derived
+// context the file the value was derived from (the build's build.conf, the
+// target's .spec, the arch's folder or file).
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { CONTEXTS_FILE, type ContextState } from "../analysis/contexts";
+import type { MetroTree } from "./session";
 import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import { expandedCollectPath } from "./document-links";
-import { location } from "./convert";
+import { location, pathToUri } from "./convert";
 import { targetAt } from "./locate";
 
 export function definition(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
@@ -17,7 +24,10 @@ export function definition(at: DocumentRequest, params: lsp.DefinitionParams): l
   const zero = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
   switch (t.kind) {
     case "reference": {
-      if (t.ref.name !== null) return tree.index.definitions(t.ref.name).map((d) => location(d.file, d.nameRange));
+      if (t.ref.name !== null) {
+        const defs = tree.index.definitions(t.ref.name).map((d) => location(d.file, d.nameRange));
+        return defs.length ? defs : contextArgument(tree, t.ref.name);
+      }
       if (t.ref.pattern) return tree.index.definitionsMatching(t.ref.pattern).map((d) => location(d.file, d.nameRange));
       return [];
     }
@@ -38,4 +48,87 @@ export function definition(at: DocumentRequest, params: lsp.DefinitionParams): l
       return (exact ? [exact, ...files] : files).map((f) => location(f, zero));
     }
   }
+}
+
+const ORIGIN = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
+
+/** Where the active context gives `name` as a command-line value, or nothing. */
+function contextArgument(tree: MetroTree, name: string): lsp.Location[] {
+  const ctx = tree.contexts.active;
+  if (!ctx || !(name in ctx.args)) return [];
+  if (tree.contexts.source === "file") {
+    const file = join(tree.root, CONTEXTS_FILE);
+    const at = argumentInContextsFile(file, ctx, name);
+    return at ? [at] : [location(file, ORIGIN)];
+  }
+  if (tree.contexts.source === "derived") {
+    const value = ctx.args[name];
+    const files = [...tree.index.files.keys()];
+    const install = dirname(dirname(files.find((f) => f.endsWith(join("etc", "master.conf"))) ?? join(tree.root, "etc", "master.conf")));
+    const candidates: string[] = [];
+    if (name === "target/build") candidates.push(join(install, "etc", "builds", value, "build.conf"));
+    else if (name === "target") candidates.push(...files.filter((f) => basename(f) === `${value}.spec` && f.includes(`${join(install, "targets")}`)));
+    else if (name === "target/arch_desc" || name === "target/subarch") {
+      candidates.push(join(install, "etc", "builds", "packages", `${value}.conf`));
+      candidates.push(...files.filter((f) => f.split(/[\\/]/).includes(value) || basename(f) === `${value}.conf`));
+    }
+    const hit = candidates.find((f) => existsSync(f));
+    return hit ? [location(hit, ORIGIN)] : [];
+  }
+  return [];
+}
+
+/** The `"name": value` of a context's entry in metro-contexts.json. */
+function argumentInContextsFile(file: string, ctx: ContextState, name: string): lsp.Location | null {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return null;
+  }
+  for (const [start, end] of topLevelElements(text)) {
+    let entry: { name?: unknown; args?: Record<string, unknown> };
+    try {
+      entry = JSON.parse(text.slice(start, end));
+    } catch {
+      continue;
+    }
+    const sameArgs = entry.args && Object.keys(entry.args).length === Object.keys(ctx.args).length && Object.entries(ctx.args).every(([k, v]) => entry.args![k] === v);
+    if (!sameArgs || (typeof entry.name === "string" && entry.name !== ctx.name)) continue;
+    const key = JSON.stringify(name);
+    const re = new RegExp(key.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "\\s*:", "g");
+    re.lastIndex = start;
+    const m = re.exec(text);
+    if (!m || m.index >= end) continue;
+    const before = text.slice(0, m.index).split("\n");
+    const line = before.length - 1;
+    const character = before[line].length;
+    return { uri: pathToUri(file), range: { start: { line, character }, end: { line, character: character + key.length } } };
+  }
+  return null;
+}
+
+/** Offsets of the elements of the top-level JSON array (strings and nesting skipped). */
+function topLevelElements(text: string): [number, number][] {
+  const out: [number, number][] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === "\\") i++;
+      continue;
+    }
+    if (c === "[" || c === "{") {
+      if (depth === 1 && c === "{") start = i;
+      depth++;
+    } else if (c === "]" || c === "}") {
+      depth--;
+      if (depth === 1 && c === "}" && start >= 0) {
+        out.push([start, i + 1]);
+        start = -1;
+      }
+    }
+  }
+  return out;
 }

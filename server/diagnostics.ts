@@ -5,8 +5,10 @@
 
 import * as lsp from "vscode-languageserver";
 import type { Diagnostic as SyntaxDiagnostic } from "../language";
+import { CONTEXTS_FILE } from "../analysis/contexts";
 import { zapOutcome } from "../analysis/zap";
 import { mergeFindings, type ContextFindings } from "../analysis/findings";
+import { problemCode } from "../engine/files";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "../analysis/workspace-index";
@@ -20,6 +22,8 @@ export const Codes = {
   zapNotNeeded: "metro/zap-not-needed",
   missingFile: "metro/missing-file",
   unused: "metro/unused",
+  tooManyFindings: "metro/too-many-findings",
+  badContextsFile: "metro/bad-contexts-file",
 } as const;
 
 /** Data attached to diagnostics for code actions. */
@@ -28,14 +32,54 @@ export interface DiagnosticData {
   contexts?: string[];
 }
 
+/**
+ * At most this many diagnostics are published for one file (a generated file
+ * may hold a hundred thousand findings; the first thousand tell the story and
+ * a message of that size stays cheap for every client).
+ */
+export const MAX_DIAGNOSTICS_PER_FILE = 1000;
+
 export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
   const syntax = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
-  const contextual = contextDiagnostics(tree, file, syntax);
-  const out = [...syntax, ...contextual];
-  out.push(...indexDiagnostics(tree, file, out));
-  out.push(...zapHints(tree, file));
-  out.push(...unusedHints(tree, file));
+  // Loops, not push(...list): spreading a list of 150,000 findings overflows the stack.
+  const out: lsp.Diagnostic[] = [];
+  for (const d of syntax) out.push(d);
+  for (const d of contextDiagnostics(tree, file, syntax)) out.push(d);
+  for (const d of indexDiagnostics(tree, file, out)) out.push(d);
+  for (const d of zapHints(tree, file)) out.push(d);
+  for (const d of unusedHints(tree, file)) out.push(d);
+  return capped(out);
+}
+
+/** The first MAX_DIAGNOSTICS_PER_FILE diagnostics, and one saying how many more there are. */
+export function capped(all: lsp.Diagnostic[]): lsp.Diagnostic[] {
+  if (all.length <= MAX_DIAGNOSTICS_PER_FILE) return all;
+  const out = all.slice(0, MAX_DIAGNOSTICS_PER_FILE);
+  out.push({
+    range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+    severity: lsp.DiagnosticSeverity.Information,
+    code: Codes.tooManyFindings,
+    source: SOURCE,
+    message: `${all.length - MAX_DIAGNOSTICS_PER_FILE} more findings in this file are not shown (the first ${MAX_DIAGNOSTICS_PER_FILE} are); \`metro-engine check\` lists them all`,
+  });
   return out;
+}
+
+/**
+ * Diagnostics of a file of the tree that is not indexed: a Metro file that
+ * is skipped (a FIFO, a device, too large) or an unusable metro-contexts.json.
+ * One diagnostic each; undefined when the path is neither.
+ */
+export function unreadFileDiagnostics(tree: MetroTree, path: string): lsp.Diagnostic[] | undefined {
+  const start = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+  const problem = tree.index.skipped.get(path);
+  if (problem) {
+    return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: problem.kind === "missing" ? Codes.missingFile : problemCode(problem.kind), source: SOURCE, message: `this file ${problem.words}: the language server skips it` }];
+  }
+  if (path === tree.contexts.contextsFile && tree.contexts.contextsFileProblems.length) {
+    return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: Codes.badContextsFile, source: SOURCE, message: `${CONTEXTS_FILE} is not used: ${tree.contexts.contextsFileProblems.join("; ")}` }];
+  }
+  return undefined;
 }
 
 /**

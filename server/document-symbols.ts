@@ -2,7 +2,7 @@
 
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
-import { toLspRange } from "./convert";
+import { lineCount, toLspRange } from "./convert";
 import { definitionRange } from "./references";
 
 export function documentSymbols(at: DocumentRequest): lsp.DocumentSymbol[] {
@@ -20,7 +20,7 @@ export function documentSymbols(at: DocumentRequest): lsp.DocumentSymbol[] {
     const def = file.definitions.find((d) => d.statement === s)!;
     const sym: lsp.DocumentSymbol = {
       name: def.name || "(empty name)",
-      detail: s.kind === "single" ? s.value.text.slice(0, 80) : `${s.rawLines.length} lines`,
+      detail: s.kind === "single" ? s.value.text.slice(0, 80) : lineCount(s.rawLines.length),
       kind: s.kind === "multi" ? lsp.SymbolKind.Array : lsp.SymbolKind.Field,
       range: toLspRange(s.range),
       selectionRange: toLspRange(definitionRange(def)),

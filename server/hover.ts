@@ -7,13 +7,14 @@ import { relative } from "node:path";
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { valueIn, type ContextState, type ValueOutcome } from "../analysis/contexts";
-import { toLspRange } from "./convert";
+import { lineCount, toLspRange } from "./convert";
+import { markup } from "./markup";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
 import { zapConsequence, zapOutcome } from "../analysis/zap";
 import { ClientCommands } from "./protocol";
 import { definitionRange } from "./references";
-import type { MetroTree } from "./session";
+import type { MetroTree, Session } from "./session";
 import type { ReferenceEntry } from "../analysis/workspace-index";
 
 export const HOVER_LINES = 30;
@@ -55,7 +56,7 @@ export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover |
       break;
     }
   }
-  return { contents: { kind: lsp.MarkupKind.Markdown, value: md.join("\n") }, range };
+  return { contents: markup(at.session.hoverFormat, md.join("\n")), range };
 }
 
 function rel(tree: MetroTree, f: string): string {
@@ -103,8 +104,16 @@ export function describeOutcome(v: ValueOutcome, root?: string): string {
     case "pending":
       return "not evaluated yet";
     case "value":
-      return v.value === null ? "nothing (a `:zap` fired)" : Array.isArray(v.value) ? `${v.value.length} lines` : inlineCode(v.value);
+      return v.value === null ? "nothing (a `:zap` fired)" : Array.isArray(v.value) ? lineCount(v.value.length) : inlineCode(v.value);
   }
+}
+
+/** Documentation of a completed name: the hover of its element. */
+export function elementDocumentation(session: Session, item: lsp.CompletionItem): lsp.CompletionItem {
+  const data = item.data as { tree?: unknown; name?: unknown } | undefined;
+  const tree = typeof data?.tree === "string" ? session.trees.get(data.tree) : undefined;
+  if (!tree || typeof data?.name !== "string") return item;
+  return { ...item, documentation: markup(session.completionFormat, elementHover(tree, data.name, null).join("\n")) };
 }
 
 function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null): string[] {

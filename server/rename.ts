@@ -1,9 +1,12 @@
 // Rename an element across files and reference forms. `$[a/b]` and `$[[a/b]]`
 // get the new name; `$[:b]` inside section `a` keeps its relative form when
 // the new name stays in that section and becomes absolute otherwise; a key
-// `b:` under `[section a]` can only be renamed within its section.
+// `b:` under `[section a]` can only be renamed within its section, and F2
+// there offers and takes the short name (`b`). Refusals are one short
+// sentence, to fit an editor's notification.
 
 import type { DocumentRequest } from "./requests";
+import { basename } from "node:path";
 import * as lsp from "vscode-languageserver";
 import type { Range } from "../language";
 import { pathToUri, toLspRange } from "./convert";
@@ -15,23 +18,48 @@ export function prepareRename(at: DocumentRequest, params: lsp.PrepareRenamePara
   if (!t || t.kind === "collect" || t.kind === "section") return null;
   const name = nameOf(t);
   if (!name) return null;
+  // The placeholder is the name as written there: `path` for `path:` under [section profile], `tmp` in `$[:tmp]`.
   if (t.kind === "definition") {
-    if (t.def.nameRange.start.offset === t.def.nameRange.end.offset) return null;
-    return { range: toLspRange(t.def.nameRange), placeholder: name };
+    if (t.def.nameRange.start.offset === t.def.nameRange.end.offset) {
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `This is \`${name}\` as \`: value\`: rename [section ${t.def.writtenSection}] instead.`);
+    }
+    return { range: toLspRange(t.def.nameRange), placeholder: shortName(name, t.def.writtenSection) };
   }
   const r = t.ref;
   const range = r.nameRange.start.offset === r.nameRange.end.offset ? r.range : r.nameRange;
-  return { range: toLspRange(range), placeholder: name };
+  return { range: toLspRange(range), placeholder: r.form === "relative" && r.section ? shortName(name, r.section) : name };
+}
+
+function shortName(name: string, section: string | null): string {
+  return section && name.startsWith(section + "/") ? name.slice(section.length + 1) : name;
+}
+
+/**
+ * The full new name: a bare name (no `/`) typed where the name is written
+ * relative to a section (a key under [section a], `$[:x]`), or for an element
+ * every definition of which sits under one section, stays in that section.
+ */
+function fullNewName(at: DocumentRequest, t: NonNullable<ReturnType<typeof targetAt>>, oldName: string, typed: string): string {
+  if (typed.includes("/")) return typed;
+  let section: string | null = null;
+  if (t.kind === "definition" && t.def.writtenSection) section = t.def.writtenSection;
+  else if (t.kind === "reference" && t.ref.form === "relative") section = t.ref.section;
+  else {
+    const sections = new Set(at.tree.index.definitions(oldName).map((d) => d.writtenSection));
+    if (sections.size === 1) section = [...sections][0] || null;
+  }
+  return section && oldName.startsWith(section + "/") ? `${section}/${typed}` : typed;
 }
 
 export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.WorkspaceEdit | null {
   const t = targetAt(at.file, params.position);
   const oldName = t && nameOf(t);
   if (!t || !oldName || t.kind === "collect") return null;
-  const newName = params.newName.trim();
-  if (!newName || /[\s\]\[$]/.test(newName) || newName.startsWith(":")) {
-    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `\`${newName}\` is not a valid element name`);
+  const typed = params.newName.trim();
+  if (!typed || /[\s\]\[$]/.test(typed) || typed.startsWith(":") || typed.startsWith("/") || typed.endsWith("/") || typed.includes("//")) {
+    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `\`${typed}\` is not a valid element name.`);
   }
+  const newName = fullNewName(at, t, oldName, typed);
   const edits = new Map<string, lsp.TextEdit[]>();
   const add = (file: string, range: Range, text: string) => {
     let l = edits.get(file);
@@ -41,10 +69,10 @@ export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.Works
   for (const d of at.tree.index.definitions(oldName)) {
     const prefix = d.writtenSection ? d.writtenSection + "/" : "";
     if (d.nameRange.start.offset === d.nameRange.end.offset) {
-      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `\`${oldName}\` is defined by \`: value\` under [section ${d.writtenSection}] in ${d.file}: rename the section instead`);
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `\`${oldName}\` is written \`: value\` in ${basename(d.file)}: rename [section ${d.writtenSection}] instead.`);
     }
     if (prefix && !newName.startsWith(prefix)) {
-      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `\`${oldName}\` is defined under [section ${d.writtenSection}] in ${d.file}: the new name must start with \`${prefix}\``);
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `Cannot leave [section ${d.writtenSection}] (${basename(d.file)}): the new name must start with \`${prefix}\`.`);
     }
     add(d.file, d.nameRange, newName.slice(prefix.length));
   }

@@ -4,24 +4,27 @@
 // contexts are evaluated with allowExec false. `main.ts` starts it over
 // stdio; tests start it in process over a pair of streams.
 
-import { writeFileSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
+import { MAX_TREES } from "../analysis/project";
+import { writeRegularFile } from "../engine/files";
 import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
 import { definition } from "./definition";
-import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
+import { capped, fileDiagnostics, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
-import { expandedValueText, hover } from "./hover";
+import { elementDocumentation, expandedValueText, hover } from "./hover";
+import { preferredFormat } from "./markup";
+import pkg from "../package.json";
 import { inlayHints } from "./inlay-hints";
 import { targetAt, nameOf } from "./locate";
 import {
@@ -42,13 +45,43 @@ import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
 import { workspaceSymbols } from "./workspace-symbols";
 
-export const SERVER_VERSION = "0.1.0";
+export const SERVER_VERSION: string = pkg.version;
+
+/** The method a request that came before `initialize` is turned into (see serverConnectionOptions). */
+const NOT_INITIALIZED = "$/metro/notInitialized";
+
+/**
+ * Options for the server's connection: a request that comes before
+ * `initialize` is answered with error -32002 (ServerNotInitialized) and a
+ * notification dropped (except `exit`), as the protocol says, instead of
+ * waiting for an initialization that may never come.
+ */
+export function serverConnectionOptions(): lsp.ConnectionOptions {
+  let initializeReceived = false;
+  return {
+    messageStrategy: {
+      handleMessage(message, next) {
+        if (initializeReceived || !("method" in message)) return next(message);
+        const m = message as { id?: number | string | null; method: string };
+        if (m.method === "initialize") {
+          initializeReceived = true;
+          return next(message);
+        }
+        if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: NOT_INITIALIZED, params: { method: m.method } } as lsp.RequestMessage);
+        else if (m.method === "exit") next(message);
+      },
+    },
+  };
+}
 
 /** Serves one client on `connection` until it exits. */
 export function startServer(connection: lsp.Connection): Session {
   const onRequest = <P, R>(type: Request<P, R>, handler: (params: P) => R | Promise<R>) =>
     connection.onRequest(type.method, (params: unknown) => handler(params as P) as lsp.HandlerResult<R, void>);
   const session = new Session();
+  connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
+    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: "${p.method}" came before "initialize"`);
+  });
   let hasConfiguration = false;
   let hasConfigurationRegistration = false;
   let hasWatchers = false;
@@ -86,12 +119,14 @@ export function startServer(connection: lsp.Connection): Session {
     const uri = pathToUri(path);
     const tree = session.treeFor(path, false);
     const file = tree?.fileIndex(path);
-    let diagnostics: lsp.Diagnostic[];
+    let diagnostics: lsp.Diagnostic[] | undefined;
     if (tree && file) diagnostics = fileDiagnostics(tree, file);
-    else {
+    else if (tree && (diagnostics = unreadFileDiagnostics(tree, path))) {
+      /* a skipped file or an unusable metro-contexts.json: one diagnostic */
+    } else {
       const doc = session.documents.get(uri);
       const ast = doc ? session.looseFile(uri) : undefined;
-      diagnostics = ast ? ast.diagnostics.map(syntaxDiagnostic) : [];
+      diagnostics = ast ? capped(ast.diagnostics.map(syntaxDiagnostic)) : [];
     }
     if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
     if (diagnostics.length) publishedNonEmpty.add(path);
@@ -122,7 +157,12 @@ export function startServer(connection: lsp.Connection): Session {
     hasConfiguration = !!caps.workspace?.configuration;
     hasConfigurationRegistration = hasConfiguration && !!caps.workspace?.didChangeConfiguration?.dynamicRegistration;
     hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
-    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
+    session.hoverFormat = preferredFormat(caps.textDocument?.hover?.contentFormat);
+    session.completionFormat = preferredFormat(caps.textDocument?.completion?.completionItem?.documentationFormat);
+    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown }; activeContexts?: unknown };
+    if (opts.activeContexts && typeof opts.activeContexts === "object") {
+      for (const [root, name] of Object.entries(opts.activeContexts)) if (typeof name === "string") session.preferredActive[root] = name;
+    }
     const fromOptions = opts.contexts ?? opts.metro?.contexts;
     if (fromOptions !== undefined) session.contextSetting = initialContexts = fromOptions;
     if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));
@@ -137,7 +177,7 @@ export function startServer(connection: lsp.Connection): Session {
         hoverProvider: true,
         inlayHintProvider: true,
         codeActionProvider: { codeActionKinds: [lsp.CodeActionKind.QuickFix] },
-        completionProvider: { triggerCharacters: ["[", ":", "/", "."] },
+        completionProvider: { triggerCharacters: ["[", ":", "/", "."], resolveProvider: true },
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
         foldingRangeProvider: true,
@@ -170,6 +210,14 @@ export function startServer(connection: lsp.Connection): Session {
     }
   }
 
+  let warnedTrees = false;
+  /** Says once that a folder held more trees than the server opens. */
+  function warnTreesNotOpened(): void {
+    if (warnedTrees || session.treesNotOpened === 0) return;
+    warnedTrees = true;
+    void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message: `Metro: more than ${MAX_TREES} Metro trees were found; only the first ${MAX_TREES} are open.` });
+  }
+
   connection.onInitialized(async () => {
     // Registrations are best effort: a client may refuse them (and must not bring the server down).
     if (hasConfigurationRegistration) connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" }).catch(() => {});
@@ -179,12 +227,14 @@ export function startServer(connection: lsp.Connection): Session {
     try {
       await pullConfiguration();
       for (const f of initialFolders) session.addFolder(f);
+      warnTreesNotOpened();
     } finally {
       markReady();
     }
     try {
       connection.workspace.onDidChangeWorkspaceFolders((e) => {
         for (const f of e.added) session.addFolder(uriToPath(f.uri));
+        warnTreesNotOpened();
         for (const f of e.removed) {
           const root = uriToPath(f.uri);
           session.removeFolder(root);
@@ -287,6 +337,7 @@ export function startServer(connection: lsp.Connection): Session {
     }, []),
   );
   connection.onCompletion(onDocument(completion, []));
+  connection.onCompletionResolve((item) => answer(() => elementDocumentation(session, item), item));
   connection.onDocumentSymbol(onDocument(documentSymbols, []));
   connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
   connection.onFoldingRanges(onDocument(foldingRanges, []));
@@ -390,7 +441,13 @@ export function startServer(connection: lsp.Connection): Session {
           config: isAbsolute(c.config) && !relative(tree.root, c.config).startsWith("..") ? relative(tree.root, c.config) : c.config,
           args: c.args,
         }));
-        writeFileSync(file, JSON.stringify(entries, null, 2) + "\n");
+        try {
+          writeRegularFile(file, JSON.stringify(entries, null, 2) + "\n");
+        } catch (e) {
+          const message = `${CONTEXTS_FILE} was not written: it ${(e as Error).message}`;
+          void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Error, message });
+          return { ok: false, message };
+        }
         session.fileChanged(file);
         return { ok: true, file };
       }

@@ -5,14 +5,19 @@
 import { TextDocuments } from "vscode-languageserver";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import { parseMetro, type MetroFile } from "../language";
+import { MAX_FILE_BYTES, tooLarge } from "../engine/files";
 import { Project, type MetroTree } from "../analysis/project";
 import type { FileIndex } from "../analysis/workspace-index";
 import { uriToPath } from "./convert";
+import type { MarkupFormat } from "./markup";
 
 export type { MetroTree } from "../analysis/project";
 
 export class Session extends Project {
   readonly documents = new TextDocuments(TextDocument);
+  /** How the client takes hover text and completion documentation (from its capabilities). */
+  hoverFormat: MarkupFormat = "markdown";
+  completionFormat: MarkupFormat = "plaintext";
   private openDocByPath = new Map<string, TextDocument>();
   /** The identity (the file on disk, links followed) of each open document, by path. */
   private openIdentity = new Map<string, string>();
@@ -81,7 +86,17 @@ const looseCache = new WeakMap<TextDocument, { version: number; ast: MetroFile }
 function looseParse(doc: TextDocument): MetroFile {
   const c = looseCache.get(doc);
   if (c && c.version === doc.version) return c.ast;
-  const ast = parseMetro(doc.getText());
+  const text = doc.getText();
+  // A document too large to analyse is shown with one diagnostic saying so.
+  const ast = text.length > MAX_FILE_BYTES ? tooLargeDocument(text) : parseMetro(text);
   looseCache.set(doc, { version: doc.version, ast });
+  return ast;
+}
+
+/** An empty syntax tree with one diagnostic: the document is larger than the server analyses. */
+function tooLargeDocument(text: string): MetroFile {
+  const ast = parseMetro("");
+  const at = { line: 0, character: 0, offset: 0 };
+  ast.diagnostics.push({ range: { start: at, end: at }, severity: "warning", code: "metro/file-too-large", message: `this document ${tooLarge(Buffer.byteLength(text)).words}: the language server skips it` });
   return ast;
 }

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { runCli as run } from "./support/run-cli";
 import { PROJECT } from "./support/shared";
 import { writeTree } from "./support/trees";
@@ -25,9 +28,8 @@ describe("cli: metro-engine", () => {
   it("get of an undefined or failing key exits 1 with a message", async () => {
     const r = await run(["get", "name", "--config", config]);
     assert.equal(r.code, 1);
-    assert.match(r.err, /"target" is not defined \[metro\/undefined-element\]/);
-    // Where it fails, as file:line:col: the reference $[target] in the value of name.
-    assert.match(r.err, /metro\.conf:2:7: name: "target" is not defined/);
+    // Where it fails, as file:line:col (the reference $[target] in the value of name), and the command-line hint.
+    assert.match(r.err, /metro\.conf:2:7: name: "target" is not defined; no file of the tree defines it: pass it on the command line: target: VALUE \[metro\/undefined-element\]/);
   });
 
   it("rejects bad arguments with exit 2 and a clear message", async () => {
@@ -75,7 +77,7 @@ describe("cli: metro-engine", () => {
     const t = await run(["check", "--config", config]);
     assert.equal(t.code, 1);
     // metro's run reads `target` first: that is where it stops; `name` is never read, so its reference only warns.
-    assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, which is not defined: metro stops here .*\[metro\/undefined-element\]/);
+    assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, which is not defined: metro stops here; no file of the tree defines it: pass it on the command line: target: VALUE .*\[metro\/undefined-element\]/);
     assert.match(t.out, /metro\.conf:2:7: warning: "target" is not defined \(unused by the \(no target\) run; metro never expands it\)/);
     const j = JSON.parse((await run(["check", "--format", "json", "--config", config])).out);
     assert.equal(j[0].code, "metro/undefined-element");
@@ -103,6 +105,150 @@ describe("cli: metro-engine", () => {
     });
     const r = await run(["check"], tree);
     assert.equal(r.code, 1);
-    assert.match(r.out, /"b" is not defined .*\(in /);
+    assert.match(r.out, /"b" is not defined; .*\(in /);
   });
+
+  it("help CMD and CMD --help print that command's own help and exit 0, running nothing", async () => {
+    for (const name of ["check", "dump", "get", "parse", "build"]) {
+      for (const args of [["help", name], [name, "--help"], [name, "-h"]]) {
+        const r = await run(args);
+        assert.equal(r.code, 0, args.join(" "));
+        assert.ok(r.out.startsWith(`usage: metro-engine ${name}`), `${args.join(" ")}: ${r.out}`);
+        assert.match(r.out, /--help/);
+        assert.equal(r.err, "");
+      }
+    }
+    // check --help with a context names no file and checks nothing.
+    assert.deepEqual(await run(["check", "--config", config, "--help"]), await run(["help", "check"]));
+    assert.notEqual((await run(["help", "check"])).out, (await run(["help", "dump"])).out);
+    // -h as the value of a KEY: pair is a value, not a request for help.
+    assert.equal((await run(["get", "k", "--config", join(root, "more.conf"), "k:", "-h"])).out, "-h\n");
+    const general = await run(["help"]);
+    assert.equal(general.code, 0);
+    for (const name of ["parse", "get", "dump", "check", "build"]) assert.match(general.out, new RegExp(`^  ${name} `, "m"));
+  });
+
+  it("--version prints the package's version", async () => {
+    const version = JSON.parse(readFileSync(join(PROJECT, "package.json"), "utf8")).version;
+    for (const word of ["--version", "-V", "version"]) assert.deepEqual(await run([word]), { code: 0, out: `metro-engine ${version}\n`, err: "" });
+  });
+
+  it("suggests the command a near miss meant, and exits 2", async () => {
+    for (const [typo, meant] of [["chek", "check"], ["dupm", "dump"], ["biuld", "build"], ["pars", "parse"]]) {
+      const r = await run([typo, "--config", config]);
+      assert.equal(r.code, 2);
+      assert.match(r.err, new RegExp(`unknown command "${typo}"; did you mean "${meant}"\\?`));
+    }
+    const far = await run(["xyzzyplugh"]);
+    assert.equal(far.code, 2);
+    assert.doesNotMatch(far.err, /did you mean/);
+    assert.match((await run(["help", "chek"])).err, /did you mean "check"/);
+  });
+
+  it("every usage error exits 2 with words: a folder or a FIFO as config, unknown options, bad --contexts", async () => {
+    const dir = join(root, "etc");
+    mkdirSync(dir, { recursive: true });
+    const cases: [string[], RegExp][] = [
+      [["check", "--config", dir], /config ".*etc" is a folder; name the entry file/],
+      [["dump", "--config", dir], /is a folder/],
+      [["get", "x", "--config", dir], /is a folder/],
+      [["build", "--config", dir, "target:", "stage3"], /is a folder/],
+      [["check", "--contexts", dir], /is a folder, not a file/],
+      [["check", "--contexts", join(root, "none.json")], /does not exist/],
+      [["check", "--contexts", config], /not valid JSON/],
+      [["check", "--frobnicate", "--config", config], /unknown option --frobnicate/],
+      [["get", "--config", config], /exactly one KEY/],
+      [["dump", "--config"], /needs a value/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await run(args);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+      assert.match(r.err, message);
+      assert.doesNotMatch(r.err, /\bE[A-Z]{3,}\b/, "no errno name");
+      assert.doesNotMatch(r.err, /\n\s+at /);
+    }
+  });
+
+  it("no errno name reaches the user: unreadable files, a FIFO, a folder where a file goes", async () => {
+    const fifo = join(root, "fifo");
+    spawnSync("mkfifo", [fifo]);
+    const tree = writeTree({ "metro.conf": "[collect ./sub]\n", "sub/x.conf": "a: 1\n", "v.conf": "x: << ./sub\ny: << ./nope\n" });
+    try {
+      const outputs = [
+        await run(["parse", fifo]),
+        await run(["parse", join(tree, "sub"), join(tree, "missing.conf")]),
+        await run(["check", "--config", join(tree, "metro.conf")]),
+        await run(["get", "x", "--config", join(tree, "v.conf")]),
+        await run(["get", "y", "--config", join(tree, "v.conf")]),
+        await run(["dump", "--config", join(tree, "v.conf")]),
+        // A folder the builder must create lies below a file.
+        await run(["build", "--config", join(PROJECT, "examples", "metro.conf"), "target:", "stage3", "path/mirror:", join(tree, "v.conf", "m"), "path/tmp:", join(tree, "v.conf", "t")]),
+      ];
+      assert.match(outputs[6].err, /cannot create the folder .*v\.conf\/m\S*: a part of the path is not a folder/);
+      assert.match(outputs[0].err, /fifo: is not a regular file/);
+      assert.match(outputs[1].err, /sub: is a folder, not a file\n.*missing\.conf: does not exist/);
+      for (const r of outputs.slice(0, 5)) assert.notEqual(r.code, 0);
+      for (const r of outputs) {
+        assert.doesNotMatch(r.out + r.err, /\bE[A-Z]{3,}\b/);
+      }
+    } finally {
+      rmSync(fifo, { force: true });
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it("a name metro takes from the command line is named once, with how to pass it", async () => {
+    const tree = writeTree({
+      "metro.conf": "[collect ./etc/$[target/build].conf]\na: $[target/build]\nb: $[target/build]-$[target/subarch]\nc: $[defined/elsewhere]\nd: $[target/subarch]\n",
+      "etc/other.conf": "defined/elsewhere: 1\n",
+    });
+    try {
+      const r = await run(["check", "--config", join(tree, "metro.conf")]);
+      assert.equal(r.code, 1);
+      const hints = r.out.split("\n").filter((l) => l.includes("pass it on the command line"));
+      assert.deepEqual(
+        hints.map((l) => /pass it on the command line: (\S+): VALUE/.exec(l)?.[1]).sort(),
+        ["target/build", "target/subarch"],
+        r.out,
+      );
+      assert.ok(hints.every((l) => l.includes(": error: ")), "the hint rides on an error");
+      // Defined by a file the context does not read: not a command-line name.
+      assert.match(r.out, /"defined\/elsewhere" is not defined \[/);
+      const g = await run(["get", "b", "--config", join(tree, "metro.conf")]);
+      assert.equal(g.code, 1);
+      assert.match(g.err, /"target\/build" is not defined; .*pass it on the command line: target\/build: VALUE/);
+      assert.equal((await run(["check", "--config", join(tree, "metro.conf"), "target/build:", "x", "target/subarch:", "y"])).out.includes("command line"), false);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it("SARIF locations resolve to the files from any working directory", async () => {
+    const tree = writeTree({ "metro.conf": "[collect ./etc/a.conf]\n", "etc/a.conf": "x: $[nope]\np: $[q]\nq: $[p]\n" });
+    try {
+      const r = await run(["check", "--format", "sarif", "--config", join(tree, "metro.conf")], "/");
+      assert.equal(r.code, 1);
+      const sarif = JSON.parse(r.out);
+      const bases: Record<string, { uri: string }> = sarif.runs[0].originalUriBaseIds ?? {};
+      const resolveUri = (loc: { uri: string; uriBaseId?: string }) => {
+        const base = loc.uriBaseId === undefined ? undefined : bases[loc.uriBaseId].uri;
+        if (base !== undefined) assert.ok(base.startsWith("file:///") && base.endsWith("/"), base);
+        return fileURLToPath(new URL(loc.uri, base));
+      };
+      const results = sarif.runs[0].results;
+      assert.ok(results.length >= 2);
+      assert.ok(results.some((x: { relatedLocations: unknown[] }) => x.relatedLocations.length > 0), "a circular reference has related locations");
+      for (const res of results) {
+        const loc = res.locations[0].physicalLocation;
+        assert.equal(resolveUri(loc.artifactLocation), join(tree, "etc", "a.conf"));
+        for (const rel of res.relatedLocations) assert.equal(resolveUri(rel.physicalLocation.artifactLocation), join(tree, "etc", "a.conf"));
+        const line = readFileSync(join(tree, "etc", "a.conf"), "utf8").split("\n")[loc.region.startLine - 1];
+        assert.ok(line.startsWith(res.ruleId === "metro/undefined-element" ? "x:" : "p:") || line.startsWith("q:"), `${res.ruleId} at ${line}`);
+      }
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  after(() => rmSync(root, { recursive: true, force: true }));
 });

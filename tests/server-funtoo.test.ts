@@ -133,6 +133,13 @@ describe("language server on the funtoo tree", function () {
       // One per `<<` line, whatever the number of contexts.
       const keys = new Set(missing.map((d) => `${d.uri}:${d.range.start.line}`));
       assert.equal(keys.size, missing.length);
+      // The default context (stage3) builds from stage2; a desktop target reads source/stage3.spec.
+      const list = await client.request<{ trees: { root: string; active: string; contexts: { name: string; args: Record<string, string> }[] }[] }>("metro/contexts", {});
+      const tree = list.trees[0];
+      assert.equal(tree.contexts.find((c) => c.name === tree.active)?.args.target, "stage3");
+      const reader = tree.contexts.find((c) => c.args.target === "gnome") ?? tree.contexts.find((c) => !/^(stage[123]|snapshot)$/.test(c.args.target))!;
+      await client.request("workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: [{ tree: tree.root, name: reader.name }] });
+      await client.settled();
       const p = line(spec, "version: <<");
       const h = await client.hover(spec, p.line, p.character + 1);
       assert.match(h!.contents.value, /unknown: cannot read/);

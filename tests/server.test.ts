@@ -4,7 +4,7 @@
 // executable over stdio).
 
 import * as assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
@@ -129,9 +129,9 @@ function ctx(target: string, build = "current") {
   return { config: "metro.conf", args: { target, "target/build": build, "target/arch_desc": "x86-64bit", "target/subarch": "amd64", "target/version": "1" } };
 }
 
-async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")]) {
+async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")], markupFormats?: string[]) {
   const root = writeTree({ ...TINY, ...extra });
-  const client = await StdioClient.start({ root, settings: { metro: { contexts: settings } } });
+  const client = await StdioClient.start({ root, settings: { metro: { contexts: settings } }, markupFormats });
   await client.settled();
   return { root, client };
 }
@@ -271,6 +271,49 @@ describe("language server: layer 1 (no context needed)", function () {
         text.join("\n"),
         "[section path]\n\nstore: /m\nsnap: $[:store]/snap\n\n[section path/mirror]\n\nself: $[path/store]\n\n[section other]\n\nx: $[path/store]/x\n",
       );
+    } finally {
+      await c2.stop();
+      rmSync(r, { recursive: true, force: true });
+    }
+  });
+
+  it("renames by the short name: F2 on a key under [section x] offers and takes the name as written", async () => {
+    const r = writeTree({
+      "metro.conf": "[section profile]\n\npath: /p\nuse: $[:path]/x\n\n[section other]\n\nx: $[profile/path]\n",
+    });
+    const c2 = await StdioClient.start({ root: r });
+    try {
+      await c2.settled();
+      const conf = join(r, "metro.conf");
+      const key = at(conf, "path:");
+      const prep = await c2.request<{ placeholder: string; range: { start: { character: number }; end: { character: number } } }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: key });
+      assert.equal(prep.placeholder, "path");
+      assert.deepEqual([prep.range.start.character, prep.range.end.character], [0, 4]);
+      const rel = await c2.request<{ placeholder: string }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: at(conf, "$[:path]", 3) });
+      assert.equal(rel.placeholder, "path");
+      const abs = await c2.request<{ placeholder: string }>("textDocument/prepareRename", { textDocument: { uri: uriOf(conf) }, position: at(conf, "$[profile/path]", 3) });
+      assert.equal(abs.placeholder, "profile/path");
+      // A bare name stays in the section, from the key, from $[:path] and from $[profile/path].
+      for (const position of [key, at(conf, "$[:path]", 3), at(conf, "$[profile/path]", 3)]) {
+        const edit = await c2.request<{ changes: Record<string, { range: { start: { line: number; character: number }; end: { character: number } }; newText: string }[]> }>("textDocument/rename", {
+          textDocument: { uri: uriOf(conf) },
+          position,
+          newName: "ppath",
+        });
+        const text = readFileSync(conf, "utf8").split("\n");
+        for (const e of edit.changes[uriOf(conf)].sort((a, b) => b.range.start.line - a.range.start.line || b.range.start.character - a.range.start.character)) {
+          const l = text[e.range.start.line];
+          text[e.range.start.line] = l.slice(0, e.range.start.character) + e.newText + l.slice(e.range.end.character);
+        }
+        assert.equal(text.join("\n"), "[section profile]\n\nppath: /p\nuse: $[:ppath]/x\n\n[section other]\n\nx: $[profile/ppath]\n");
+      }
+      // Leaving the section is refused in one short sentence without a path.
+      const refusal = await c2.request("textDocument/rename", { textDocument: { uri: uriOf(conf) }, position: key, newName: "other/path" }).then(
+        () => null,
+        (e: Error) => e.message,
+      );
+      assert.ok(refusal && refusal.length <= 100 && !refusal.includes(r), String(refusal));
+      assert.match(refusal!, /must start with `profile\/`/);
     } finally {
       await c2.stop();
       rmSync(r, { recursive: true, force: true });
@@ -428,6 +471,46 @@ describe("language server: contexts", function () {
   });
 });
 
+describe("language server: plain-text clients", function () {
+  it("answers hover and completion documentation in plain text when the client does not offer Markdown", async function () {
+    for (const formats of [["plaintext"], ["markdown", "plaintext"]]) {
+      const { root, client } = await startTiny({}, undefined, formats);
+      try {
+        const master = join(root, "etc/master.conf");
+        const markdown = formats.includes("markdown");
+        const p = at(master, "script:");
+        const h = (await client.hover(master, p.line, p.character + 1))!;
+        assert.equal(h.contents.kind, markdown ? "markdown" : "plaintext");
+        const text = h.contents.value;
+        assert.match(text, /steps\/script/);
+        assert.match(text, /<\?python/);
+        if (markdown) assert.match(text, /\*\*`steps\/script`\*\*|```sh/);
+        else assert.doesNotMatch(text, /\*\*|```|`/, text);
+        const q = at(join(root, "targets/stage3.spec"), "$[source/version]", 3);
+        const h2 = (await client.hover(join(root, "targets/stage3.spec"), q.line, q.character))!;
+        if (!markdown) {
+          assert.match(h2.contents.value, /^source\/version — element/m, h2.contents.value);
+          assert.match(h2.contents.value, /<< \$\[path\/mirror\/control\]\/version/);
+        }
+        client.open(master, readFileSync(master, "utf8"));
+        const items = await client.request<{ label: string; data?: unknown }[]>("textDocument/completion", {
+          textDocument: { uri: uriOf(master) },
+          position: at(master, "$[path/cache]", 2),
+        });
+        const item = items.find((x) => x.label === "path/cache");
+        assert.ok(item, items.map((x) => x.label).join(" "));
+        const resolved = await client.request<{ documentation?: { kind: string; value: string } }>("completionItem/resolve", item);
+        assert.equal(resolved.documentation?.kind, markdown ? "markdown" : "plaintext");
+        assert.match(resolved.documentation!.value, /path\/cache/);
+        if (!markdown) assert.doesNotMatch(resolved.documentation!.value, /\*\*|`/);
+      } finally {
+        await client.stop();
+        rmSync(root, { recursive: true, force: true });
+      }
+    }
+  });
+});
+
 describe("language server: missing << files", function () {
   it("report one information per `<<` line naming the contexts, and no cascade", async function () {
     const { root, client } = await startTiny({}, [ctx("stage3"), { ...ctx("stage3"), args: { ...ctx("stage3").args, "target/subarch": "other" } }]);
@@ -460,6 +543,48 @@ describe("language server: any client, any folder", function () {
   before(function () {
   });
 
+  it("derives one build per real folder and starts on stage3 of the newest build; a remembered choice wins", async () => {
+    const root = writeTree({
+      "metro.conf": "[collect ./etc/master.conf]\n",
+      "etc/master.conf": "[collect ../targets/gentoo/$[target].spec]\n[collect builds/$[target/build]/build.conf]\n",
+      "targets/gentoo/snapshot.spec": "kind: snapshot\n",
+      "targets/gentoo/stage1.spec": "kind: stage1\n",
+      "targets/gentoo/stage3.spec": "kind: stage3\n",
+      "etc/builds/1.3-release-std/build.conf": "b: 1.3\n",
+      "etc/builds/1.4-release-sel/build.conf": "b: 1.4sel\n",
+      "etc/builds/1.4-release-std/build.conf": "b: 1.4\n",
+    });
+    symlinkSync("1.3-release-std", join(root, "etc/builds/funtoo-current"));
+    type Listed = { trees: { root: string; active: string; contexts: { name: string; args: Record<string, string> }[] }[] };
+    let client = await StdioClient.start({ root });
+    try {
+      await client.settled();
+      const list = await client.request<Listed>("metro/contexts", {});
+      const tree = list.trees[0];
+      const builds = [...new Set(tree.contexts.map((c) => c.args["target/build"]))].sort();
+      assert.deepEqual(builds, ["1.3-release-std", "1.4-release-sel", "1.4-release-std"], "the link to a sibling is not a build of its own");
+      const active = tree.contexts.find((c) => c.name === tree.active)!;
+      assert.equal(active.args.target, "stage3");
+      assert.equal(active.args["target/build"], "1.4-release-std");
+      const archs: Record<string, string> = { x64: "x86-64bit", arm64: "arm-64bit" };
+      if (archs[process.arch]) assert.equal(active.args["target/arch_desc"], archs[process.arch]);
+      // F12 on a name the derived context gives: the file it was derived from.
+      const master = join(root, "etc/master.conf");
+      const p = at(master, "$[target/build]", 3);
+      const defs = await client.definition(master, p.line, p.character);
+      assert.deepEqual(defs.map((d) => d.uri), [uriOf(join(root, "etc/builds/1.4-release-std/build.conf"))]);
+      const other = tree.contexts.find((c) => c.args.target === "stage1")!;
+      await client.stop();
+      client = await StdioClient.start({ root, initializationOptions: { activeContexts: { [tree.root]: other.name } } });
+      await client.settled();
+      const again = await client.request<Listed>("metro/contexts", {});
+      assert.equal(again.trees[0].active, other.name);
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reads contexts from initializationOptions when the client has no workspace/configuration", async () => {
     const root = writeTree(TINY);
     const client = await StdioClient.start({ root, noConfiguration: true, initializationOptions: { contexts: [{ name: "mine", ...ctx("stage1", "next") }] } });
@@ -475,13 +600,24 @@ describe("language server: any client, any folder", function () {
   });
 
   it("reads metro-contexts.json at the tree root, config relative to it", async () => {
-    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify([{ name: "from file", config: "metro.conf", args: ctx("stage3").args }]) });
-    const client = await StdioClient.start({ root });
+    const entries = [
+      { name: "other", config: "metro.conf", args: { ...ctx("stage3").args, "target/subarch": "zen" } },
+      { name: "from file", config: "metro.conf", args: ctx("stage3").args },
+    ];
+    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify(entries, null, 2) });
+    const client = await StdioClient.start({ root, initializationOptions: { activeContexts: { [root]: "from file" } } });
     try {
       await client.settled();
-      const list = await client.request<{ trees: { source: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
+      const list = await client.request<{ trees: { source: string; active: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
       assert.equal(list.trees[0].source, "file");
-      assert.deepEqual(list.trees[0].contexts.map((c) => [c.name, c.config, c.fatal]), [["from file", join(root, "metro.conf"), null]]);
+      assert.deepEqual(list.trees[0].contexts.map((c) => [c.name, c.config, c.fatal]), [["other", join(root, "metro.conf"), null], ["from file", join(root, "metro.conf"), null]]);
+      assert.equal(list.trees[0].active, "from file");
+      // F12 on a name the context gives goes to it in the active context's entry.
+      const spec = join(root, "targets/stage3.spec");
+      const p = at(spec, "$[target/subarch]", 3);
+      const defs = await client.definition(spec, p.line, p.character);
+      const json = join(root, "metro-contexts.json");
+      assert.deepEqual(defs.map((d) => [d.uri, d.range.start.line]), [[uriOf(json), at(json, '"target/subarch"', 0, 1).line]]);
     } finally {
       await client.stop();
       rmSync(root, { recursive: true, force: true });

@@ -1,13 +1,16 @@
 // `metro-engine check`: every problem of every file the contexts read.
 
 import { checkContext } from "../../engine/check";
-import type { ContextSpec } from "../../engine/evaluate";
+import type { ContextSpec, EngineDiagnostic } from "../../engine/evaluate";
 import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
 import type { ContextConfig } from "../../analysis/contexts-file";
 import { Workspace } from "../../engine/workspace";
+import { findTreeRootAbove } from "../../analysis/trees";
+import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
+import { addCommandLineHints, contextSources } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
 export type CheckFinding = MergedFinding;
@@ -17,9 +20,14 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   const workspace = new Workspace();
   const perContext: ContextFindings[] = [];
   const files = new Set<string>();
+  const roots = new Set<string>();
+  const read = new Set<string>();
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace });
+    const sources = contextSources(context);
+    for (const r of sources.roots) roots.add(r);
+    for (const f of sources.files) read.add(f);
     for (const f of context.collected) files.add(f);
     for (const t of uses?.targets ?? []) for (const f of t.context.collected) files.add(f);
     if (context.fatal?.file) files.add(context.fatal.file);
@@ -37,15 +45,34 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
       out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, plainMessage: d.message, contexts: [] });
     }
   }
+  // A name the command line usually gives: say so once, in the message before the list of contexts.
+  const plain = merged.map((f) => ({ ...f, message: f.plainMessage }));
+  addCommandLineHints(plain, { roots: [...roots], files: [...read] });
+  merged.forEach((f, i) => {
+    const said = plain[i].message;
+    if (said === f.plainMessage) return;
+    f.message = said + f.message.slice(f.plainMessage.length);
+    f.plainMessage = said;
+  });
   out.push(...merged);
-  out.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset));
+  out.sort(byPlace);
   return out;
+}
+
+/** The base of SARIF locations: the tree holding the first context's entry file, or that file's folder. */
+function sarifRoot(specs: ContextSpec[]): string | undefined {
+  const config = specs[0]?.config;
+  return config === undefined ? undefined : (findTreeRootAbove(config) ?? dirname(config));
+}
+
+function byPlace(a: EngineDiagnostic, b: EngineDiagnostic): number {
+  return a.file < b.file ? -1 : a.file > b.file ? 1 : a.range.start.offset - b.range.start.offset;
 }
 
 export const checkCommand: Command = {
   name: "check",
   summary: "report every problem of every file the contexts read",
-  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [KEY: VALUE ...]",
+  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [--strict] [KEY: VALUE ...]",
   details: `Judges each context the way metro's run of it would go. An error is
 something the run stops on: a value the run reads (a step, a path, the
 target class, and everything they reference) that cannot be expanded, a
@@ -63,9 +90,10 @@ Exit codes: 0 no errors, 1 an error (or, with --strict, a warning), 2 usage.`,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";
     if (format !== "text" && format !== "json" && format !== "sarif") throw new UsageError(`--format must be text, json or sarif, not "${format}"`);
-    const findings = checkAll(contextsFor(args));
+    const specs = contextsFor(args);
+    const findings = checkAll(specs);
     if (format === "json") process.stdout.write(JSON.stringify(findings, null, 1) + "\n");
-    else if (format === "sarif") process.stdout.write(JSON.stringify(formatSarif(findings), null, 1) + "\n");
+    else if (format === "sarif") process.stdout.write(JSON.stringify(formatSarif(findings, sarifRoot(specs)), null, 1) + "\n");
     else {
       for (const f of findings) process.stdout.write(formatDiagnostic(f.file, f) + "\n");
       const count = (s: string) => findings.filter((f) => f.severity === s).length;

@@ -40,7 +40,8 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
       if (!(e instanceof EvaluationError)) throw e;
       return { spec, ctx, result: { ...base, fatal: e.code, message: e.message } };
     }
-    const settings: Record<string, unknown> = {};
+    // No prototype: a key named `__proto__` is a key like any other.
+    const settings: Record<string, unknown> = Object.create(null);
     for (const key of keys) {
       const { value, error } = ctx.tryGet(key);
       settings[key] = error ? { error: error.code, message: error.message } : { value };

@@ -5,7 +5,7 @@
 import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { applyEdits, formatEdits, parseMetro } from "../../language";
-import { describeFsError } from "../../analysis/contexts-file";
+import { describeFsError, readRegularFile } from "../../engine/files";
 import { findTreeRootAbove, isMetroFileName, listFiles } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
@@ -88,12 +88,12 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
       } catch {
         // reported when it is read
       }
-      expanded.push(...(folder ? metroFilesBelow(file) : [file]));
+      for (const f of folder ? metroFilesBelow(file) : [file]) expanded.push(f);
     }
     for (const file of expanded) {
       let bytes: Buffer;
       try {
-        bytes = readFileSync(file);
+        bytes = readRegularFile(file);
       } catch (e) {
         process.stderr.write(`${file}: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
         failed = true;

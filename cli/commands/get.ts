@@ -4,6 +4,7 @@ import { evaluateContext } from "../../engine/evaluate";
 import { errorDiagnostic } from "../../engine/check";
 import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
+import { TreeDefinitions, commandLineHint, contextSources } from "../command-line-names";
 import { reportFatal } from "./dump";
 
 export const getCommand: Command = {
@@ -30,7 +31,8 @@ Example:
       // Where it fails: the reference (or `<<`) that cannot be expanded, as file:line:col.
       const d = errorDiagnostic(ctx, error);
       const where = `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}`;
-      process.stderr.write(`${where}: ${args.positional[0]}: ${error.message} [${error.code}]\n`);
+      const hint = error.missing !== undefined && new TreeDefinitions().isCommandLineName(error.missing, contextSources(ctx)) ? `; ${commandLineHint(error.missing)}` : "";
+      process.stderr.write(`${where}: ${args.positional[0]}: ${error.message}${hint} [${error.code}]\n`);
       return 1;
     }
     if (Array.isArray(value)) for (const l of value) process.stdout.write(l + "\n");

@@ -1,8 +1,7 @@
 // `metro-engine parse`: one file at a time, no evaluation.
 
-import { readFileSync } from "node:fs";
 import { parseMetroBytes } from "../../language";
-import { describeFsError } from "../../analysis/contexts-file";
+import { describeFsError, readRegularFile } from "../../engine/files";
 import { UsageError } from "../args";
 import { JSON_OPTION, formatDiagnostic, type Command } from "../command";
 
@@ -23,7 +22,7 @@ Exit codes: 0 no errors, 1 a file has an error or cannot be read, 2 usage.`,
     for (const file of args.positional) {
       let bytes: Buffer;
       try {
-        bytes = readFileSync(file);
+        bytes = readRegularFile(file);
       } catch (e) {
         process.stderr.write(`${file}: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
         errors = true;

@@ -31,6 +31,8 @@ const copies = [
   [join(root, "grammars", "metro.tmLanguage.json"), "syntaxes/metro.tmLanguage.json"],
   [join(client, "language-configuration.json"), "language-configuration.json"],
   [join(client, "metro-contexts.schema.json"), "metro-contexts.schema.json"],
+  [join(client, "icon.png"), "icon.png"],
+  [join(client, ".vscodeignore"), ".vscodeignore"],
 ];
 for (const [from, to] of copies) {
   if (!existsSync(from)) throw new Error(`missing ${from}: did the build run?`);

@@ -7,7 +7,8 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as vscode from "vscode";
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import { shortMessage } from "./messages";
+import { LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
 import {
   ClientCommands,
   ContextCandidatesRequest,
@@ -36,9 +37,32 @@ function send<P, R>(c: LanguageClient, type: Request<P, R>, params: P): Promise<
   return c.sendRequest<R>(type.method, params);
 }
 let statusItem: vscode.StatusBarItem;
+let output: vscode.LogOutputChannel;
+let state: vscode.Memento;
+/** workspaceState key: tree root -> the context the user chose, handed to the server at start. */
+const ACTIVE_KEY = "metro.activeContexts";
 const statusByRoot = new Map<string, Status>();
 const values = new Map<string, string>();
 const valueChanged = new vscode.EventEmitter<vscode.Uri>();
+
+function reportError(what: string, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  output.error(`${what}: ${e instanceof Error && e.stack ? e.stack : message}`);
+  void vscode.window.showErrorMessage(`Metro: ${shortMessage(message)}`, "Show Details").then((choice) => {
+    if (choice) output.show(true);
+  });
+}
+
+/** A command handler whose failures become a short toast plus details in the output channel. */
+function guarded<A extends unknown[]>(what: string, fn: (...args: A) => unknown): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      reportError(what, e);
+    }
+  };
+}
 
 function serverOptions(context: vscode.ExtensionContext): ServerOptions {
   const configured = vscode.workspace.getConfiguration("metro").get<string>("server.path")?.trim();
@@ -114,6 +138,7 @@ async function selectContext(): Promise<void> {
   if (!pick) return;
   const argument: SetActiveContextArgument = { tree: tree.root, name: pick.label };
   await client!.sendRequest("workspace/executeCommand", { command: ServerCommands.setActiveContext, arguments: [argument] });
+  await state.update(ACTIVE_KEY, { ...state.get<Record<string, string>>(ACTIVE_KEY, {}), [tree.root]: pick.label });
 }
 
 function today(): string {
@@ -230,8 +255,11 @@ function startClient(context: vscode.ExtensionContext): LanguageClient {
       { scheme: "file", language: "metro" },
       { scheme: "untitled", language: "metro" },
     ],
-    initializationOptions: { contexts: vscode.workspace.getConfiguration("metro").get("contexts") },
+    // A function: a restart hands over the choices made since.
+    initializationOptions: () => ({ contexts: vscode.workspace.getConfiguration("metro").get("contexts"), activeContexts: state.get(ACTIVE_KEY, {}) }),
     markdown: { isTrusted: { enabledCommands: [ClientCommands.showExpandedValue] } },
+    outputChannel: output,
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
     synchronize: { configurationSection: "metro" },
   };
   const c = new LanguageClient("metro", "Metro Language Server", serverOptions(context), clientOptions);
@@ -239,26 +267,32 @@ function startClient(context: vscode.ExtensionContext): LanguageClient {
     statusByRoot.set(s.root, s);
     updateStatus();
   });
-  void c.start();
+  c.start().catch((e) => reportError("starting the language server", e));
   return c;
 }
 
 export function activate(context: vscode.ExtensionContext): void {
+  state = context.workspaceState;
+  output = vscode.window.createOutputChannel("Metro", { log: true });
+  context.subscriptions.push(output);
   statusItem = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Left, 50);
   statusItem.command = "metro.selectContext";
   context.subscriptions.push(statusItem);
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(VALUE_SCHEME, { onDidChange: valueChanged.event, provideTextDocumentContent: (uri) => values.get(uri.toString()) ?? "" }),
-    vscode.commands.registerCommand("metro.selectContext", selectContext),
-    vscode.commands.registerCommand("metro.addContext", addContext),
-    vscode.commands.registerCommand(ClientCommands.showExpandedValue, showExpandedValue),
-    vscode.commands.registerCommand("metro.writeContextsFile", writeContextsFile),
-    vscode.commands.registerCommand("metro.showBuildGraph", () => showBuildGraph(false)),
-    vscode.commands.registerCommand("metro.showKeyUses", () => showBuildGraph(true)),
-    vscode.commands.registerCommand("metro.showReferences", showReferences),
-    vscode.commands.registerCommand("metro.restartServer", async () => {
-      if (client) await client.restart();
-    }),
+    vscode.commands.registerCommand("metro.selectContext", guarded("selecting the build context", selectContext)),
+    vscode.commands.registerCommand("metro.addContext", guarded("adding a build context", addContext)),
+    vscode.commands.registerCommand(ClientCommands.showExpandedValue, guarded("showing the expanded value", showExpandedValue)),
+    vscode.commands.registerCommand("metro.writeContextsFile", guarded("writing metro-contexts.json", writeContextsFile)),
+    vscode.commands.registerCommand("metro.showBuildGraph", guarded("showing the build graph", () => showBuildGraph(false))),
+    vscode.commands.registerCommand("metro.showKeyUses", guarded("showing the uses of the element", () => showBuildGraph(true))),
+    vscode.commands.registerCommand("metro.showReferences", guarded("showing references", showReferences)),
+    vscode.commands.registerCommand(
+      "metro.restartServer",
+      guarded("restarting the language server", async () => {
+        if (client) await client.restart();
+      }),
+    ),
     vscode.window.onDidChangeActiveTextEditor(() => updateStatus()),
     vscode.workspace.onDidOpenTextDocument((d) => void claimDocument(d)),
     vscode.workspace.onDidChangeConfiguration(async (e) => {

@@ -13,6 +13,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { isAbsolute, join, normalize, resolve, sep } from "node:path";
+import { describeError } from "../system-errors";
 
 export class SafetyError extends Error {
   constructor(message: string) {
@@ -72,7 +73,7 @@ export function mountsBelow(dir: string): string[] {
 
 function run(cmd: string, args: string[]): { ok: boolean; message: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
-  if (r.error) return { ok: false, message: `${cmd}: ${r.error.message}` };
+  if (r.error) return { ok: false, message: describeError(r.error) };
   return { ok: r.status === 0, message: `${(r.stderr || r.stdout || "").trim() || `${cmd} exited with ${r.status}`}` };
 }
 

@@ -10,6 +10,7 @@
 // namespace and says so; its own mount-table-aware cleanup still applies.
 
 import { spawn, spawnSync } from "node:child_process";
+import { describeError } from "../system-errors";
 
 /** Set in the re-executed builder so it does not try again. */
 export const NAMESPACE_ENV = "METRO_ENGINE_BUILD_NAMESPACE";
@@ -22,7 +23,7 @@ export function insidePrivateNamespace(): boolean {
 export function privateNamespaceAvailable(): { ok: boolean; why: string } {
   if (typeof process.getuid === "function" && process.getuid() !== 0) return { ok: false, why: "not running as root" };
   const r = spawnSync("unshare", ["--mount", "--propagation", "private", "true"], { stdio: "ignore" });
-  if (r.error) return { ok: false, why: `unshare (util-linux) is not available: ${r.error.message}` };
+  if (r.error) return { ok: false, why: `unshare (util-linux) is not available: ${describeError(r.error)}` };
   if (r.status !== 0) return { ok: false, why: "the kernel or container does not allow a private mount namespace" };
   return { ok: true, why: "" };
 }

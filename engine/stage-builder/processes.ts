@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { canonical, isInside } from "./mounts";
+import { describeError } from "../system-errors";
 
 export interface ScriptResult {
   exitCode: number | null;
@@ -28,7 +29,7 @@ export class RunningScript {
       this.child.once("error", (error) => {
         if (settled) return;
         settled = true;
-        resolveDone({ exitCode: null, signal: null, spawnError: error.message });
+        resolveDone({ exitCode: null, signal: null, spawnError: describeError(error) });
       });
       this.child.once("exit", (code, signal) => {
         if (settled) return;

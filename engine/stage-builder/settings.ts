@@ -6,6 +6,7 @@
 // names the key and the context, so the command line can print one clear line
 // instead of a stack trace.
 
+import { describeError } from "../system-errors";
 import { evaluateContext, type EvaluatedContext, type MetroValue } from "../evaluate";
 
 /** A problem with the configuration (not with the build itself): exit code 2. */
@@ -122,7 +123,7 @@ export class Settings {
   }
 }
 
+/** An error as a sentence (a system error in words, never its errno name). */
 export function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
+  return describeError(error);
 }

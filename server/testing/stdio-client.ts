@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection } from "vscode-languageserver/node";
-import { startServer } from "../server";
+import { serverConnectionOptions, startServer } from "../server";
 import { URI } from "vscode-uri";
 
 export interface PublishedDiagnostics {
@@ -31,12 +31,18 @@ export interface PublishedDiagnostics {
 export interface StartOptions {
   /** The bundled server to spawn; without it the server runs in this process. */
   serverPath?: string;
+  /** The command that starts the server (default: this Node with `serverPath`); `--stdio` is appended. */
+  command?: string[];
+  /** hover.contentFormat and completionItem.documentationFormat the client offers (default: Markdown, then plain text). */
+  markupFormats?: string[];
   /** rootUri / workspaceFolders; null sends neither. */
   root?: string | null;
   settings?: Record<string, unknown>;
   initializationOptions?: unknown;
   /** Omit workspace/configuration support (like clients without it). */
   noConfiguration?: boolean;
+  /** Options for node before the server's path (`--max-old-space-size=256` bounds its heap). */
+  nodeArgs?: string[];
 }
 
 export const uriOf = (path: string) => URI.file(path).toString();
@@ -46,6 +52,8 @@ export class StdioClient {
   /** Every publishDiagnostics received, in order (to tell whether a file's diagnostics went through partial states). */
   readonly published: PublishedDiagnostics[] = [];
   readonly notifications: { method: string; params: unknown }[] = [];
+  /** The server's answer to initialize. */
+  initializeResult: { capabilities: Record<string, unknown>; serverInfo?: { name: string; version?: string } } | null = null;
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
   private versions = new Map<string, number>();
   settings: Record<string, unknown>;
@@ -62,8 +70,9 @@ export class StdioClient {
   static async start(options: StartOptions): Promise<StdioClient> {
     let proc: ChildProcess | null = null;
     let connection: MessageConnection;
-    if (options.serverPath) {
-      const child = spawn(process.execPath, [options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    if (options.serverPath || options.command) {
+      const [exe, ...args] = options.command ?? [process.execPath, ...(options.nodeArgs ?? []), options.serverPath!];
+      const child = spawn(exe, [...args, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
       proc = child;
       let stderr = "";
       child.stderr!.on("data", (d) => (stderr += d.toString()));
@@ -74,7 +83,7 @@ export class StdioClient {
     } else {
       const toServer = new PassThrough();
       const fromServer = new PassThrough();
-      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer));
+      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer), serverConnectionOptions());
       startServer(serverConnection);
       connection = createMessageConnection(new StreamMessageReader(fromServer), new StreamMessageWriter(toServer));
       connection.onDispose(() => {
@@ -102,7 +111,7 @@ export class StdioClient {
     });
     connection.listen();
     const root = options.root;
-    await connection.sendRequest("initialize", {
+    client.initializeResult = await connection.sendRequest("initialize", {
       // In process, a process id would start the server's watchdog timer, which keeps this process alive.
       processId: proc ? process.pid : null,
       rootUri: root ? uriOf(root) : null,
@@ -112,7 +121,11 @@ export class StdioClient {
         workspace: options.noConfiguration
           ? {}
           : { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, didChangeWatchedFiles: { dynamicRegistration: true }, workspaceFolders: true },
-        textDocument: { publishDiagnostics: { relatedInformation: true, versionSupport: true }, hover: { contentFormat: ["markdown", "plaintext"] } },
+        textDocument: {
+          publishDiagnostics: { relatedInformation: true, versionSupport: true },
+          hover: { contentFormat: options.markupFormats ?? ["markdown", "plaintext"] },
+          completion: { completionItem: { documentationFormat: options.markupFormats ?? ["markdown", "plaintext"] } },
+        },
       },
     });
     connection.sendNotification("initialized", {});

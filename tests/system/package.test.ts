@@ -17,9 +17,12 @@ describe("VS Code extension package", function () {
     rmSync(vsix, { force: true });
     execFileSync(process.execPath, [script], { cwd: root, stdio: "pipe" });
     const zip = readFileSync(vsix).toString("latin1");
-    for (const name of ["extension/dist/extension.js", "extension/server/metro-language-server.js", "extension/syntaxes/metro.tmLanguage.json", "extension/language-configuration.json", "extension/package.json"]) {
+    for (const name of ["extension/dist/extension.js", "extension/server/metro-language-server.js", "extension/syntaxes/metro.tmLanguage.json", "extension/language-configuration.json", "extension/package.json", "extension/icon.png"]) {
       assert.ok(zip.includes(name), `${name} missing from the vsix`);
     }
+    assert.ok(!zip.includes(".js.map") && !zip.includes("extension/src/"), "no source maps or sources");
+    assert.equal(manifest.icon, "icon.png");
+    assert.ok(manifest.categories.includes("Programming Languages") && manifest.repository?.url, "categories and repository");
     // Every command the manifest declares is registered by the client.
     // (by name, or through a constant of server/protocol.ts that the client imports)
     const client = readFileSync(join(root, "client-vscode", "src", "extension.ts"), "utf8") + readFileSync(join(root, "server", "protocol.ts"), "utf8");

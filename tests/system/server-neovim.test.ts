@@ -1,18 +1,19 @@
-// A real editor against the server: Debian's Neovim (0.7+) in headless mode,
-// with its built-in LSP client and no workspace folder (root_dir unset, as
-// many Neovim and Helix set-ups do), opens a file of the examples tree and
-// checks diagnostics, hover and definition. Skips when `nvim` is absent.
+// A real editor against the server: Debian's Neovim (0.7+) in headless mode
+// loads the shipped recipe (editors/neovim/metro.lua, the file the README
+// shows) with filetype detection on, opens files of the examples tree and
+// checks the filetype (claimed only inside a tree), one client per tree,
+// diagnostics, hover and definition. Skips when `nvim` is absent.
 
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-
 import { PROJECT } from "../support/shared";
 
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
 const EXAMPLES = join(PROJECT, "examples");
+const RECIPE = join(PROJECT, "editors", "neovim", "metro.lua");
 
 function nvimVersion(): [number, number] | null {
   try {
@@ -27,15 +28,22 @@ function nvimVersion(): [number, number] | null {
 const LUA = `
 local out = {}
 local file = vim.env.METRO_FILE
+-- A .conf outside any Metro tree keeps its usual filetype.
+vim.cmd("edit " .. vim.fn.fnameescape(vim.env.METRO_OUTSIDE))
+out.outside_filetype = vim.bo.filetype
 vim.cmd("edit " .. vim.fn.fnameescape(file))
 local bufnr = vim.api.nvim_get_current_buf()
-local id = vim.lsp.start_client({
-  name = "metro",
-  cmd = { vim.env.METRO_NODE, vim.env.METRO_SERVER, "--stdio" },
-})
-vim.lsp.buf_attach_client(bufnr, id)
-local client = vim.lsp.get_client_by_id(id)
+out.filetype = vim.bo.filetype
+local function clients_of(b)
+  local ids = {}
+  for id, _ in pairs(vim.lsp.buf_get_clients(b)) do table.insert(ids, id) end
+  return ids
+end
+vim.wait(5000, function() return #clients_of(bufnr) > 0 end, 20)
+local ids = clients_of(bufnr)
+local client = vim.lsp.get_client_by_id(ids[1])
 out.attached = client ~= nil
+out.root_dir = client and client.config.root_dir or vim.NIL
 local function has_contextual()
   for _, d in ipairs(vim.diagnostic.get(bufnr)) do
     if string.find(d.message, "metro never expands it) (in ", 1, true) then return true end
@@ -54,14 +62,21 @@ local hover = client.request_sync("textDocument/hover", pos(tonumber(vim.env.MET
 out.hover = hover and hover.result or vim.NIL
 local def = client.request_sync("textDocument/definition", pos(tonumber(vim.env.METRO_DEF_LINE), tonumber(vim.env.METRO_DEF_COL)), 10000, bufnr)
 out.definition = def and def.result or vim.NIL
+-- A second file of the same tree attaches to the same client.
+vim.cmd("edit " .. vim.fn.fnameescape(vim.env.METRO_SECOND))
+local second = vim.api.nvim_get_current_buf()
+out.second_filetype = vim.bo.filetype
+vim.wait(5000, function() return #clients_of(second) > 0 end, 20)
+out.second_clients = clients_of(second)
+out.first_clients = ids
 vim.fn.writefile({ vim.fn.json_encode(out) }, vim.env.METRO_OUT)
 client.stop()
 vim.wait(500, function() return false end, 50)
 vim.cmd("qa!")
 `;
 
-describe("language server in Neovim (headless, built-in LSP client)", function () {
-  it("shows diagnostics, hover and definition on a file of the examples tree, with no workspace folder", function () {
+describe("system: Neovim with the shipped recipe (headless, built-in LSP client)", function () {
+  it("claims Metro files only inside a tree, one client per tree; diagnostics, hover and definition", function () {
     const v = nvimVersion();
     if (!v || (v[0] === 0 && v[1] < 7)) {
       console.log("    (skipped: nvim 0.7 or later is not installed)");
@@ -81,16 +96,23 @@ describe("language server in Neovim (headless, built-in LSP client)", function (
       const hoverCol = lines[hoverLine].indexOf("$[path/mirror/target/control]") + 3;
       const defLine = lines.findIndex((l) => l.includes("$[packages/stage3]"));
       const defCol = lines[defLine].indexOf("$[packages/stage3]") + 3;
+      const outside = join(root, "outside.conf");
+      writeFileSync(outside, "# not metro\na = b\n");
+      const second = join(root, "examples", "metro.conf");
       const script = join(root, "check.lua");
       const outFile = join(root, "out.json");
       writeFileSync(script, LUA);
-      const r = spawnSync("nvim", ["--headless", "-u", "NONE", "-i", "NONE", "-n", "-c", `luafile ${script}`], {
+      const serverCommand = `lua vim.g.metro_language_server = { vim.env.METRO_NODE, vim.env.METRO_SERVER, "--stdio" }`;
+      const args = ["--headless", "-u", "NONE", "-i", "NONE", "-n", "--cmd", "filetype on", "--cmd", serverCommand, "--cmd", `luafile ${RECIPE}`, "-c", `luafile ${script}`];
+      const r = spawnSync("nvim", args, {
         cwd: tmpdir(),
         encoding: "utf8",
         timeout: 60000,
         env: {
           ...process.env,
           METRO_FILE: spec,
+          METRO_OUTSIDE: outside,
+          METRO_SECOND: second,
           METRO_NODE: process.execPath,
           METRO_SERVER: SERVER,
           METRO_OUT: outFile,
@@ -102,7 +124,12 @@ describe("language server in Neovim (headless, built-in LSP client)", function (
       });
       assert.ok(existsSync(outFile), `nvim wrote nothing: ${r.stderr} ${r.stdout}`);
       const out = JSON.parse(readFileSync(outFile, "utf8"));
+      assert.notEqual(out.outside_filetype, "metro", "a .conf outside a tree is not claimed");
+      assert.equal(out.filetype, "metro");
+      assert.equal(out.second_filetype, "metro");
       assert.equal(out.attached, true);
+      assert.equal(out.root_dir, join(root, "examples"));
+      assert.deepEqual(out.second_clients, out.first_clients, "one client per tree");
       assert.equal(out.waited, true, JSON.stringify(out.diagnostics));
       const broken = out.diagnostics.filter((d: { lnum: number }) => d.lnum === brokenLine);
       assert.equal(broken.length, 1, JSON.stringify(out.diagnostics));

@@ -1,0 +1,100 @@
+// Names metro takes from its command line (target/build, target/subarch,
+// ...): the tree references them and no file of it defines them. Forgetting
+// one makes everything that depends on it undefined; the first finding about
+// each such name says how to pass it, once.
+
+import { existsSync, statSync } from "node:fs";
+import { findTreeRootAbove, isTreeRoot } from "../analysis/trees";
+import { WorkspaceIndex, indexFile, type FileIndex } from "../analysis/workspace-index";
+import type { EngineDiagnostic, EvaluatedContext } from "../engine/evaluate";
+import { Workspace } from "../engine/workspace";
+
+/** What a context reads: the tree holding its entry file, the one its path/install names, and the files it collected. */
+export interface ContextSources {
+  roots: string[];
+  files: string[];
+}
+
+export function contextSources(ctx: EvaluatedContext): ContextSources {
+  return { roots: contextTrees(ctx), files: [...ctx.collected] };
+}
+
+function contextTrees(ctx: EvaluatedContext): string[] {
+  const roots = new Set<string>();
+  const above = findTreeRootAbove(ctx.spec.config);
+  if (above) roots.add(above);
+  if (!ctx.fatal) {
+    try {
+      const install = ctx.has("path/install") ? ctx.get("path/install") : null;
+      if (typeof install === "string" && existsSync(install) && statSync(install).isDirectory() && isTreeRoot(install)) roots.add(install);
+    } catch {
+      // path/install cannot be expanded: the entry file's tree is all there is
+    }
+  }
+  return [...roots];
+}
+
+/** Answers "does any file of these trees define NAME?", scanning each tree once. */
+export class TreeDefinitions {
+  private readonly indexes = new Map<string, WorkspaceIndex>();
+  private readonly files = new Map<string, FileIndex | null>();
+  private readonly workspace = new Workspace();
+
+  private file(path: string): FileIndex | null {
+    let fi = this.files.get(path);
+    if (fi === undefined) {
+      const ast = this.workspace.getFile(path)?.ast;
+      fi = ast ? indexFile(path, ast) : null;
+      this.files.set(path, fi);
+    }
+    return fi;
+  }
+
+  private index(root: string): WorkspaceIndex {
+    let index = this.indexes.get(root);
+    if (!index) {
+      index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast });
+      index.scan();
+      this.indexes.set(root, index);
+    }
+    return index;
+  }
+
+  /** True when `name` is referenced in the sources and defined in none of their files. */
+  isCommandLineName(name: string, sources: ContextSources): boolean {
+    let referenced = false;
+    for (const root of sources.roots) {
+      const index = this.index(root);
+      if (index.definitions(name).length > 0) return false;
+      if (index.references(name).length > 0) referenced = true;
+    }
+    for (const path of sources.files) {
+      const fi = this.file(path);
+      if (!fi) continue;
+      if (fi.definitions.some((d) => d.name === name)) return false;
+      if (fi.references.some((r) => r.name === name)) referenced = true;
+    }
+    return referenced;
+  }
+}
+
+export function commandLineHint(name: string): string {
+  return `no file of the tree defines it: pass it on the command line: ${name}: VALUE`;
+}
+
+/**
+ * Adds the hint to the first finding about each name the command line should
+ * have given (findings in report order); the others stay as they are.
+ */
+export function addCommandLineHints<T extends EngineDiagnostic>(findings: T[], sources: ContextSources, defs = new TreeDefinitions()): T[] {
+  const said = new Set<string>();
+  // An error carries the hint rather than a warning about a file it leaves uncollected.
+  const order = [...findings.filter((f) => f.severity === "error"), ...findings.filter((f) => f.severity !== "error")];
+  for (const f of order) {
+    const name = f.missing;
+    if (name === undefined || said.has(name)) continue;
+    said.add(name);
+    if (defs.isCommandLineName(name, sources)) f.message += `; ${commandLineHint(name)}`;
+  }
+  return findings;
+}

@@ -1,0 +1,175 @@
+// The extension in a real VS Code: code-server (VS Code for the browser,
+// from npm; installed into a cache folder by scripts/code-server.mjs) on
+// 127.0.0.1 with a free port and no auth, the .vsix installed with
+// `code-server --install-extension`, driven by Debian's Chromium through
+// playwright-core. It opens a copy of the examples tree and checks what a
+// user sees: the status bar item naming the active context, the Problems
+// panel, and a hover. The screenshot stays in test-artifacts/ (CI keeps it).
+// Skips when Chromium or ripgrep is not installed.
+
+import * as assert from "node:assert/strict";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { PROJECT } from "../support/shared";
+
+const ARTIFACTS = join(PROJECT, "test-artifacts");
+
+function which(cmd: string): string | null {
+  try {
+    return execFileSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `text` appears in the process's output; rejects when it exits first. */
+function waitForOutput(proc: ChildProcess, text: RegExp, log: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      log.push(d.toString());
+      if (text.test(log.join(""))) resolve();
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", onData);
+    proc.once("exit", (code) => reject(new Error(`code-server exited (${code}): ${log.join("")}`)));
+  });
+}
+
+describe("system: the VS Code extension in code-server", function () {
+  this.timeout(20 * 60_000);
+  let root = "";
+  let server: ChildProcess | null = null;
+  let browser: Browser | null = null;
+  let page: Page | null = null;
+  let port = 0;
+  const log: string[] = [];
+  const browserPath = which("chromium") ?? which("chromium-browser");
+  let spec = "";
+  let hoverLine = 0;
+  let hoverCol = 0;
+
+  before(async function () {
+    if (!browserPath || !which("rg")) {
+      console.log("      (skipped: Debian's chromium and ripgrep are needed)");
+      this.skip();
+    }
+    const codeServer = execFileSync(process.execPath, [join(PROJECT, "scripts", "code-server.mjs")], { encoding: "utf8", timeout: 15 * 60_000 }).trim();
+    execFileSync(process.execPath, [join(PROJECT, "client-vscode", "scripts", "package.mjs")], { cwd: PROJECT, stdio: "pipe" });
+    const manifest = JSON.parse(readFileSync(join(PROJECT, "client-vscode", "package.json"), "utf8"));
+    const vsix = join(PROJECT, "client-vscode", `${manifest.name}-${manifest.version}.vsix`);
+
+    root = mkdtempSync(join(tmpdir(), "metro-code-server-"));
+    const tree = join(root, "tree");
+    cpSync(join(PROJECT, "examples"), tree, { recursive: true });
+    spec = join(tree, "targets", "tiny", "stage3.spec");
+    writeFileSync(spec, readFileSync(spec, "utf8") + "\n[section bench]\n\nbroken: $[no/such/name]\n");
+    const lines = readFileSync(spec, "utf8").split("\n");
+    hoverLine = lines.findIndex((l) => l.includes("$[path/mirror/target/control]"));
+    hoverCol = lines[hoverLine].indexOf("$[path/mirror/target/control]") + 4;
+
+    const env = { ...process.env, XDG_CONFIG_HOME: join(root, "config"), XDG_DATA_HOME: join(root, "share"), HOME: root };
+    const common = ["--extensions-dir", join(root, "extensions"), "--user-data-dir", join(root, "data")];
+    const entry = join(codeServer, "out", "node", "entry.js");
+    const installed = execFileSync(process.execPath, [entry, ...common, "--install-extension", vsix], { env, encoding: "utf8", timeout: 120_000 });
+    assert.match(installed, /was successfully installed/);
+    mkdirSync(join(root, "data", "User"), { recursive: true });
+    writeFileSync(
+      join(root, "data", "User", "settings.json"),
+      JSON.stringify({
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": false,
+        "telemetry.telemetryLevel": "off",
+        "security.workspace.trust.enabled": false,
+        "extensions.autoCheckUpdates": false,
+        "extensions.autoUpdate": false,
+        "update.mode": "none",
+      }),
+    );
+
+    port = await freePort();
+    server = spawn(
+      process.execPath,
+      [entry, ...common, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", tree],
+      { env, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    await waitForOutput(server, /HTTP server listening on/, log);
+
+    browser = await chromium.launch({ executablePath: browserPath!, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(`http://127.0.0.1:${port}/?folder=${encodeURIComponent(tree)}`);
+    await page.waitForSelector(".monaco-workbench", { timeout: 120_000 });
+  });
+
+  after(async () => {
+    if (page) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, "code-server.png") }).catch(() => {});
+    }
+    await browser?.close().catch(() => {});
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once("exit", r));
+      server.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (server.exitCode === null) server.kill("SIGKILL");
+    }
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("shows the active build context in the status bar", async () => {
+    const item = page!.locator(".statusbar-item", { hasText: "stage3 / tiny-current" });
+    await item.first().waitFor({ timeout: 120_000 });
+    assert.match((await item.first().textContent()) ?? "", /stage3 \/ tiny-current \/ \S+ \(derived\)/);
+  });
+
+  it("lists the tree's problems in the Problems panel", async () => {
+    await page!.keyboard.press("Control+P");
+    await page!.keyboard.type("stage3.spec");
+    await page!.waitForTimeout(500);
+    await page!.keyboard.press("Enter");
+    await page!.locator(".monaco-editor .view-lines", { hasText: "[section target]" }).first().waitFor({ timeout: 60_000 });
+    await page!.keyboard.press("Control+Shift+M");
+    const panel = page!.locator(".markers-panel");
+    await panel.locator(".monaco-list-row", { hasText: "no/such/name" }).first().waitFor({ timeout: 60_000 });
+    const text = (await panel.textContent()) ?? "";
+    assert.match(text, /"no\/such\/name" is not defined/);
+    assert.match(text, /stage3\.spec/);
+  });
+
+  it("hovers a reference with its definition and its value in the active context", async () => {
+    // Bring the line into view (Ctrl+G line:column), then rest the mouse on the reference as a user would.
+    await page!.locator(".monaco-editor .view-lines", { hasText: "[section target]" }).first().click();
+    await page!.keyboard.press("Control+G");
+    await page!.keyboard.type(`${hoverLine + 1}:${hoverCol}`);
+    await page!.keyboard.press("Enter");
+    // Let the editor finish scrolling before measuring where the word is.
+    await page!.waitForTimeout(1000);
+    const line = page!.locator(".monaco-editor .view-line", { hasText: "control=$[path/mirror/target/control]" }).first();
+    await line.waitFor({ timeout: 30_000 });
+    const box = (await line.locator("span span", { hasText: "path/mirror/target/control" }).last().boundingBox())!;
+    // Monaco shows a hover after the mouse moves over a word and rests there.
+    await page!.mouse.move(box.x + 5, box.y + box.height / 2);
+    await page!.waitForTimeout(200);
+    await page!.mouse.move(box.x + 15, box.y + box.height / 2);
+    const hover = page!.locator(".monaco-hover:not(.hidden)", { hasText: "path/mirror/target/control" });
+    await hover.first().waitFor({ timeout: 60_000 });
+    const text = (await hover.first().textContent()) ?? "";
+    assert.match(text, /etc\/layout\.conf:\d+/);
+    assert.match(text, /derived from the tree/);
+    assert.match(text, /\.control/);
+  });
+});

@@ -1,0 +1,216 @@
+// The engine and the command line against hostile files: FIFOs, devices,
+// links that loop or leave the tree, huge and invalid files, output closed
+// early, names such as `__proto__`. The CLI runs as a child with its heap
+// capped at 256 MB: each case must end with a normal exit status and a
+// located message (`spawnSync`'s timeout only stops a hung child so the
+// failure is reported; it is not a timing threshold).
+
+import * as assert from "node:assert/strict";
+import { execFileSync, spawnSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { CLI } from "../support/shared";
+
+const HANG_GUARD_MS = 30000;
+
+const made: string[] = [];
+after(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = realpathSync(mkdtempSync(join(tmpdir(), "metro-hostile-")));
+  made.push(d);
+  return d;
+}
+
+function write(root: string, files: Record<string, string | Buffer>): void {
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, rel)), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  }
+}
+
+/** Runs the CLI with a capped heap; asserts it ended by itself (not hung, not killed, no stack trace). */
+function runIn(args: string[], cwd?: string) {
+  const p = spawnSync(process.execPath, ["--max-old-space-size=256", CLI, ...args], { encoding: "utf8", cwd, timeout: HANG_GUARD_MS, maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(p.signal, null, `metro-engine ${args.join(" ")} did not end by itself (${p.signal}): ${p.stderr}`);
+  assert.doesNotMatch(p.stderr, /heap out of memory|\n\s+at |internal error/, "no crash, no stack trace");
+  return { code: p.status, out: p.stdout, err: p.stderr };
+}
+
+/** A file of `bytes` bytes that takes no disk space. */
+function sparse(path: string, bytes: number): void {
+  closeSync(openSync(path, "w"));
+  truncateSync(path, bytes);
+}
+
+describe("engine and CLI: hostile files", function () {
+  this.timeout(120000);
+  const parent = tempDir();
+  const root = join(parent, "tree");
+  const climb = "../".repeat(root.split("/").length + 2);
+  write(root, {
+    "metro.conf": "ok: fine\n",
+    "fifo-read.conf": "k: << ./fifo\n",
+    "fifo-collect.conf": "a: 1\n[collect ./fifo.conf]\n",
+    "zero.conf": "k: << /dev/zero\nz: << ./zero-link\n",
+    "placeholders.conf": "[collect etc/alias.conf]\n[collect etc/builds/current/build.conf]\nd: << etc/data-alias\n",
+    "etc/alias.conf": "real.conf",
+    "etc/real.conf": "from/real: yes\n",
+    "etc/builds/current": "1.4-release",
+    "etc/builds/1.4-release/build.conf": "release: 1.4\n",
+    "etc/data-alias": "data.txt",
+    "etc/data.txt": "some data\n",
+    "escape-collect.conf": "[collect etc/zero-alias.conf]\n",
+    "escape-read.conf": "k: << etc/zero-data\n",
+    "etc/zero-alias.conf": `${climb}dev/zero`,
+    "etc/zero-data": `${climb}dev/zero`,
+    "outside-collect.conf": "[collect etc/outside.conf]\n",
+    "etc/outside.conf": "../../outside-tree.conf",
+    "big-read.conf": "k: << ./big.txt\n",
+    "big-collect.conf": "[collect ./big-file.conf]\n",
+    "utf8.conf": "k: << ./latin1.txt\n",
+    "latin1.txt": Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]),
+    "loop.conf": "[collect ./loop-a]\n",
+    "missing.conf": "k: << ./nowhere.txt\n",
+    "proto.conf": "__proto__: from-file\nconstructor: c\ntoString: t\n",
+    "keys.conf": "k: $[v]\n",
+  });
+  // The tree's root is `root` (it holds metro.conf); a file one level above it is outside.
+  write(parent, { "outside-tree.conf": "x: 1\n" });
+  execFileSync("mkfifo", [join(root, "fifo"), join(root, "fifo.conf")]);
+  symlinkSync("/dev/zero", join(root, "zero-link"));
+  symlinkSync("loop-b", join(root, "loop-a"));
+  symlinkSync("loop-a", join(root, "loop-b"));
+  sparse(join(root, "big.txt"), 20 * 1024 * 1024);
+  sparse(join(root, "big-file.conf"), 20 * 1024 * 1024);
+  const at = (name: string) => ["--config", join(root, name)];
+  // `<<` paths are relative to the current folder, as in metro: run in the tree.
+  const run = (args: string[]) => runIn(args, root);
+
+  it("check reports a << of a FIFO at the << instead of waiting forever", () => {
+    const r = run(["check", ...at("fifo-read.conf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /fifo-read\.conf:1:4: error: "\.\/fifo" \(named by "<< \.\/fifo"\) is a FIFO, not a regular file \[metro\/not-a-file\]/);
+  });
+
+  it("check reports a collected FIFO at the collect line", () => {
+    const r = run(["check", ...at("fifo-collect.conf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /fifo-collect\.conf:2:10: error: ".*\/fifo\.conf" is a FIFO, not a regular file \[metro\/not-a-file\]/);
+  });
+
+  it("dump refuses << /dev/zero and a link to it in bounded memory, and prints the other keys", () => {
+    const r = run(["dump", ...at("zero.conf")]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^# k: cannot be resolved: "\/dev\/zero" \(named by "<< \/dev\/zero"\) is a device, not a regular file \[metro\/not-a-file\]$/m);
+    assert.match(r.out, /^# z: cannot be resolved: "\.\/zero-link" .* is a device, not a regular file \[metro\/not-a-file\]$/m);
+    assert.match(r.out, /^path\/config: /m);
+    const g = run(["get", "k", ...at("zero.conf")]);
+    assert.equal(g.code, 1);
+    assert.match(g.err, /is a device, not a regular file \[metro\/not-a-file\]/);
+  });
+
+  it("follows link placeholders to files and folders inside the tree", () => {
+    const r = run(["dump", "--json", ...at("placeholders.conf")]);
+    assert.equal(r.code, 0, r.err);
+    const settings = JSON.parse(r.out).settings;
+    assert.deepEqual(settings["from/real"], { value: "yes" });
+    assert.deepEqual(settings["release"], { value: "1.4" });
+    assert.deepEqual(settings["d"], { value: "some data" });
+  });
+
+  it("refuses a link placeholder that leads out of the tree (to /dev/zero or to a regular file), with a located error", () => {
+    const c = run(["check", ...at("escape-collect.conf")]);
+    assert.equal(c.code, 1);
+    assert.match(c.out, /escape-collect\.conf:1:10: error: ".*zero-alias\.conf" is a link placeholder to "(\.\.\/)+dev\/zero", outside the tree .*: not followed \[metro\/link-outside-tree\]/);
+    const d = run(["check", ...at("escape-read.conf")]);
+    assert.equal(d.code, 1);
+    assert.match(d.out, /escape-read\.conf:1:4: error: .*named by "<< etc\/zero-data"\) is a link placeholder to .*: not followed \[metro\/link-outside-tree\]/);
+    const o = run(["check", ...at("outside-collect.conf")]);
+    assert.equal(o.code, 1);
+    assert.match(o.out, /outside-collect\.conf:1:10: error: .*"\.\.\/\.\.\/outside-tree\.conf", outside the tree .* \[metro\/link-outside-tree\]/);
+  });
+
+  it("refuses files larger than the limit, read with << or collected", () => {
+    const r = run(["check", ...at("big-read.conf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /big-read\.conf:1:4: error: .* is 20 MiB, more than the 1 MiB metro-engine reads of one file \[metro\/file-too-large\]/);
+    const c = run(["check", ...at("big-collect.conf")]);
+    assert.equal(c.code, 1);
+    assert.match(c.out, /big-collect\.conf:1:10: error: .*big-file\.conf" is 20 MiB, more than the 1 MiB .* \[metro\/file-too-large\]/);
+  });
+
+  it("says that a << file is not UTF-8 (not that it cannot be read)", () => {
+    const r = run(["check", ...at("utf8.conf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /utf8\.conf:1:4: error: "\.\/latin1\.txt" \(named by "<< \.\/latin1\.txt"\) is not valid UTF-8 text: metro cannot read it \[metro\/invalid-utf8\]/);
+  });
+
+  it("says that a collect goes through a loop of links (not that the file does not exist)", () => {
+    const r = run(["check", ...at("loop.conf")]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /loop\.conf:1:10: error: ".*loop-a" cannot be read: its symbolic links form a loop \[metro\/link-loop\]/);
+  });
+
+  it("still calls a missing << file missing", () => {
+    const r = run(["check", ...at("missing.conf")]);
+    assert.match(r.out, /missing\.conf:1:4: information: cannot read "\.\/nowhere\.txt" \(named by "<< \.\/nowhere\.txt"\): it does not exist; .* \[metro\/missing-file\]/);
+  });
+
+  it("parse, fmt, --config and --contexts refuse a FIFO instead of waiting on it", () => {
+    const p = run(["parse", join(root, "fifo.conf")]);
+    assert.equal(p.code, 1);
+    assert.match(p.err, /fifo\.conf: is a FIFO, not a regular file/);
+    const f = run(["fmt", "--check", join(root, "fifo.conf")]);
+    assert.notEqual(f.code, 0);
+    assert.match(f.err, /fifo\.conf: is a FIFO, not a regular file/);
+    const c = run(["check", "--config", join(root, "fifo.conf")]);
+    assert.equal(c.code, 2);
+    assert.match(c.err, /is not a regular file/);
+    const x = run(["check", "--contexts", join(root, "fifo")]);
+    assert.equal(x.code, 2);
+    assert.match(x.err, /fifo: is a FIFO, not a regular file/);
+  });
+
+  it("ends quietly when the reader of its output goes away (dump | head -1)", () => {
+    let text = "";
+    for (let i = 0; i < 30000; i++) text += `key${i}: value ${i}\n`;
+    write(root, { "many.conf": text });
+    const script = `"${process.execPath}" "${CLI}" dump --config "${join(root, "many.conf")}" | head -1; echo "status=\${PIPESTATUS[0]}"`;
+    const p = spawnSync("bash", ["-c", script], { encoding: "utf8", timeout: HANG_GUARD_MS });
+    assert.equal(p.signal, null);
+    assert.equal(p.stderr, "", "no EPIPE stack trace");
+    assert.equal(p.stdout, "key0: value 0\nstatus=141\n");
+  });
+
+  it("keeps keys named __proto__, constructor and toString, from files and from the command line", () => {
+    const r = run(["dump", ...at("proto.conf")]);
+    assert.match(r.out, /^__proto__: from-file$/m);
+    assert.match(r.out, /^constructor: c$/m);
+    assert.match(r.out, /^toString: t$/m);
+    const j = JSON.parse(run(["dump", "--json", ...at("keys.conf"), "__proto__:", "cli", "v:", "1"]).out);
+    assert.equal(Object.getPrototypeOf(j.settings), Object.prototype, "a plain JSON object");
+    assert.ok(Object.prototype.hasOwnProperty.call(j.settings, "__proto__"));
+    assert.deepEqual(Object.getOwnPropertyDescriptor(j.settings, "__proto__")!.value, { value: "cli" });
+    assert.equal(Object.getOwnPropertyDescriptor(j.args, "__proto__")!.value, "cli");
+    const g = run(["get", "__proto__", ...at("keys.conf"), "__proto__:", "x"]);
+    assert.deepEqual([g.code, g.out], [0, "x\n"]);
+  });
+
+  it("takes a value that looks like an option (k: -h) as a value", () => {
+    const r = run(["get", "k", ...at("keys.conf"), "v:", "-h"]);
+    assert.deepEqual([r.code, r.out], [0, "-h\n"]);
+    const o = run(["dump", ...at("keys.conf"), "v:", "--json"]);
+    assert.match(o.out, /^k: --json$/m);
+  });
+
+  it("refuses a contexts file whose args is a list", () => {
+    write(root, { "list-args.json": JSON.stringify([{ config: "metro.conf", args: ["a", "b"] }]) });
+    const r = run(["dump", "--contexts", join(root, "list-args.json")]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /entry 1: "args" must be an object mapping names to strings/);
+  });
+});
