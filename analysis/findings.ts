@@ -23,7 +23,8 @@ const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, h
 
 /** Where and what: a missing `<<` file names a different path per context, but is one finding per `<<` line. */
 function findingKey(d: EngineDiagnostic): string {
-  return `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}`;
+  // Two keys the run reads that are both undefined are two problems, even where neither has a place of its own.
+  return `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.missing ?? ""}`;
 }
 
 /** "in stage3 / 1.4-release-std / amd64-jaguar", "in 3 of 20 contexts: a; b; c", "in all 20 contexts". */
@@ -38,9 +39,10 @@ export function describeContexts(names: string[], total: number): string {
  * Merges the findings of several contexts. `active` (a context name) comes
  * first: its verdict and message lead when it has the finding. The severity
  * is the worst among the contexts (an error in one context is a run that
- * fails). Findings are returned sorted by file and position.
+ * fails). Findings are returned sorted by file and position. With one
+ * context in all, `nameSingle` says whether to name it ("in stage3").
  */
-export function mergeFindings(perContext: ContextFindings[], active: string | null = null, total = perContext.length): MergedFinding[] {
+export function mergeFindings(perContext: ContextFindings[], active: string | null = null, total = perContext.length, nameSingle = true): MergedFinding[] {
   const ordered = [...perContext].sort((a, b) => Number(b.name === active) - Number(a.name === active));
   const groups = new Map<string, { first: EngineDiagnostic; worst: EngineDiagnostic; names: string[]; paths: Set<string> }>();
   for (const c of ordered) {
@@ -59,7 +61,7 @@ export function mergeFindings(perContext: ContextFindings[], active: string | nu
     const lead = g.first.severity === g.worst.severity ? g.first : g.worst;
     let plain = lead.message;
     if (lead.code === "metro/missing-file" && g.paths.size > 1) plain += ` (and ${g.paths.size - 1} other path${g.paths.size > 2 ? "s" : ""} in other contexts)`;
-    const where = total > 1 || (g.names.length === 1 && g.names[0] !== "") ? describeContexts(g.names, total) : "";
+    const where = total > 1 || (nameSingle && g.names.length === 1 && g.names[0] !== "") ? describeContexts(g.names, total) : "";
     out.push({
       ...lead,
       severity: g.worst.severity,

@@ -43,7 +43,7 @@ export function checkContext(spec: ContextSpec, options: EvaluateOptions = {}): 
 export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
   const seen = new Map<string, EngineDiagnostic>();
-  const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}`;
+  const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}\0${d.missing ?? ""}`;
   const add = (d: EngineDiagnostic) => {
     const k = place(d);
     if (seen.has(k)) return;
@@ -55,9 +55,22 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     return out;
   }
   if (uses) {
+    // Keys the run reads that nothing defines have no place of their own: one finding at the entry file names them all.
+    const unplaced: RunFailure[] = [];
     for (const f of uses.failures) {
       if (f.context.fatal) continue;
+      if (!f.error && f.code === "metro/undefined-element" && f.context.definitions(f.read.key).length === 0) {
+        if (!unplaced.some((u) => u.read.key === f.read.key && u.read.target === f.read.target)) unplaced.push(f);
+        continue;
+      }
       add(failureDiagnostic(f, uses));
+    }
+    if (unplaced.length === 1) add(failureDiagnostic(unplaced[0], uses));
+    else if (unplaced.length > 1) {
+      const first = failureDiagnostic(unplaced[0], uses);
+      const keys = [...new Set(unplaced.map((u) => u.read.key))];
+      const who = unplaced[0].read.target ? `the ${unplaced[0].read.target} run` : uses.label;
+      add({ ...first, message: `${who} reads ${keys.join(", ")}, which are not defined: metro stops at ${keys[0]}` });
     }
     // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
     for (const r of uses.required) {

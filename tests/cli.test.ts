@@ -77,7 +77,7 @@ describe("cli: metro-engine", () => {
     const t = await run(["check", "--config", config]);
     assert.equal(t.code, 1);
     // metro's run reads `target` first: that is where it stops; `name` is never read, so its reference only warns.
-    assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, which is not defined: metro stops here; no file of the tree defines it: pass it on the command line: target: VALUE .*\[metro\/undefined-element\]/);
+    assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, path\/mirror\/target\/path, .*which are not defined: metro stops at target; no file of the tree defines it: pass it on the command line: target: VALUE \[metro\/undefined-element\]/);
     assert.match(t.out, /metro\.conf:2:7: warning: "target" is not defined \(unused by the \(no target\) run; metro never expands it\)/);
     const j = JSON.parse((await run(["check", "--format", "json", "--config", config])).out);
     assert.equal(j[0].code, "metro/undefined-element");
@@ -85,7 +85,10 @@ describe("cli: metro-engine", () => {
     const s = JSON.parse((await run(["check", "--format", "sarif", "--config", config])).out);
     assert.equal(s.version, "2.1.0");
     assert.equal(s.runs[0].results[0].ruleId, "metro/undefined-element");
-    assert.deepEqual(s.runs[0].results.map((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => r.locations[0].physicalLocation.region.startLine), [1, 2]);
+    // The keys the run reads that nothing defines (at the entry file), then the reference nothing reads (line 2).
+    const lines = s.runs[0].results.map((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => r.locations[0].physicalLocation.region.startLine);
+    assert.equal(lines[0], 1);
+    assert.equal(lines[lines.length - 1], 2);
   });
 
   it("check exits 0 on a tree whose run completes, and --strict fails on warnings", async () => {
@@ -105,7 +108,8 @@ describe("cli: metro-engine", () => {
     });
     const r = await run(["check"], tree);
     assert.equal(r.code, 1);
-    assert.match(r.out, /"b" is not defined; .*\(in /);
+    // Read by nothing the run uses: a warning, still with the hint before the list of contexts.
+    assert.match(r.out, /"b" is not defined \(unused by the \(no target\) run; metro never expands it\); no file of the tree defines it: pass it on the command line: b: VALUE \(in two\)/);
   });
 
   it("help CMD and CMD --help print that command's own help and exit 0, running nothing", async () => {
@@ -211,13 +215,14 @@ describe("cli: metro-engine", () => {
         ["target/build", "target/subarch"],
         r.out,
       );
-      assert.ok(hints.every((l) => l.includes(": error: ")), "the hint rides on an error");
+      // The first finding about each name carries it: here a dropped collect or an unused value, since this run stops earlier.
+      assert.ok(hints.every((l) => / (error|warning): /.test(l)), r.out);
       // Defined by a file the context does not read: not a command-line name.
-      assert.match(r.out, /"defined\/elsewhere" is not defined \[/);
+      assert.match(r.out, /"defined\/elsewhere" is not defined \(unused by the \(no target\) run; metro never expands it\) \[/);
       const g = await run(["get", "b", "--config", join(tree, "metro.conf")]);
       assert.equal(g.code, 1);
       assert.match(g.err, /"target\/build" is not defined; .*pass it on the command line: target\/build: VALUE/);
-      assert.equal((await run(["check", "--config", join(tree, "metro.conf"), "target/build:", "x", "target/subarch:", "y"])).out.includes("command line"), false);
+      assert.doesNotMatch((await run(["check", "--config", join(tree, "metro.conf"), "target/build:", "x", "target/subarch:", "y"])).out, /pass it on the command line: target\/(build|subarch)/);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }
@@ -238,8 +243,10 @@ describe("cli: metro-engine", () => {
       const results = sarif.runs[0].results;
       assert.ok(results.length >= 2);
       assert.ok(results.some((x: { relatedLocations: unknown[] }) => x.relatedLocations.length > 0), "a circular reference has related locations");
+      // This tree is no build: its run stops on what it reads first (reported at metro.conf); the values of etc/a.conf are never read.
       for (const res of results) {
         const loc = res.locations[0].physicalLocation;
+        if (resolveUri(loc.artifactLocation) === join(tree, "metro.conf")) continue;
         assert.equal(resolveUri(loc.artifactLocation), join(tree, "etc", "a.conf"));
         for (const rel of res.relatedLocations) assert.equal(resolveUri(rel.physicalLocation.artifactLocation), join(tree, "etc", "a.conf"));
         const line = readFileSync(join(tree, "etc", "a.conf"), "utf8").split("\n")[loc.region.startLine - 1];

@@ -33,7 +33,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     if (context.fatal?.file) files.add(context.fatal.file);
     perContext.push({ name, diagnostics });
   }
-  const merged = mergeFindings(perContext, null, specs.length);
+  const merged = mergeFindings(perContext, null, specs.length, false);
   // A fatal parse problem is already reported through the contexts.
   const reported = new Set(merged.map((f) => `${f.file}\0${f.range.start.offset}\0${f.code}`));
   const out: CheckFinding[] = [];
