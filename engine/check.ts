@@ -187,7 +187,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
   }
   if (e.code === "metro/missing-file") {
     // Mirror control files usually exist only on the build server: what depends on them is unknown here, not wrong.
-    return { file, range, severity: "information", code: e.code, message: `${e.message}: the file is not on this machine, so the values that depend on it are unknown here` };
+    return { file, range, severity: "information", code: e.code, message: `${e.message}; the file is not on this machine, so the values that depend on it are unknown here` };
   }
   if (e.code === "metro/circular-reference" || e.code === "metro/undefined-element") {
     // Point at the definitions involved, when known.
