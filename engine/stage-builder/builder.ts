@@ -417,7 +417,12 @@ export class Builder {
     const deadline = Date.now() + 15 * 60 * 1000;
     while (Date.now() < deadline) {
       if (this.interrupted) return "interrupted";
-      if (inspectLock(facts.lockPath).state !== "held") return "skipped";
+      try {
+        if (inspectLock(facts.lockPath).state !== "held") return "skipped";
+      } catch (error) {
+        this.reporter.error(messageOf(error), facts.name);
+        return "fail";
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
     this.reporter.error(`the other snapshot did not finish within 15 minutes`, facts.name);

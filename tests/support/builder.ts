@@ -33,7 +33,7 @@ export function hostArchDesc(): string | null {
 export function missingPrerequisite(): string | null {
   if (process.getuid?.() !== 0) return "the builder tests need root (chroot and mounts)";
   if (!existsSync(BUILT_CLI)) return `${BUILT_CLI} is missing (run node scripts/build.mjs)`;
-  for (const tool of ["busybox", "xz", "chroot", "mount", "umount", "tar"]) {
+  for (const tool of ["busybox", "xz", "chroot", "mount", "umount", "tar", "unshare", "setpriv"]) {
     if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed`;
   }
   if (spawnSync("ldd", ["/bin/busybox"], { stdio: "ignore" }).status === 0) return "/bin/busybox is not static (install busybox-static)";
