@@ -20,13 +20,13 @@
 //   `.failcount` alone: nothing was attempted.
 
 import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync } from "node:fs";
-import { dirname, join, normalize } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
 import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
-import { SafetyError, checkPlainPath, checkTmpRoot, checkInsideTmpShape, checkedDir, type CheckedDir } from "./paths";
+import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir } from "./paths";
 import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, readFileGuarded, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
 import { stepIsolationPrefix } from "./namespace";
 import { RunningScript, killProcessesInside } from "./processes";
@@ -274,19 +274,8 @@ export class Builder {
   private preflight(name: string): TargetPaths | null {
     const settings = Settings.load({ config: this.request.config, args: { ...this.request.args, target: name } });
     if (name === "snapshot" && settings.optionalStr("release/type") !== "official") return null;
-    const mirror = checkedMirror(settings);
     const facts = targetFacts(settings, name);
-    const tmp = checkTmpRoot(facts.tmp);
-    checkInsideTmpShape("path/work", facts.work, tmp);
-    for (const key of PLAIN_PATH_KEYS) {
-      const value = settings.has(key) ? settings.value(key) : null;
-      if (typeof value === "string" && value !== "") checkPlainPath(key, value);
-    }
-    for (const m of facts.mounts) checkPlainPath(`the cache bound at ${m.inside}`, m.source);
-    if (settings.options().includes("clean/auto")) {
-      const cache = settings.optionalStr("path/cache/build");
-      if (cache) checkInsideTmpShape("path/cache/build", cache, tmp);
-    }
+    const { tmp, mirror } = checkConfiguredPaths(settings, facts);
     checkedDir(facts.work, tmp, "path/work");
     if (facts.logPath) {
       checkMirrorFile(facts.logPath, mirror);
@@ -604,23 +593,6 @@ function prepareTmp(tmp: string, say: (l: string) => void): void {
     return;
   }
   chmodSync(tmp, 0o700);
-}
-
-/** Paths that metro's steps paste into scripts unquoted: they must be plain (paths.ts). */
-const PLAIN_PATH_KEYS = [
-  "path/tmp", "path/work", "path/mirror", "path/chroot", "path/chroot/stage",
-  "path/mirror/target", "path/mirror/target/path", "path/mirror/target/control",
-  "path/cache", "path/cache/build", "path/distfiles",
-];
-
-/** path/mirror, the root below which no link is followed: absolute, normalised, plain. */
-function checkedMirror(settings: Settings): string {
-  const mirror = settings.str("path/mirror");
-  if (!mirror.startsWith("/") || mirror === "/" || normalize(mirror) !== mirror || mirror.endsWith("/")) {
-    throw new ConfigError(`path/mirror is ${JSON.stringify(mirror)}; it must be an absolute, normalised path other than /`, "path/mirror");
-  }
-  checkPlainPath("path/mirror", mirror);
-  return mirror;
 }
 
 /** A file the build writes in the mirror: no link on its way below path/mirror, and itself a regular file or missing. */

@@ -11,7 +11,8 @@
 
 import { realpathSync } from "node:fs";
 import { dirname, isAbsolute, normalize } from "node:path";
-import { ConfigError } from "./settings";
+import { ConfigError, type Settings } from "./settings";
+import type { TargetFacts } from "./targets";
 import { GuardedFsError, assertNoLinks, isBelow } from "./guarded-fs";
 
 /** A path refused at the moment the builder would act on it (a link on the way, a path that moved). */
@@ -109,4 +110,48 @@ export function checkedDir(path: string, tmp: string, what: string): CheckedDir 
   const real = realOfExisting(path);
   if (real !== path) throw new SafetyError(`refusing to clean ${what}: ${path} resolves to ${real}`);
   return path as CheckedDir;
+}
+
+/** Paths that metro's steps paste into scripts unquoted: they must be plain. */
+const PLAIN_PATH_KEYS = [
+  "path/tmp", "path/work", "path/mirror", "path/chroot", "path/chroot/stage",
+  "path/mirror/target", "path/mirror/target/path", "path/mirror/target/control",
+  "path/cache", "path/cache/build", "path/distfiles",
+];
+
+/** path/mirror, the root below which no link is followed: absolute, normalised, not /, plain. */
+export function checkedMirror(settings: Settings): string {
+  const mirror = settings.str("path/mirror");
+  checkShape("path/mirror", mirror);
+  checkPlainPath("path/mirror", mirror);
+  return mirror;
+}
+
+/**
+ * A target's paths as configured, before anything is done (a real build and
+ * --dry-run alike): path/mirror and path/tmp, path/work strictly inside
+ * path/tmp, path/cache/build inside it when clean/auto removes it, and the
+ * paths steps use unquoted free of white space and shell metacharacters.
+ * A ConfigError for what is wrong as written, a SafetyError when path/tmp is
+ * reached through a link.
+ */
+export function checkConfiguredPaths(settings: Settings, facts: TargetFacts): { tmp: string; mirror: string } {
+  const mirror = checkedMirror(settings);
+  const tmp = checkTmpRoot(facts.tmp);
+  checkInsideTmpShape("path/work", facts.work, tmp);
+  for (const key of PLAIN_PATH_KEYS) {
+    let value: unknown = null;
+    try {
+      value = settings.has(key) ? settings.value(key) : null;
+    } catch {
+      continue; // not expandable for this target (a snapshot has no target path): a step that uses it fails on its own
+    }
+    if (typeof value === "string" && value !== "") checkPlainPath(key, value);
+  }
+  for (const m of facts.mounts) checkPlainPath(`the cache bound at ${m.inside}`, m.source);
+  if (settings.options().includes("clean/auto")) {
+    const cache = settings.optionalStr("path/cache/build");
+    if (cache) checkInsideTmpShape("path/cache/build", cache, tmp);
+  }
+  return { tmp, mirror };
 }

@@ -278,6 +278,8 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
       assertMessage(await runCli(s.args("target:", "stage1", ...extra)), 2, pattern);
       assert.ok(!existsSync(notCreated), `${notCreated} was not created`);
     }
+    // A dry run refuses what a build would refuse.
+    assertMessage(await runCli(s.args("target:", "stage1", "--dry-run", join(s.base, "plan"), ...cases[0]![0])), 2, cases[0]![1]);
     c.assertUntouched();
     assertNothingLeft(s, c);
   });
