@@ -18,6 +18,14 @@
 // - A configuration error met while preparing a target (a bad value, an
 //   unknown class, a missing required step) exits 2 and leaves `status` and
 //   `.failcount` alone: nothing was attempted.
+// - Before anything is locked or unpacked, every target's paths are checked
+//   (paths.ts) and so are the files the build writes in the mirror: a path
+//   that is wrong as written exits 2; a link on the way, a lock that is a
+//   directory and the like exit 1 with the file's path, recording nothing.
+// - The build also locks path/tmp (`.metro-engine.lock`); a held one exits 3.
+// - Each step is the first process of its own PID namespace (namespace.ts):
+//   what it leaves running in the background ends when it ends (metro killed
+//   only chroot processes, at unmount), and nothing outlives the builder.
 
 import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -392,6 +392,12 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     assert.deepEqual(await processesGone(() => processesInNamespace(k.ns)), [], "no process keeps the build's mount namespace (and its mounts) alive");
     assert.deepEqual(mountsBelow(s.base), []);
     assert.deepEqual(processesUsing(s.base), []);
+
+    // Only the locks of the killed build are left; the next build takes them over and builds.
+    const next = await runCli(hangArgs(s, "hang/seconds:", "0"));
+    assert.equal(next.code, 0, next.stdout + next.stderr);
+    assert.match(next.stdout, new RegExp(`removing stale lock .*/tmp/\\.metro-engine\\.lock \\(PID ${k.inner} (is not running|is running but is not a build)`));
+    assertNothingLeft(s);
   });
 
   it("SIGKILL of the inner builder ends its chroot step and its mounts, and the outer one says so", async () => {
