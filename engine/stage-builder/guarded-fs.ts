@@ -13,10 +13,10 @@
 // Every failure is a GuardedFsError whose message names the file.
 
 import { spawnSync } from "node:child_process";
-import { closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
 
-const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NOFOLLOW, O_DIRECTORY } = constants;
+const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = constants;
 
 /** A file the builder refuses to touch, or could not write; the message names it. */
 export class GuardedFsError extends Error {
@@ -273,17 +273,23 @@ export function openForAppend(path: string, root: string, options: { truncate: b
   assertRegularOrMissing(path, options.what);
   let fd: number;
   try {
-    fd = openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | (options.truncate ? O_TRUNC : 0), 0o644);
+    // Truncated only after the checks below (O_TRUNC would act first).
+    // O_NONBLOCK: a FIFO swapped in after the check must not hang the build (the fstat below refuses it).
+    fd = openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644);
   } catch (error) {
     throw new GuardedFsError(`cannot open ${options.what} ${path}: ${errnoText(error)}`);
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new GuardedFsError(`refusing to write ${options.what} ${path}: it is not a regular file`);
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new GuardedFsError(`refusing to write ${options.what} ${path}: it is not a regular file`);
+    // A hard link planted in a shared mirror would make the append (and the chown) reach another file.
+    if (st.nlink > 1) throw new GuardedFsError(`refusing to write ${options.what} ${path}: it has ${st.nlink - 1} other hard link(s); remove it`);
+    if (options.truncate) ftruncateSync(fd, 0);
     if (options.uid !== undefined || options.gid !== undefined) fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
   } catch (error) {
     closeSync(fd);
     if (error instanceof GuardedFsError) throw error;
-    throw new GuardedFsError(`cannot set the owner of ${options.what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot prepare ${options.what} ${path} (truncate, owner): ${errnoText(error)}`);
   }
   return fd;
 }
@@ -292,7 +298,7 @@ export function openForAppend(path: string, root: string, options: { truncate: b
 export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20): string | null {
   let fd: number;
   try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW);
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;

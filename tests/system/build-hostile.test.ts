@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Scratch, VERSION, filesNamed, missingPrerequisite, mountsBelow, processesGone, processesRootedIn, removeCliCopy, runCli, useCliCopy, type CliResult } from "../support/builder";
 
@@ -284,7 +284,7 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     assertNothingLeft(s, c);
   });
 
-  it("never follows a link planted in the mirror (status, .targets, the log, errors.json, .failcount, the locks, their directories)", async () => {
+  it("never follows a link planted in the mirror (status, .targets, the log, errors.json, .failcount, the locks, their directories, a hard link)", async () => {
     const s = scratch("mirror-links");
     const c = canary(s);
     const planted: [path: string, to: string, pattern: RegExp][] = [
@@ -307,6 +307,13 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
       unlinkSync(path);
       c.assertUntouched();
     }
+    // A hard link (root may make one to any file): never truncated, appended to or chowned.
+    const log = join(s.versionDir, "log", "stage1.txt");
+    mkdirSync(join(s.versionDir, "log"), { recursive: true });
+    linkSync(c.file, log);
+    assertMessage(await runCli(s.args("target:", "stage1")), 1, /refusing to write the log .*\/log\/stage1\.txt: it has 1 other hard link\(s\); remove it/);
+    unlinkSync(log);
+    c.assertUntouched();
     assertNothingLeft(s, c);
   });
 
