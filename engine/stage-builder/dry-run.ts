@@ -13,7 +13,7 @@ import { Settings, messageOf, type ContextArgs } from "./settings";
 import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { inspectLock } from "./locks";
-import { SafetyError, checkDeletable } from "./mounts";
+import { SafetyError, checkConfiguredPaths, checkedDir } from "./paths";
 import { findRequiredFile } from "./files";
 import { chrootArgv, hostArgv, hostScriptPath, scriptText } from "./scripts";
 import { EXIT_CONFIG, EXIT_OK } from "./builder";
@@ -84,6 +84,8 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
 function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): void {
   const name = facts.name;
   const say = (line: string) => reporter.info(line, name);
+  // What a build refuses before it starts (exit 2), a dry run refuses too.
+  checkConfiguredPaths(settings, facts);
   let actions: Action[] = planTarget(facts.cls, facts.official);
   if (facts.skip) {
     reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
@@ -156,7 +158,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
 
 function checkSafe(path: string, tmp: string, what: string): void {
   try {
-    checkDeletable(path, tmp, what);
+    checkedDir(path, tmp, what);
   } catch (error) {
     if (error instanceof SafetyError) throw new SafetyError(`${error.message} (a build would refuse)`);
     throw error;
