@@ -7,7 +7,7 @@ import { findTreeRootAbove } from "../../analysis/trees";
 import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
-import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
+import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
 import { addCommandLineHints, contextSources } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
@@ -72,14 +72,14 @@ function byPlace(a: EngineDiagnostic, b: EngineDiagnostic): number {
 export const checkCommand: Command = {
   name: "check",
   summary: "report every problem of every file the contexts read",
-  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [KEY: VALUE ...]",
+  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [--no-exec] [KEY: VALUE ...]",
   details: `Lints every file reachable from each context: duplicate definitions, undefined
 and circular references, collects metro silently drops, missing files,
 conditions. A finding common to several contexts is reported once, naming
 them. --format sarif writes SARIF 2.1.0 for code scanning.
 
 Exit codes: 0 no errors, 1 an error, 2 usage.`,
-  options: [CONFIG_OPTION, CONTEXTS_OPTION, { name: "--format", value: "FORMAT", help: "text (default), json or sarif" }],
+  options: [CONFIG_OPTION, CONTEXTS_OPTION, { name: "--format", value: "FORMAT", help: "text (default), json or sarif" }, { ...NO_EXEC_OPTION, help: "accepted like dump's: check never runs <?python blocks" }],
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";
