@@ -137,6 +137,11 @@ function prepare(value: RawValue): Prepared {
   return p;
 }
 
+/** The prepared value of a definition, kept on it. */
+function preparedDef(def: Definition): Prepared {
+  return (def.prepared ??= prepare(def.value)) as Prepared;
+}
+
 function prepareText(text: string, stripped: string): Prepared {
   const words = stripped.split(" ");
   if (words.length === 2 && words[0] === "<<") return { literal: null, fromFile: true, text: words[1], segments: scan(words[1]) };
@@ -176,15 +181,18 @@ const enum LineKind {
   Python,
 }
 
-const lineKindCache = new WeakMap<string[], (LineKind | string)[]>();
+/** A line's kind: a python start, the text of a `$[[...]]` reference, or a text line, scanned. */
+type LineInfo = LineKind.Python | string | Prepared;
+
+const lineKindCache = new WeakMap<string[], LineInfo[]>();
 
 /** For each line of a multi-line value: the text of a `$[[...]]` reference, a python start, or text (spec 3.4). */
-function lineKinds(lines: string[]): (LineKind | string)[] {
+function lineKinds(lines: string[]): LineInfo[] {
   let kinds = lineKindCache.get(lines);
   if (!kinds) {
     kinds = lines.map((line) => {
       const k = blockLineKind(line);
-      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : LineKind.Text;
+      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : prepare(line);
     });
     lineKindCache.set(lines, kinds);
   }
@@ -321,26 +329,26 @@ export class Expander {
     else throw new EvaluationError("metro/undefined-element", `"${name}" is not defined`, false, { element: null }, name);
     if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name);
     // A single-line (or conditional) element: expandString(myvar=name).
-    let value: RawValue;
-    if (raw) value = raw.value;
+    let prepared: Prepared;
+    if (raw) prepared = preparedDef(raw);
     else {
       const def = this.conditionalValue(name);
       if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
-      value = def.value;
+      prepared = preparedDef(def);
     }
-    return this.runFrames(name, value, false, name, 0, { element: name });
+    return this.runFrames(name, prepared, false, name, 0, { element: name });
   }
 
   /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
   expandAs(element: string, text: string): string | null {
     this.fresh();
-    return this.runFrames(element, text, false, null, 0, { element });
+    return this.runFrames(element, prepare(text), false, null, 0, { element });
   }
 
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();
-    return this.runFrames(null, text, lax, null, 0, site);
+    return this.runFrames(null, prepare(text), lax, null, 0, site);
   }
 
   /** The memo table for an expansion mode: whether the referrer is lax, whether :lax is inherited. */
@@ -351,7 +359,7 @@ export class Expander {
   // -------------------------------------------------------------------------
   // Single-line expansion on an explicit stack
 
-  private runFrames(myvar: string | null, value: RawValue, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
+  private runFrames(myvar: string | null, prepared: Prepared, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
     if (memoKey !== null) {
       const hit = this.memo[memoMode].get(memoKey);
       if (hit) {
@@ -359,7 +367,7 @@ export class Expander {
         throw hit.error;
       }
     }
-    const literal = prepare(value).literal;
+    const literal = prepared.literal;
     if (literal !== null) return literal;
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
     const reuse = this.running === 0;
@@ -372,7 +380,7 @@ export class Expander {
     onStack.clear();
     this.running++;
     try {
-      return this.runMachine(myvar, value, lax, memoKey, memoMode, site, chain, onStack, frames);
+      return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames);
     } finally {
       this.running--;
     }
@@ -385,7 +393,7 @@ export class Expander {
 
   private runMachine(
     myvar: string | null,
-    value: RawValue,
+    prepared: Prepared,
     lax: boolean,
     memoKey: string | null,
     memoMode: number,
@@ -411,7 +419,7 @@ export class Expander {
       }
       return f;
     };
-    push(this.frame(myvar, value, lax, memoKey, memoMode, 0, site));
+    push(this.frame(myvar, prepared, lax, memoKey, memoMode, 0, site));
 
     let delivered: Outcome | null = null;
     for (;;) {
@@ -521,7 +529,8 @@ export class Expander {
           this.append(f, hit.value, written);
           continue;
         }
-        const literal = prepare(raw.value).literal;
+        const prepared = preparedDef(raw);
+        const literal = prepared.literal;
         if (literal !== null) {
           if (literal === "" && zap) return { ok: true, value: null };
           this.append(f, literal, written);
@@ -531,7 +540,7 @@ export class Expander {
         f.childConditional = false;
         f.childName = name;
         f.childWritten = written;
-        push(this.frame(name, raw.value, lax, name, mode, f.depth + 1, { element: name }));
+        push(this.frame(name, prepared, lax, name, mode, f.depth + 1, { element: name }));
         return null;
       }
       if (store.conditionals.has(name)) {
@@ -545,7 +554,7 @@ export class Expander {
         f.childConditional = true;
         f.childName = name;
         f.childWritten = written;
-        push(this.frame(name, def.value, lax, null, 0, f.depth + 1, { element: name }));
+        push(this.frame(name, preparedDef(def), lax, null, 0, f.depth + 1, { element: name }));
         return null;
       }
       if (zap) return { ok: true, value: null };
@@ -563,12 +572,12 @@ export class Expander {
     f.ex += text;
   }
 
-  private frame(name: string | null, value: RawValue, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
+  private frame(name: string | null, prepared: Prepared, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
     return {
       myvar: name,
       depth,
       lax,
-      prepared: prepare(value),
+      prepared,
       next: 0,
       ex: "",
       low: Infinity,
@@ -723,7 +732,6 @@ export class Expander {
     const kinds = lineKinds(lines);
     while (f.pos < lines.length) {
       const pos = f.pos++;
-      const line = lines[pos];
       const kind = kinds[pos];
       if (typeof kind === "string") {
         const ref = kind;
@@ -760,7 +768,8 @@ export class Expander {
         this.addLine(f, outcome.outputs[f.pythonIndex++], pos);
         continue;
       }
-      const expanded = this.expandText(line, f.lax, { element: f.name, line: pos });
+      const prepared = kind as Prepared;
+      const expanded = prepared.literal !== null ? prepared.literal : this.runFrames(null, prepared, f.lax, null, 0, { element: f.name, line: pos });
       if (expanded !== null) this.addLine(f, expanded, pos);
     }
     return false;
