@@ -201,6 +201,18 @@ export class ContextManager extends Emitter<ContextEvents> {
     this.held.delete(c);
   }
 
+  /** Stops evaluating (the server shuts down): nothing queued runs, nothing more is reported. */
+  stop(): void {
+    this.queue.clear();
+    this.stopped = true;
+    this.wake = null;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+
+  private stopped = false;
+
   /** Resolves when no evaluation is queued or running. */
   settled(): Promise<void> {
     if (!this.running && this.queue.size === 0) return Promise.resolve();
@@ -235,6 +247,10 @@ export class ContextManager extends Emitter<ContextEvents> {
     let turns = 0;
     const step = () => {
       this.wake = null;
+      if (this.stopped) {
+        this.running = false;
+        return;
+      }
       const started = performance.now();
       // The first slices are short so the edited file's fresh diagnostics get written out quickly.
       const budget = turns++ < 4 ? STEP_BUDGET_MS : 4 * STEP_BUDGET_MS;

@@ -219,7 +219,7 @@ class Context implements EvaluatedContext {
       }
       if (value === "auto") {
         const prev = this.store.raw.get("portage/MAKEOPTS")!;
-        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup" });
+        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup", prepared: undefined });
         this.store.version++;
       }
     }
