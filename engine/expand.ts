@@ -239,9 +239,10 @@ export class Expander {
 
   private fresh(): void {
     if (this.memoVersion !== this.store.version) {
-      for (const m of this.memo) m.clear();
-      this.multiMemo.clear();
-      this.topMemo.clear();
+      // The collect queue changes the store after almost every expansion: clear only what holds something.
+      for (const m of this.memo) if (m.size) m.clear();
+      if (this.multiMemo.size) this.multiMemo.clear();
+      if (this.topMemo.size) this.topMemo.clear();
       this.memoVersion = this.store.version;
     }
   }
