@@ -199,6 +199,34 @@ function lineKinds(lines: string[]): LineInfo[] {
   return kinds;
 }
 
+const literalMultiCache = new WeakMap<string[], MultiResult | null>();
+
+/**
+ * The result of a multi-line value without references, python blocks or
+ * includes: its lines as written, the same in every context, so it is made
+ * once and shared (a build matrix expands the same scripts in every context).
+ */
+function literalMulti(lines: string[]): MultiResult | null {
+  let r = literalMultiCache.get(lines);
+  if (r === undefined) {
+    r = null;
+    const kinds = lineKinds(lines);
+    let size = 0;
+    const parts: string[] = [];
+    for (const k of kinds) {
+      if (typeof k !== "object" || k.literal === null) {
+        size = -1;
+        break;
+      }
+      parts.push(k.literal);
+      size += k.literal.length + 1;
+    }
+    if (size >= 0 && size <= MAX_VALUE_SIZE) r = { parts, size };
+    literalMultiCache.set(lines, r);
+  }
+  return r;
+}
+
 interface MultiFrame {
   name: string;
   lines: string[];
@@ -718,6 +746,8 @@ export class Expander {
       if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: holder });
       value = def.value;
     }
+    const literal = literalMulti(value);
+    if (literal) return { kind: "done", lines: literal };
     const key = (lax ? "1" : "0") + name;
     const hit = this.multiMemo.get(key);
     if (hit) {
