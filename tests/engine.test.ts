@@ -251,12 +251,21 @@ describe("engine: values that grow without bound, deep include chains", () => {
 
   it("expands a 100,000-deep $[[...]] chain that adds a line at every level", () => {
     const depth = 100_000;
-    const lines = [];
-    for (let i = 0; i < depth; i++) lines.push(`m${i}: [`, `line ${i}`, `$[[m${i + 1}]]`, "]");
-    lines.push(`m${depth}: [`, "end", "]");
-    const root = writeTree({ "metro.conf": lines.join("\n") + "\n" });
+    // Files hold at most 1 MiB: the chain is spread over 20 files of 5,000 levels.
+    const files: Record<string, string> = {};
+    const collects: string[] = [];
+    for (let f = 0; f < 20; f++) {
+      const lines = [];
+      for (let i = f * 5000; i < (f + 1) * 5000; i++) lines.push(`m${i}: [`, `line ${i}`, `$[[m${i + 1}]]`, "]");
+      if (f === 19) lines.push(`m${depth}: [`, "end", "]");
+      files[`chain/${f}.conf`] = lines.join("\n") + "\n";
+      collects.push(`[collect ./chain/${f}.conf]`);
+    }
+    files["metro.conf"] = collects.join("\n") + "\n";
+    const root = writeTree(files);
     try {
       const ctx = evaluateContext({ config: join(root, "metro.conf"), args: {} }, { makeopts: false });
+      assert.equal(ctx.fatal, null);
       const got = ctx.get("m0") as string[];
       assert.equal(got.length, depth + 1);
       assert.equal(got[0], "line 0");
