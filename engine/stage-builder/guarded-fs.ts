@@ -12,7 +12,7 @@
 // - ownership is set with fchown on the open descriptor, never by name.
 // Every failure is a GuardedFsError whose message names the file.
 
-import { describeError } from "../system-errors";
+import { reasonOf } from "../system-errors";
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
@@ -29,18 +29,8 @@ export class GuardedFsError extends Error {
 
 /** An errno in words, for a message that already names the file. */
 export function errnoText(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  switch (e?.code) {
-    case "ENOSPC": return "no space left on device (ENOSPC)";
-    case "EDQUOT": return "disk quota exceeded (EDQUOT)";
-    case "EROFS": return "the file system is read-only (EROFS)";
-    case "EACCES": case "EPERM": return `permission denied (${e.code})`;
-    case "ELOOP": return "it is a symbolic link (ELOOP); the builder does not follow links it did not make";
-    case "ENOENT": return "it does not exist (ENOENT)";
-    case "ENOTDIR": return "a part of its path is not a directory (ENOTDIR)";
-    case "EISDIR": return "it is a directory (EISDIR)";
-    default: return describeError(error);
-  }
+  if ((error as NodeJS.ErrnoException)?.code === "ELOOP") return "it is a symbolic link; the builder does not follow links it did not make";
+  return reasonOf(error);
 }
 
 function lstatOrNull(path: string): Stats | null {

@@ -489,7 +489,7 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
       // Fill what is left (dd stops at ENOSPC).
       spawnSync("dd", ["if=/dev/zero", `of=${join(full, "filler")}`, "bs=4096"], { stdio: "ignore" });
       const r = await runCli(hangArgs(s, "path/mirror:", mirror));
-      assertMessage(r, 1, /cannot write the lock .*\/full\/mirror\/.*\/\.control\/\.multi_progress: no space left on device \(ENOSPC\)/);
+      assertMessage(r, 1, /cannot write the lock .*\/full\/mirror\/.*\/\.control\/\.multi_progress: no space left on the device/);
       assert.deepEqual(filesNamed(mirror, (n) => n.endsWith("_progress")), [], "no empty lock left behind");
       assert.ok(!existsSync(join(s.tmp, ".metro-engine.lock")), "the path/tmp lock was released");
     } finally {
