@@ -25,6 +25,13 @@ export { CONTEXTS_FILE, type ContextConfig } from "./contexts-file";
  */
 const STEP_BUDGET_MS = 4;
 
+/**
+ * After a change, only the active context is re-evaluated until no change
+ * came for this long: while the user types, every keystroke is answered at
+ * once instead of waiting behind the other contexts' re-evaluation.
+ */
+const PAUSE_AFTER_CHANGE_MS = 80;
+
 export type ContextSource = "setting" | "file" | "derived";
 
 /**
@@ -95,6 +102,12 @@ export class ContextManager extends Emitter<ContextEvents> {
   }
 
   private editedFiles = new Set<string>();
+  /** Background re-evaluation waits until then (a change just came). */
+  private pausedUntil = 0;
+  /** Whether the active context was re-evaluated since the last change. */
+  private activeDone = false;
+  /** Restarts a pump that waits for the end of a pause. */
+  private wake: (() => void) | null = null;
 
   /** `metro-contexts.json` at the tree root. */
   get contextsFile(): string {
@@ -169,6 +182,8 @@ export class ContextManager extends Emitter<ContextEvents> {
       }
     }
     this.editedFiles.add(path);
+    this.pausedUntil = performance.now() + PAUSE_AFTER_CHANGE_MS;
+    this.activeDone = false;
     this.pump(new Set([path]));
   }
 
@@ -188,6 +203,18 @@ export class ContextManager extends Emitter<ContextEvents> {
     this.elementBudget!.held -= n;
     this.held.delete(c);
   }
+
+  /** Stops evaluating (the server shuts down): nothing queued runs, nothing more is reported. */
+  stop(): void {
+    this.queue.clear();
+    this.stopped = true;
+    this.wake = null;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+
+  private stopped = false;
 
   /** Resolves when no evaluation is queued or running. */
   settled(): Promise<void> {
@@ -213,33 +240,51 @@ export class ContextManager extends Emitter<ContextEvents> {
    * loop between contexts so requests are answered meanwhile.
    */
   private pump(changed: Set<string>): void {
+    for (const f of changed) this.pendingFiles.add(f);
     if (this.running) {
-      for (const f of changed) this.pendingFiles.add(f);
+      // A change while the pump waits out a pause: the active context goes first, now.
+      this.wake?.();
       return;
     }
-    for (const f of changed) this.pendingFiles.add(f);
     this.running = true;
     let turns = 0;
-    let activeDone = false;
     const step = () => {
+      this.wake = null;
+      if (this.stopped) {
+        this.running = false;
+        return;
+      }
       const started = performance.now();
       // The first slices are short so the edited file's fresh diagnostics get written out quickly.
       const budget = turns++ < 4 ? STEP_BUDGET_MS : 4 * STEP_BUDGET_MS;
+      let active: ContextState | null = null;
       while (this.queue.size) {
-        const active = this.active;
-        const next = active && this.queue.has(active) ? active : this.queue.values().next().value!;
+        active = this.active;
+        const activeQueued = active !== null && this.queue.has(active);
+        // Paused after a change: only the active context is brought up to date.
+        if (!activeQueued && performance.now() < this.pausedUntil) break;
+        const next = activeQueued ? active! : this.queue.values().next().value!;
         this.queue.delete(next);
         this.evaluate(next);
         // After an edit, publish the edited file as soon as the active context is fresh.
-        if (next === active && this.editedFiles.size && !activeDone) {
-          activeDone = true;
+        if (next === active && this.editedFiles.size && !this.activeDone) {
+          this.activeDone = true;
           if (this.queue.size) this.emit("progress", this.editedFiles);
           break;
         }
         if (performance.now() - started > budget) break;
       }
       if (this.queue.size) {
-        setImmediate(step);
+        const wait = this.pausedUntil - performance.now();
+        active = this.active;
+        if (wait > 0 && !(active && this.queue.has(active))) {
+          const timer = setTimeout(step, wait);
+          this.wake = () => {
+            clearTimeout(timer);
+            this.wake = null;
+            setImmediate(step);
+          };
+        } else setImmediate(step);
         return;
       }
       this.running = false;

@@ -1,10 +1,18 @@
 // npm run bench: the figures the issues name, measured on this machine.
 // Parts that need ../shared (the funtoo tree) are skipped with a note when it is absent.
+//
+//   npm run bench [-- --reference DIR] [--runs N] [--no-server] [--side-by-side-only]
+//
+// With --reference DIR (a checkout of funtoo/metro), metro's own parser
+// (DIR/modules/flexdata.py, driven by bench/metro-driver.py) evaluates the
+// same contexts in the same run, and the side-by-side figures print ratios.
+// Whole-process figures are measured by bench/measure.py (wall time, processor
+// time, peak resident memory of that process), the same way for both sides.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { formatText, parseMetro } from "../language";
 import { collectGraph, toSvg } from "../engine/graph";
 import { dumpContexts } from "../cli/main";
@@ -12,6 +20,96 @@ import { evaluateContext } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
 import { CASES, CLI, haveShared, materialize, walkFiles } from "../tests/support/shared";
 import { generatedTree, writeTree } from "../tests/support/trees";
+import { writeGeneratedTree, writeMatrix } from "./generate";
+
+const PROJECT = join(__dirname, "..", "..");
+const MEASURE = join(PROJECT, "bench", "measure.py");
+const DRIVER = join(PROJECT, "bench", "metro-driver.py");
+
+interface Measured {
+  wall_ms: number;
+  cpu_ms: number;
+  max_rss_kb: number;
+  status: number;
+}
+
+/** Runs a command `runs` times through measure.py; the median run (by wall time) and its output's size. */
+function measure(cmd: string[], runs: number, okStatus: number[] = [0]): Measured & { bytes: number } {
+  const dir = mkdtempSync(join(tmpdir(), "metro-bench-"));
+  const out = join(dir, "out");
+  try {
+    const all: (Measured & { bytes: number })[] = [];
+    for (let r = 0; r < runs; r++) {
+      const p = spawnSync("python3", [MEASURE, out, "--", ...cmd], { encoding: "utf8" });
+      if (p.status !== 0) throw new Error(`measure.py failed: ${p.stderr}`);
+      const m = JSON.parse(p.stdout) as Measured;
+      if (!okStatus.includes(m.status)) throw new Error(`${cmd.join(" ")} exited ${m.status}: ${p.stderr.slice(0, 2000)}`);
+      all.push({ ...m, bytes: statSync(out).size });
+    }
+    all.sort((a, b) => a.wall_ms - b.wall_ms);
+    return all[Math.floor(all.length / 2)];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const sec = (m: Measured) => `${(m.wall_ms / 1000).toFixed(2)} s (cpu ${(m.cpu_ms / 1000).toFixed(2)} s)`;
+const mbOf = (m: Measured) => `${(m.max_rss_kb / 1024).toFixed(0)} MB`;
+
+/** Our figure beside metro's: time (wall and processor) and peak memory, with the ratios. */
+function sideBySide(name: string, ours: Measured, theirs: Measured | null, goal: string): void {
+  if (!theirs) {
+    record(name, `${sec(ours)}, ${mbOf(ours)}`, goal);
+    return;
+  }
+  const ratio = `${(theirs.wall_ms / ours.wall_ms).toFixed(1)}x faster (cpu ${(theirs.cpu_ms / ours.cpu_ms).toFixed(1)}x), ${(ours.max_rss_kb / theirs.max_rss_kb).toFixed(2)}x the memory`;
+  record(name, `${sec(ours)}, ${mbOf(ours)}`, `metro ${sec(theirs)}, ${mbOf(theirs)}: ${ratio}; ${goal}`);
+}
+
+function sideBySideFigures(reference: string | null, runs: number): void {
+  const modules = reference ? join(reference, "modules") : null;
+  if (modules && !existsSync(join(modules, "flexdata.py"))) throw new Error(`--reference ${reference}: no modules/flexdata.py there (a checkout of funtoo/metro is expected)`);
+  const refRuns = Math.max(1, Math.min(runs, 3));
+  console.log(`side by side (median of ${runs} runs${modules ? `, metro's parser median of ${refRuns}` : ""}; our figure vs metro's):`);
+  const work = mkdtempSync(join(tmpdir(), "metro-bench-"));
+  try {
+    if (haveShared()) {
+      const m = writeMatrix(work);
+      try {
+        const check = measure([process.execPath, CLI, "check", "--no-exec", "--contexts", m.contexts], runs, [0, 1]);
+        const dump = measure([process.execPath, CLI, "dump", "--json", "--no-exec", "--contexts", m.contexts], runs, [0, 1]);
+        const refCheck = modules ? measure(["python3", DRIVER, modules, m.contexts, "check"], refRuns) : null;
+        const refDump = modules ? measure(["python3", DRIVER, modules, m.contexts, "dump"], refRuns) : null;
+        sideBySide(`check --no-exec, ${m.count} funtoo contexts, whole process`, check, refCheck, "goal >= 10x");
+        sideBySide(`dump --json --no-exec, ${m.count} contexts (${(dump.bytes / 1e6).toFixed(1)} MB)`, dump, refDump, "goal >= 6x");
+      } finally {
+        rmSync(join(m.root, ".."), { recursive: true, force: true });
+      }
+    } else {
+      console.log("(../shared absent: the funtoo matrix is skipped)");
+    }
+    const trees: Record<number, Measured> = {};
+    for (const n of [10_000, 100_000, 1_000_000]) {
+      const dir = join(work, `tree-${n}`);
+      writeGeneratedTree(n, dir);
+      const config = join(dir, "metro.conf");
+      trees[n] = measure([process.execPath, CLI, "dump", "--json", "--no-exec", "--config", config], n === 1_000_000 ? 1 : runs);
+      let ref: Measured | null = null;
+      if (modules && n === 100_000) {
+        const contexts = join(dir, "contexts.json");
+        writeFileSync(contexts, JSON.stringify([{ config, args: {} }]));
+        ref = measure(["python3", DRIVER, modules, contexts, "dump"], refRuns);
+      }
+      if (n === 100_000) sideBySide(`generated tree, 100,000 elements, dump --json, whole process`, trees[n], ref, "goal >= 3x faster, <= 1.5x memory");
+      else record(`generated tree, ${n.toLocaleString("en")} elements, dump --json, whole process`, `${sec(trees[n])}, ${mbOf(trees[n])}`, "");
+      rmSync(dir, { recursive: true, force: true });
+    }
+    record("  growth 100,000 -> 1,000,000 elements (time)", `${(trees[1_000_000].wall_ms / trees[100_000].wall_ms).toFixed(1)}x (cpu ${(trees[1_000_000].cpu_ms / trees[100_000].cpu_ms).toFixed(1)}x)`, "goal <= 11x");
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  console.log("");
+}
 
 const results: [string, string, string][] = [];
 function record(name: string, value: string, goal: string): void {
@@ -52,7 +150,19 @@ function runGenerated(elements: number, files: number, depth: number): { elapsed
 }
 
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flag = (name: string) => argv.includes(name);
+  const value = (name: string) => {
+    const i = argv.indexOf(name);
+    if (i === -1) return null;
+    if (i + 1 >= argv.length) throw new Error(`${name} needs a value`);
+    return argv[i + 1];
+  };
+  const reference = value("--reference");
+  const runs = Number(value("--runs") ?? 3);
   console.log(`metro-engine benchmark (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`);
+  sideBySideFigures(reference ? resolve(reference) : null, runs);
+  if (flag("--side-by-side-only")) return;
 
   // --- Parser throughput on the funtoo corpus
   if (haveShared()) {
@@ -152,13 +262,17 @@ async function main(): Promise<void> {
   }
 
   // --- Language server (through the real server over stdio)
+  if (flag("--no-server")) return;
   const serverBenchFile = join(__dirname, "server-bench.js");
   if (existsSync(serverBenchFile)) {
     // Loaded at run time: it is bundled as its own entry point beside this one.
     const load = require;
-    const { serverBench } = load(serverBenchFile) as { serverBench: () => Promise<Record<string, number | string>> };
+    const { serverBench, typingBench } = load(serverBenchFile) as { serverBench: () => Promise<Record<string, number | string>>; typingBench: () => Promise<Record<string, number | string>> };
     const figures = await serverBench();
     for (const [k, val] of Object.entries(figures)) record(k, String(val), "");
+    // Typing with the funtoo build matrix in metro-contexts.json: goals p95 < 50 ms, memory after 500 edits < 200 MB.
+    const typing = await typingBench();
+    for (const [k, val] of Object.entries(typing)) record(k, String(val), "");
   }
 }
 

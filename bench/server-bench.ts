@@ -9,9 +9,11 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs
 import { join, resolve } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { funtooContexts, funtooCopy } from "../tests/support/shared";
+import { writeMatrix } from "./generate";
+import { writeFileSync } from "node:fs";
 
 const PROJECT = resolve(__dirname, "..", "..");
-const SERVER = join(PROJECT, "dist", "metro-language-server.js");
+const SERVER = process.env.METRO_BENCH_SERVER ?? join(PROJECT, "dist", "metro-language-server.js");
 const CASE = join(PROJECT, "..", "shared", "conformance", "cases", "funtoo-metro");
 
 function metroFiles(root: string): string[] {
@@ -66,6 +68,65 @@ function referenceSites(files: string[]): RefSite[] {
 function diagnosticsFor(client: StdioClient, path: string, version: number, timeout = 10000): Promise<void> {
   const uri = uriOf(path);
   return client.waitFor(() => (client.diagnostics.get(uri)?.version ?? -1) >= version, timeout, `diagnostics of ${path} v${version}`);
+}
+
+/**
+ * Typing in a file every context reads, with the funtoo build matrix in
+ * metro-contexts.json: each keystroke is sent as soon as the diagnostics of
+ * the previous one arrive. Returns the latency of those diagnostics and the
+ * server's memory after the edits.
+ */
+export async function typingBench(edits = 500): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  if (!existsSync(CASE)) return { ls_typing_skipped: `shared conformance data absent (${CASE})` };
+  if (!existsSync(SERVER)) return { ls_typing_skipped: `${SERVER} not built` };
+  const m = writeMatrix(join(PROJECT, "out", "bench-matrix"));
+  const root = m.root;
+  try {
+    const contexts = JSON.parse(readFileSync(m.contexts, "utf8")) as { config: string; args: Record<string, string> }[];
+    writeFileSync(join(root, "metro-contexts.json"), JSON.stringify(contexts.map((c) => ({ config: "metro.conf", args: c.args })), null, 1));
+    const t0 = performance.now();
+    const client = await StdioClient.start({ serverPath: SERVER, root });
+    const s = await client.settled();
+    out.ls_matrix_contexts = s.trees[0]?.contexts ?? 0;
+    out.ls_matrix_start_ms = round(performance.now() - t0);
+    out.ls_matrix_memory_after_start_mb = mb(client.memory());
+    const file = join(root, "corpus/etc/builds/common.conf");
+    client.open(file);
+    await client.settled();
+    // Type a definition a character at a time on a new line at the end, then delete it a character at a time.
+    const lines = readFileSync(file, "utf8").split("\n");
+    const line = lines.length - 1;
+    const word = "typed/by/bench: $[target/build] and some more text";
+    const latency: number[] = [];
+    let col = 0;
+    for (let i = 0; i < edits; i++) {
+      const typing = Math.floor(i / word.length) % 2 === 0;
+      const t = performance.now();
+      let v: number;
+      if (typing) {
+        v = client.change(file, { start: { line, character: col }, end: { line, character: col } }, word[col]);
+        col++;
+      } else {
+        v = client.change(file, { start: { line, character: col - 1 }, end: { line, character: col } }, "");
+        col--;
+      }
+      await diagnosticsFor(client, file, v, 60000);
+      latency.push(performance.now() - t);
+    }
+    out.ls_typing_edits = edits;
+    out.ls_typing_diagnostics_p50_ms = round(percentile(latency, 50));
+    out.ls_typing_diagnostics_p95_ms = round(percentile(latency, 95));
+    out.ls_typing_memory_after_edits_mb = mb(client.memory());
+    await client.settled();
+    out.ls_typing_memory_settled_mb = mb(client.memory());
+    out.ls_typing_heap_after_gc_mb = mb((await client.request<{ heapUsed: number }>("metro/memory", { gc: true })).heapUsed);
+    await client.stop();
+  } finally {
+    rmSync(join(root, ".."), { recursive: true, force: true });
+    rmSync(join(PROJECT, "out", "bench-matrix"), { recursive: true, force: true });
+  }
+  return out;
 }
 
 export async function serverBench(): Promise<Record<string, number | string>> {
@@ -215,8 +276,8 @@ export async function serverBench(): Promise<Record<string, number | string>> {
 }
 
 // Run on its own: node out/bench/server-bench.js
-if (require.main === module) {
-  serverBench().then(
+if (/server-bench\.js$/.test(process.argv[1] ?? "")) {
+  (process.argv[2] === "--typing" ? typingBench(Number(process.argv[3] ?? 500)) : serverBench()).then(
     (r) => {
       for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(52)} ${v}`);
     },

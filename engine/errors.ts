@@ -24,7 +24,8 @@ export type ErrorCode =
   | "metro/zap-in-multi-reference"
   | "metro/mixed-conditional"
   | "metro/python-error"
-  | "metro/empty-name";
+  | "metro/empty-name"
+  | "metro/value-too-large";
 
 /** Where an error was met: inside the value of `element` (line `line` of it when multi-line), at reference `reference`. */
 export interface ErrorSite {

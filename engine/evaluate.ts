@@ -231,7 +231,7 @@ class Context implements EvaluatedContext {
       }
       if (value === "auto") {
         const prev = this.store.raw.get("portage/MAKEOPTS")!;
-        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup" });
+        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup", prepared: undefined });
         this.store.version++;
       }
     }
@@ -271,19 +271,19 @@ class Context implements EvaluatedContext {
         const name = st.name.qualified;
         if (st.name.recordedSection !== null) this.store.sectionFor.set(name, st.name.recordedSection);
         this.store.laxVars.set(name, st.scope.lax ?? laxAtStart);
-        const value = st.kind === "single" ? st.value.text : st.rawLines;
         const cond = st.scope.condition;
         if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
           throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: st.name.range });
         }
+        const def = fileDefinition(st, file);
         if (cond) {
           const existing = this.store.conditionals.get(name)?.get(cond);
           if (existing) throw new Fail(duplicate(name, file, st, existing, `for the condition "${cond}"`));
-          this.store.setConditional({ name, value, file, statement: st, condition: cond, origin: "file" });
+          this.store.setConditional(def as Definition & { condition: string });
         } else {
           const existing = this.store.raw.get(name);
           if (existing) throw new Fail(duplicate(name, file, st, existing, ""));
-          this.store.setRaw({ name, value, file, statement: st, condition: null, origin: "file" });
+          this.store.setRaw(def);
         }
         return;
       }
@@ -442,6 +442,23 @@ class Context implements EvaluatedContext {
   references(key: string): string[] {
     return [...(this.uses.get(key) ?? [])];
   }
+}
+
+/**
+ * The definition a statement of a file makes: the same object for every
+ * context that reads that file (a build matrix applies the same few hundred
+ * statements in every context), so what is worked out about its value once
+ * (expand.ts's scan) serves them all.
+ */
+const fileDefinitions = new WeakMap<SingleLineElement | MultiLineElement, Definition>();
+
+function fileDefinition(st: SingleLineElement | MultiLineElement, file: string): Definition {
+  let def = fileDefinitions.get(st);
+  if (def === undefined || def.file !== file) {
+    def = { name: st.name.qualified, value: st.kind === "single" ? st.value.text : st.rawLines, file, statement: st, condition: st.scope.condition, origin: "file" };
+    fileDefinitions.set(st, def);
+  }
+  return def;
 }
 
 function duplicate(name: string, file: string, st: SingleLineElement | MultiLineElement, existing: Definition, what: string): Fatal {

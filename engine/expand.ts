@@ -21,6 +21,46 @@ import { resolve } from "node:path";
 /** `string`: a value; `string[]`: a multi-line value; `null`: nothing (the :zap result). */
 export type MetroValue = string | string[] | null;
 
+/**
+ * The largest expanded value, in characters (a multi-line value counts one
+ * more per line). A value that grows without bound (`a: $[b]$[b]`, `b:
+ * $[c]$[c]`, ...) is an error on the keys that reach it instead of
+ * exhausting memory; metro itself would run out of memory there.
+ */
+export const MAX_VALUE_SIZE = 16 * 1024 * 1024;
+
+/**
+ * A multi-line result: its own lines and the results of the elements it
+ * includes through `$[[...]]`, shared rather than copied, so that a deep
+ * include chain costs time linear in its depth. `lines()` flattens it.
+ */
+interface MultiResult {
+  parts: (string | MultiResult)[];
+  /** Characters plus one per line. */
+  size: number;
+}
+
+function flatten(r: MultiResult): string[] {
+  const out: string[] = [];
+  const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.r.parts.length) {
+      stack.pop();
+      continue;
+    }
+    const p = top.r.parts[top.i++];
+    if (typeof p === "string") out.push(p);
+    else stack.push({ r: p, i: 0 });
+  }
+  return out;
+}
+
+function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
+  const what = element === null ? "this value" : `the value of "${element}"`;
+  return new EvaluationError("metro/value-too-large", `${what} grows beyond ${MAX_VALUE_SIZE / (1024 * 1024)} MiB when expanded (metro would exhaust memory)`, false, site);
+}
+
 // ---------------------------------------------------------------------------
 // Scanning single-line text for references
 
@@ -97,6 +137,11 @@ function prepare(value: RawValue): Prepared {
   return p;
 }
 
+/** The prepared value of a definition, kept on it. */
+function preparedDef(def: Definition): Prepared {
+  return (def.prepared ??= prepare(def.value)) as Prepared;
+}
+
 function prepareText(text: string, stripped: string): Prepared {
   const words = stripped.split(" ");
   if (words.length === 2 && words[0] === "<<") return { literal: null, fromFile: true, text: words[1], segments: scan(words[1]) };
@@ -125,6 +170,8 @@ interface Frame {
   childZap: boolean;
   childConditional: boolean;
   childName: string;
+  /** The reference as written that led to the pending child. */
+  childWritten: string;
   /** The element (and line) this text belongs to, for error sites. */
   site: ErrorSite;
 }
@@ -134,19 +181,50 @@ const enum LineKind {
   Python,
 }
 
-const lineKindCache = new WeakMap<string[], (LineKind | string)[]>();
+/** A line's kind: a python start, the text of a `$[[...]]` reference, or a text line, scanned. */
+type LineInfo = LineKind.Python | string | Prepared;
+
+const lineKindCache = new WeakMap<string[], LineInfo[]>();
 
 /** For each line of a multi-line value: the text of a `$[[...]]` reference, a python start, or text (spec 3.4). */
-function lineKinds(lines: string[]): (LineKind | string)[] {
+function lineKinds(lines: string[]): LineInfo[] {
   let kinds = lineKindCache.get(lines);
   if (!kinds) {
     kinds = lines.map((line) => {
       const k = blockLineKind(line);
-      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : LineKind.Text;
+      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : prepare(line);
     });
     lineKindCache.set(lines, kinds);
   }
   return kinds;
+}
+
+const literalMultiCache = new WeakMap<string[], MultiResult | null>();
+
+/**
+ * The result of a multi-line value without references, python blocks or
+ * includes: its lines as written, the same in every context, so it is made
+ * once and shared (a build matrix expands the same scripts in every context).
+ */
+function literalMulti(lines: string[]): MultiResult | null {
+  let r = literalMultiCache.get(lines);
+  if (r === undefined) {
+    r = null;
+    const kinds = lineKinds(lines);
+    let size = 0;
+    const parts: string[] = [];
+    for (const k of kinds) {
+      if (typeof k !== "object" || k.literal === null) {
+        size = -1;
+        break;
+      }
+      parts.push(k.literal);
+      size += k.literal.length + 1;
+    }
+    if (size >= 0 && size <= MAX_VALUE_SIZE) r = { parts, size };
+    literalMultiCache.set(lines, r);
+  }
+  return r;
 }
 
 interface MultiFrame {
@@ -155,7 +233,7 @@ interface MultiFrame {
   lax: boolean;
   key: string;
   pos: number;
-  out: string[];
+  out: MultiResult;
   /** Smallest index in the multi-line stack a circular reference below this frame pointed at. */
   low: number;
   pythonBlocks: string[] | null;
@@ -175,8 +253,9 @@ export interface ExpanderHooks {
 
 export class Expander {
   private readonly memo: Map<string, Outcome>[] = [new Map(), new Map(), new Map(), new Map()];
-  private multiMemo = new Map<string, { lines: string[] } | { error: EvaluationError }>();
-  private topMemo = new Map<string, Outcome | { ok: true; value: string[] }>();
+  private multiMemo = new Map<string, { lines: MultiResult } | { error: EvaluationError }>();
+  /** Top-level lookups; a multi-line result is kept shared and flattened on each lookup. */
+  private topMemo = new Map<string, { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError }>();
   private memoVersion = -1;
 
   constructor(
@@ -188,9 +267,10 @@ export class Expander {
 
   private fresh(): void {
     if (this.memoVersion !== this.store.version) {
-      for (const m of this.memo) m.clear();
-      this.multiMemo.clear();
-      this.topMemo.clear();
+      // The collect queue changes the store after almost every expansion: clear only what holds something.
+      for (const m of this.memo) if (m.size) m.clear();
+      if (this.multiMemo.size) this.multiMemo.clear();
+      if (this.topMemo.size) this.topMemo.clear();
       this.memoVersion = this.store.version;
     }
   }
@@ -246,22 +326,22 @@ export class Expander {
     this.fresh();
     const cached = this.topMemo.get(key);
     if (cached) {
-      if (cached.ok) return cached.value;
+      if (cached.ok) return cached.value !== null && typeof cached.value === "object" ? flatten(cached.value) : cached.value;
       throw cached.error;
     }
-    let result: Outcome | { ok: true; value: string[] };
+    let result: { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError };
     try {
-      result = { ok: true, value: this.lookupUncached(key) } as Outcome | { ok: true; value: string[] };
+      result = { ok: true, value: this.lookupUncached(key) };
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
       result = { ok: false, error: e };
     }
     if (this.memoVersion === this.store.version) this.topMemo.set(key, result);
-    if (result.ok) return result.value;
+    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
     throw result.error;
   }
 
-  private lookupUncached(key: string): MetroValue {
+  private lookupUncached(key: string): string | null | MultiResult {
     let name = key;
     let boolean = false;
     if (name.endsWith("?")) {
@@ -276,28 +356,28 @@ export class Expander {
     else if (this.store.laxVars.get(name)) return boolean ? "no" : "";
     else if (boolean) return "no";
     else throw new EvaluationError("metro/undefined-element", `"${name}" is not defined`, false, { element: null }, name);
-    if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name, [], false);
+    if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name);
     // A single-line (or conditional) element: expandString(myvar=name).
-    let value: RawValue;
-    if (raw) value = raw.value;
+    let prepared: Prepared;
+    if (raw) prepared = preparedDef(raw);
     else {
       const def = this.conditionalValue(name);
       if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
-      value = def.value;
+      prepared = preparedDef(def);
     }
-    return this.runFrames(name, value, false, name, 0, { element: name });
+    return this.runFrames(name, prepared, false, name, 0, { element: name });
   }
 
   /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
   expandAs(element: string, text: string): string | null {
     this.fresh();
-    return this.runFrames(element, text, false, null, 0, { element });
+    return this.runFrames(element, prepare(text), false, null, 0, { element });
   }
 
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();
-    return this.runFrames(null, text, lax, null, 0, site);
+    return this.runFrames(null, prepare(text), lax, null, 0, site);
   }
 
   /** The memo table for an expansion mode: whether the referrer is lax, whether :lax is inherited. */
@@ -308,7 +388,7 @@ export class Expander {
   // -------------------------------------------------------------------------
   // Single-line expansion on an explicit stack
 
-  private runFrames(myvar: string | null, value: RawValue, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
+  private runFrames(myvar: string | null, prepared: Prepared, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
     if (memoKey !== null) {
       const hit = this.memo[memoMode].get(memoKey);
       if (hit) {
@@ -316,7 +396,7 @@ export class Expander {
         throw hit.error;
       }
     }
-    const literal = prepare(value).literal;
+    const literal = prepared.literal;
     if (literal !== null) return literal;
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
     const reuse = this.running === 0;
@@ -329,7 +409,7 @@ export class Expander {
     onStack.clear();
     this.running++;
     try {
-      return this.runMachine(myvar, value, lax, memoKey, memoMode, site, chain, onStack, frames);
+      return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames);
     } finally {
       this.running--;
     }
@@ -342,7 +422,7 @@ export class Expander {
 
   private runMachine(
     myvar: string | null,
-    value: RawValue,
+    prepared: Prepared,
     lax: boolean,
     memoKey: string | null,
     memoMode: number,
@@ -368,7 +448,7 @@ export class Expander {
       }
       return f;
     };
-    push(this.frame(myvar, value, lax, memoKey, memoMode, 0, site));
+    push(this.frame(myvar, prepared, lax, memoKey, memoMode, 0, site));
 
     let delivered: Outcome | null = null;
     for (;;) {
@@ -384,6 +464,7 @@ export class Expander {
             outcome = { ok: false, error: this.err("metro/zap-in-conditional", `"${f.childName}" is conditional and its value became nothing (:zap)`, false, f) };
           } else outcome = { ok: true, value: null };
         } else if (child.value === "" && f.childZap) outcome = { ok: true, value: null };
+        else if (f.ex.length + child.value.length > MAX_VALUE_SIZE) outcome = { ok: false, error: tooLarge(f.myvar, { ...f.site, reference: f.childWritten }) };
         else f.ex += child.value;
       }
       if (!outcome) {
@@ -422,7 +503,7 @@ export class Expander {
     while (f.next < segs.length) {
       const seg = segs[f.next++];
       if (seg.t === Seg.Text) {
-        f.ex += seg.text;
+        this.append(f, seg.text, undefined);
         continue;
       }
       if (seg.t === Seg.Unterminated) {
@@ -465,7 +546,7 @@ export class Expander {
       const raw = store.raw.get(name);
       if (raw) {
         if (boolean) {
-          f.ex += "yes";
+          this.append(f, "yes", written);
           continue;
         }
         const referrerLax = f.myvar !== null && store.laxVars.get(f.myvar) === true;
@@ -474,50 +555,58 @@ export class Expander {
         if (hit) {
           if (!hit.ok) throw hit.error;
           if (hit.value === null || (hit.value === "" && zap)) return { ok: true, value: null };
-          f.ex += hit.value;
+          this.append(f, hit.value, written);
           continue;
         }
-        const literal = prepare(raw.value).literal;
+        const prepared = preparedDef(raw);
+        const literal = prepared.literal;
         if (literal !== null) {
           if (literal === "" && zap) return { ok: true, value: null };
-          f.ex += literal;
+          this.append(f, literal, written);
           continue;
         }
         f.childZap = zap;
         f.childConditional = false;
         f.childName = name;
-        push(this.frame(name, raw.value, lax, name, mode, f.depth + 1, { element: name }));
+        f.childWritten = written;
+        push(this.frame(name, prepared, lax, name, mode, f.depth + 1, { element: name }));
         return null;
       }
       if (store.conditionals.has(name)) {
         const def = this.conditionalValue(name);
         if (!def) throw this.err("metro/no-true-condition", `no condition of "${name}" is true`, true, f, written, name);
         if (boolean) {
-          f.ex += "yes";
+          this.append(f, "yes", written);
           continue;
         }
         f.childZap = false;
         f.childConditional = true;
         f.childName = name;
-        push(this.frame(name, def.value, lax, null, 0, f.depth + 1, { element: name }));
+        f.childWritten = written;
+        push(this.frame(name, preparedDef(def), lax, null, 0, f.depth + 1, { element: name }));
         return null;
       }
       if (zap) return { ok: true, value: null };
       const laxHere = lax || (f.depth > 0 && chain[f.depth - 1] !== null && store.laxVars.get(chain[f.depth - 1]!) === true);
-      if (laxHere) f.ex += boolean ? "no" : "";
-      else if (boolean) f.ex += "no";
+      if (laxHere) this.append(f, boolean ? "no" : "", written);
+      else if (boolean) this.append(f, "no", written);
       else throw this.err("metro/undefined-element", `"${name}" is not defined`, true, f, written, name);
     }
     if (!f.prepared.fromFile) return { ok: true, value: f.ex };
     return { ok: true, value: this.readFileValue(f) };
   }
 
-  private frame(name: string | null, value: RawValue, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
+  private append(f: Frame, text: string, reference: string | undefined): void {
+    if (f.ex.length + text.length > MAX_VALUE_SIZE) throw tooLarge(f.myvar, { ...f.site, reference });
+    f.ex += text;
+  }
+
+  private frame(name: string | null, prepared: Prepared, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
     return {
       myvar: name,
       depth,
       lax,
-      prepared: prepare(value),
+      prepared,
       next: 0,
       ex: "",
       low: Infinity,
@@ -526,6 +615,7 @@ export class Expander {
       childZap: false,
       childConditional: false,
       childName: "",
+      childWritten: "",
       site,
     };
   }
@@ -545,31 +635,36 @@ export class Expander {
     }
     const { lines, lastLineUnterminated } = fileLines(text);
     if (lastLineUnterminated) this.hooks.onFileWithoutFinalNewline?.(path);
-    return lines.join(" ");
+    const value = lines.join(" ");
+    if (value.length > MAX_VALUE_SIZE) throw tooLarge(f.myvar, f.site);
+    return value;
   }
 
   // -------------------------------------------------------------------------
   // Multi-line expansion (spec 3.4)
 
   /**
-   * Expands a multi-line element (metro's expandMulti). `stack` holds the
-   * multi-line elements whose lines led here. Runs on an explicit stack of
-   * frames, one per element being expanded, like single-line expansion.
+   * Expands a multi-line element (metro's expandMulti) as a top-level
+   * lookup. Runs on an explicit stack of frames, one per element being
+   * expanded, like single-line expansion; the names on that stack are
+   * indexed, and an included result is shared, not copied, so that a chain
+   * of `$[[...]]` includes costs time linear in its depth.
    */
-  expandMulti(written: string, stack: string[], inheritedLax: boolean): string[] {
-    this.fresh();
+  private expandMulti(written: string): MultiResult {
     const frames: MultiFrame[] = [];
-    const names = [...stack];
-    const open = (w: string, lax: boolean): string[] | null => {
-      const r = this.openMulti(w, names, lax);
+    /** The elements on the stack, in order, and the position of each. */
+    const names: string[] = [];
+    const index = new Map<string, number>();
+    const open = (w: string, lax: boolean): MultiResult | null => {
+      const r = this.openMulti(w, names, index, lax);
       if (r.kind === "done") return r.lines;
       frames.push(r.frame);
+      index.set(r.frame.name, names.length);
       names.push(r.frame.name);
       return null;
     };
-    const first = open(written, inheritedLax);
+    const first = open(written, false);
     if (first) return first;
-    const base = stack.length;
     let failure: EvaluationError | null = null;
     while (frames.length > 0) {
       const f = frames[frames.length - 1];
@@ -585,8 +680,8 @@ export class Expander {
       if (pushed) continue;
       // f is finished (or failed).
       frames.pop();
-      names.pop();
-      const depth = base + frames.length;
+      index.delete(names.pop()!);
+      const depth = frames.length;
       if (f.low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
       if (frames.length === 0) {
         if (failure) throw failure;
@@ -594,13 +689,35 @@ export class Expander {
       }
       const parent = frames[frames.length - 1];
       if (f.low < parent.low) parent.low = f.low;
-      if (!failure) for (const l of f.out) parent.out.push(l);
+      if (!failure) {
+        try {
+          this.include(parent, f.out);
+        } catch (e) {
+          if (!(e instanceof EvaluationError)) throw e;
+          failure = e;
+        }
+      }
     }
     throw new Error("unreachable");
   }
 
+  /** Adds an included result to a frame's result (shared, not copied). */
+  private include(f: MultiFrame, r: MultiResult): void {
+    if (r.parts.length === 0) return;
+    if (f.out.size + r.size > MAX_VALUE_SIZE) throw tooLarge(f.name, { element: f.name });
+    f.out.size += r.size;
+    f.out.parts.push(r.parts.length === 1 ? r.parts[0] : r);
+  }
+
+  /** Adds a line to a frame's result. */
+  private addLine(f: MultiFrame, line: string, at: number): void {
+    if (f.out.size + line.length + 1 > MAX_VALUE_SIZE) throw tooLarge(f.name, { element: f.name, line: at });
+    f.out.size += line.length + 1;
+    f.out.parts.push(line);
+  }
+
   /** Resolves a multi-line reference: its lines when known at once, or a frame to expand. */
-  private openMulti(written: string, stack: string[], inheritedLax: boolean): { kind: "done"; lines: string[] } | { kind: "frame"; frame: MultiFrame } {
+  private openMulti(written: string, stack: string[], index: Map<string, number>, inheritedLax: boolean): { kind: "done"; lines: MultiResult } | { kind: "frame"; frame: MultiFrame } {
     let name = written;
     let lax = inheritedLax;
     const split = name.split(":");
@@ -610,8 +727,8 @@ export class Expander {
       lax = true;
       name = split[0];
     }
-    const seen = stack.indexOf(name);
-    if (seen !== -1) {
+    const seen = index.get(name);
+    if (seen !== undefined) {
       const cycle = [...stack.slice(seen), name];
       throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${cycle.join(" -> ")}`, false, { element: holder, reference: written }, undefined, cycle), { chainIndex: seen });
     }
@@ -623,28 +740,29 @@ export class Expander {
     } else {
       const def = this.conditionalValue(name);
       if (!def) {
-        if (lax || (holder !== null && this.store.laxVars.get(holder) === true)) return { kind: "done", lines: [] };
+        if (lax || (holder !== null && this.store.laxVars.get(holder) === true)) return { kind: "done", lines: { parts: [], size: 0 } };
         throw new EvaluationError("metro/undefined-multi-line", `multi-line element "${name}" is not defined`, false, { element: holder }, name);
       }
       if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: holder });
       value = def.value;
     }
+    const literal = literalMulti(value);
+    if (literal) return { kind: "done", lines: literal };
     const key = (lax ? "1" : "0") + name;
     const hit = this.multiMemo.get(key);
     if (hit) {
       if ("error" in hit) throw hit.error;
       return { kind: "done", lines: hit.lines };
     }
-    return { kind: "frame", frame: { name, lines: value, lax, key, pos: 0, out: [], low: Infinity, pythonBlocks: null, pythonIndex: 0 } };
+    return { kind: "frame", frame: { name, lines: value, lax, key, pos: 0, out: { parts: [], size: 0 }, low: Infinity, pythonBlocks: null, pythonIndex: 0 } };
   }
 
   /** Advances a multi-line frame; returns true after opening a child frame. */
-  private stepMulti(f: MultiFrame, open: (written: string, lax: boolean) => string[] | null): boolean {
+  private stepMulti(f: MultiFrame, open: (written: string, lax: boolean) => MultiResult | null): boolean {
     const lines = f.lines;
     const kinds = lineKinds(lines);
     while (f.pos < lines.length) {
       const pos = f.pos++;
-      const line = lines[pos];
       const kind = kinds[pos];
       if (typeof kind === "string") {
         const ref = kind;
@@ -652,7 +770,7 @@ export class Expander {
         if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
         // The element the line includes (its name may be built from other references).
         this.hooks.onReference?.(f.name, target.split(":")[0]);
-        let done: string[] | null;
+        let done: MultiResult | null;
         try {
           done = open(target, f.lax);
         } catch (e) {
@@ -661,7 +779,7 @@ export class Expander {
           throw e;
         }
         if (done === null) return true;
-        for (const l of done) f.out.push(l);
+        this.include(f, done);
         continue;
       }
       if (kind === LineKind.Python) {
@@ -671,7 +789,7 @@ export class Expander {
         f.pos = end + 1;
         if (!this.python) {
           // Not allowed to execute: show the block as written.
-          for (const l of lines.slice(pos, Math.min(end + 1, lines.length))) f.out.push(l);
+          for (let i = pos; i < Math.min(end + 1, lines.length); i++) this.addLine(f, lines[i], i);
           continue;
         }
         f.pythonBlocks ??= this.pythonBlocksOf(lines);
@@ -679,11 +797,12 @@ export class Expander {
         if (f.pythonIndex >= outcome.outputs.length) {
           throw new EvaluationError("metro/python-error", `python block failed: ${outcome.error ?? "no output"}`, false, { element: f.name, line: pos });
         }
-        f.out.push(outcome.outputs[f.pythonIndex++]);
+        this.addLine(f, outcome.outputs[f.pythonIndex++], pos);
         continue;
       }
-      const expanded = this.expandText(line, f.lax, { element: f.name, line: pos });
-      if (expanded !== null) f.out.push(expanded);
+      const prepared = kind as Prepared;
+      const expanded = prepared.literal !== null ? prepared.literal : this.runFrames(null, prepared, f.lax, null, 0, { element: f.name, line: pos });
+      if (expanded !== null) this.addLine(f, expanded, pos);
     }
     return false;
   }

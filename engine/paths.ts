@@ -1,7 +1,20 @@
 // Python's os.path.normpath, exactly: the recorded paths of collected files
 // must match metro's (a path starting with exactly two slashes keeps them).
 
+const normalised = new Map<string, string>();
+
+/** os.path.normpath, remembered: a build matrix normalises the same few hundred paths for every context. */
 export function pyNormpath(path: string): string {
+  let n = normalised.get(path);
+  if (n === undefined) {
+    if (normalised.size > 100_000) normalised.clear();
+    n = normpath(path);
+    normalised.set(path, n);
+  }
+  return n;
+}
+
+function normpath(path: string): string {
   if (path === "") return ".";
   const initial = path.startsWith("/") ? (path.startsWith("//") && !path.startsWith("///") ? 2 : 1) : 0;
   const out: string[] = [];

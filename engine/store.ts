@@ -15,6 +15,8 @@ export interface Definition {
   condition: string | null;
   /** "file", "command-line" or "setup". */
   origin: "file" | "command-line" | "setup";
+  /** The value scanned for references, once (see expand.ts); shared by every context that reads the same statement. */
+  prepared?: object;
 }
 
 export class Store {

@@ -44,6 +44,13 @@ const ACTIONS: Record<string, string> = {
   spawn: "cannot run",
 };
 
+/** The reason of a system error in words ("no space left on the device"), for a message that already names the file. */
+export function reasonOf(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  if (typeof e?.code === "string" && REASONS[e.code]) return REASONS[e.code];
+  return error instanceof Error ? withoutErrno(error.message).replace(/, .*$/, "") : String(error);
+}
+
 /** Any error as a sentence: a system error (errno) in words with its path, never as "ENOTDIR: ...". */
 export function describeError(error: unknown): string {
   if (!(error instanceof Error)) return String(error);

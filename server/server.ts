@@ -152,6 +152,11 @@ export function startServer(connection: lsp.Connection): Session {
     });
   }
 
+  // Background evaluation ends with the session.
+  connection.onShutdown(() => {
+    for (const tree of session.trees.values()) tree.contexts.stop();
+  });
+
   connection.onInitialize((params) => {
     const caps = params.capabilities;
     hasConfiguration = !!caps.workspace?.configuration;

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import { dumpContexts } from "../cli/main";
@@ -6,6 +7,7 @@ import { EvaluationError, evaluateContext, type MetroValue } from "../engine/eva
 import { PythonRunner } from "../engine/python";
 import { caseNames, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
 import { writeTree } from "./support/trees";
+import { runCli } from "./support/run-cli";
 
 for (const v of ["http_proxy", "ftp_proxy", "RSYNC_PROXY"]) delete process.env[v];
 
@@ -204,6 +206,75 @@ describe("engine: scale", () => {
     const start = Date.now();
     assert.equal(value({ "metro.conf": lines.join("\n") + "\n" }, "d0"), "x" + "yes".repeat(40));
     assert.ok(Date.now() - start < 2000);
+  });
+});
+
+describe("engine: values that grow without bound, deep include chains", () => {
+  function doubling(multi: boolean): string {
+    const lines = [];
+    for (let i = 0; i < 40; i++) {
+      if (multi) lines.push(`k${i}: [`, `$[[k${i + 1}]]`, `$[[k${i + 1}]]`, "]");
+      else lines.push(`k${i}: $[k${i + 1}]$[k${i + 1}]`);
+    }
+    lines.push(multi ? "k40: [\nab\n]" : "k40: ab", "other: fine");
+    return lines.join("\n") + "\n";
+  }
+
+  for (const multi of [false, true]) {
+    const how = multi ? "through $[[...]]" : "single-line";
+    it(`a value that doubles 40 times (${how}) is an error on its keys; the other keys evaluate`, async () => {
+      const root = writeTree({ "metro.conf": doubling(multi) });
+      try {
+        const ctx = evaluateContext({ config: join(root, "metro.conf"), args: {} }, { makeopts: false });
+        assert.equal(ctx.fatal, null);
+        assert.throws(() => ctx.get("k0"), (e: unknown) => e instanceof EvaluationError && e.code === "metro/value-too-large" && e.site.element !== null);
+        assert.equal(ctx.get("other"), "fine");
+        const small = ctx.get("k36");
+        assert.equal(multi ? (small as string[]).length : (small as string).length, multi ? 16 : 32);
+        // check places the error on a definition of the chain.
+        const found = checkContext({ config: join(root, "metro.conf"), args: {} }, { makeopts: false }).diagnostics.filter((d) => d.code === "metro/value-too-large");
+        assert.ok(found.length > 0);
+        assert.equal(found[0].file, join(root, "metro.conf"));
+        assert.ok(found[0].range.start.line > 0);
+        // The command line prints every other key and reports the error on the keys that grow.
+        const p = await runCli(["dump", "--json", "--no-exec", "--config", join(root, "metro.conf")]);
+        assert.equal(p.code, 0, p.err);
+        const settings = JSON.parse(p.out).settings;
+        assert.deepEqual(settings.other, { value: "fine" });
+        assert.equal(settings.k0.error, "metro/value-too-large");
+        assert.ok("value" in settings.k40);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("expands a 100,000-deep $[[...]] chain that adds a line at every level", () => {
+    const depth = 100_000;
+    // Files hold at most 1 MiB: the chain is spread over 20 files of 5,000 levels.
+    const files: Record<string, string> = {};
+    const collects: string[] = [];
+    for (let f = 0; f < 20; f++) {
+      const lines = [];
+      for (let i = f * 5000; i < (f + 1) * 5000; i++) lines.push(`m${i}: [`, `line ${i}`, `$[[m${i + 1}]]`, "]");
+      if (f === 19) lines.push(`m${depth}: [`, "end", "]");
+      files[`chain/${f}.conf`] = lines.join("\n") + "\n";
+      collects.push(`[collect ./chain/${f}.conf]`);
+    }
+    files["metro.conf"] = collects.join("\n") + "\n";
+    const root = writeTree(files);
+    try {
+      const ctx = evaluateContext({ config: join(root, "metro.conf"), args: {} }, { makeopts: false });
+      assert.equal(ctx.fatal, null);
+      const got = ctx.get("m0") as string[];
+      assert.equal(got.length, depth + 1);
+      assert.equal(got[0], "line 0");
+      assert.equal(got[depth - 1], `line ${depth - 1}`);
+      assert.equal(got[depth], "end");
+      assert.deepEqual(ctx.get(`m${depth - 2}`), [`line ${depth - 2}`, `line ${depth - 1}`, "end"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -511,6 +511,35 @@ describe("language server: plain-text clients", function () {
   });
 });
 
+describe("language server: typing", function () {
+  it("answers every keystroke, and re-evaluates every context with the last text once typing stops", async () => {
+    const contexts = [ctx("stage3"), ctx("stage1", "next"), ctx("stage3", "next"), ctx("stage1")];
+    const { root, client } = await startTiny({}, contexts);
+    try {
+      const master = join(root, "etc/master.conf");
+      client.open(master);
+      await client.settled();
+      const line = readFileSync(master, "utf8").split("\n").length - 1;
+      const typed = "typed: $[nope/one]";
+      for (let i = 0; i < typed.length; i++) {
+        const v = client.change(master, { start: { line, character: i }, end: { line, character: i } }, typed[i]);
+        await client.waitFor(() => (client.diagnostics.get(uriOf(master))?.version ?? -1) >= v, 10000, `diagnostics of keystroke ${i + 1}`);
+      }
+      await client.settled();
+      const found = client.diagnosticsOf(master).filter((d) => d.code === "metro/undefined-element" && /nope\/one/.test(d.message));
+      assert.equal(found.length, 1, JSON.stringify(client.diagnosticsOf(master)));
+      assert.equal((found[0].data as { contexts: string[] }).contexts.length, contexts.length);
+      // Deleting the line again: every context forgets the finding.
+      client.change(master, { start: { line, character: 0 }, end: { line, character: typed.length } }, "");
+      await client.settled();
+      await client.waitFor(() => !client.diagnosticsOf(master).some((d) => /nope\/one/.test(d.message)), 10000, "finding gone");
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("language server: missing << files", function () {
   it("report one information per `<<` line naming the contexts, and no cascade", async function () {
     const { root, client } = await startTiny({}, [ctx("stage3"), { ...ctx("stage3"), args: { ...ctx("stage3").args, "target/subarch": "other" } }]);

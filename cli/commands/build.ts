@@ -2,10 +2,10 @@
 
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { Builder, EXIT_CONFIG } from "../../engine/stage-builder/builder";
+import { Builder, EXIT_CONFIG, EXIT_FAILED } from "../../engine/stage-builder/builder";
 import { dryRun } from "../../engine/stage-builder/dry-run";
 import { Reporter } from "../../engine/stage-builder/reporter";
-import { insidePrivateNamespace, privateNamespaceAvailable, runInPrivateNamespace } from "../../engine/stage-builder/namespace";
+import { insidePrivateNamespace, orphanedInner, privateNamespaceAvailable, runInPrivateNamespace } from "../../engine/stage-builder/namespace";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, JSON_OPTION, requireConfigFile, type Command } from "../command";
 
@@ -50,10 +50,15 @@ Example:
     const reporter = new Reporter(args.options.has("--json"));
     const dryRunDir = optionValue(args, "--dry-run");
     if (dryRunDir !== undefined) return dryRun({ config, args: args.pairs, reporter, dir: dryRunDir });
+    const orphaned = orphanedInner();
+    if (orphaned) {
+      reporter.error(orphaned);
+      return EXIT_FAILED;
+    }
     if (!args.options.has("--no-namespace") && !insidePrivateNamespace()) {
       const reexec = reexecPrefix(argv);
       const available = privateNamespaceAvailable();
-      if (reexec && available.ok) return runInPrivateNamespace([process.execPath, ...process.execArgv, ...reexec, ...argv]);
+      if (reexec && available.ok) return runInPrivateNamespace([process.execPath, ...process.execArgv, ...reexec, ...argv], (m) => reporter.error(m));
       reporter.warn(`mounts are not isolated in a private namespace: ${reexec ? available.why : "the builder was not started as metro-engine build"}; cleanup relies on unmounting`);
     }
     return new Builder({ config, args: args.pairs, reporter }).run();

@@ -9,7 +9,7 @@ import { findTreeRootAbove } from "../../analysis/trees";
 import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
-import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
+import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
 import { addCommandLineHints, contextSources } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
@@ -72,7 +72,7 @@ function byPlace(a: EngineDiagnostic, b: EngineDiagnostic): number {
 export const checkCommand: Command = {
   name: "check",
   summary: "report every problem of every file the contexts read",
-  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [--strict] [KEY: VALUE ...]",
+  synopsis: "check [--config FILE | --contexts FILE] [--format text|json|sarif] [--strict] [--no-exec] [KEY: VALUE ...]",
   details: `Judges each context the way metro's run of it would go. An error is
 something the run stops on: a value the run reads (a step, a path, the
 target class, and everything they reference) that cannot be expanded, a
@@ -85,7 +85,7 @@ SARIF 2.1.0 for code scanning.
 
 Exit codes: 0 no errors, 1 an error (or, with --strict, a warning), 2 usage.`,
   options: [CONFIG_OPTION, CONTEXTS_OPTION, { name: "--format", value: "FORMAT", help: "text (default), json or sarif" },
-    { name: "--strict", help: "also exit 1 on warnings" }],
+    { name: "--strict", help: "also exit 1 on warnings" }, { ...NO_EXEC_OPTION, help: "accepted like dump's: check never runs <?python blocks" }],
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";

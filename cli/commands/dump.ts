@@ -12,14 +12,30 @@ export function reportFatal(ctx: EvaluatedContext): number {
   return 1;
 }
 
-/** Evaluates every key of each context; one python interpreter serves them all. */
-export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: ContextSpec; ctx: EvaluatedContext; result: Record<string, unknown> }[] {
+export interface DumpedContext {
+  spec: ContextSpec;
+  ctx: EvaluatedContext;
+  /** The context's problem that stops it (a fatal setup error, or keys that cannot be listed). */
+  fatal: { code: string; message: string } | null;
+  /** Every key, sorted, with its value or its evaluation error; empty when fatal. */
+  settings: [string, { value: MetroValue } | { error: string; message: string }][];
+}
+
+/**
+ * Evaluates every key of each context and hands each context to `onContext`
+ * as soon as it is evaluated; nothing of it is kept after that, so a build
+ * matrix never holds more than one context's answer. With `allowExec`, every
+ * context is set up first so that one python interpreter runs the blocks of
+ * them all.
+ */
+export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onContext: (d: DumpedContext) => void): void {
   const workspace = new Workspace();
   const python = allowExec ? new PythonRunner() : undefined;
-  const contexts = specs.map((spec) => evaluateContext(spec, { allowExec, workspace, python }));
+  let ready: (EvaluatedContext | null)[] | null = null;
   if (python) {
-    for (const ctx of contexts) {
-      if (ctx.fatal) continue;
+    ready = specs.map((spec) => evaluateContext(spec, { allowExec, workspace, python }));
+    for (const ctx of ready) {
+      if (!ctx || ctx.fatal) continue;
       for (const defs of ctx.store.all.values()) {
         for (const d of defs) if (Array.isArray(d.value)) {
           const blocks = ctx.expander.pythonBlocksOf(d.value);
@@ -29,25 +45,80 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
     }
     python.flush();
   }
-  return contexts.map((ctx, i) => {
+  for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
-    const base = { config: spec.config, args: spec.args, collected: ctx.collected };
-    if (ctx.fatal) return { spec, ctx, result: { ...base, fatal: ctx.fatal.code, message: ctx.fatal.message } };
-    let keys: string[];
-    try {
-      keys = ctx.keys().sort();
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      return { spec, ctx, result: { ...base, fatal: e.code, message: e.message } };
-    }
-    // No prototype: a key named `__proto__` is a key like any other.
-    const settings: Record<string, unknown> = Object.create(null);
-    for (const key of keys) {
-      const { value, error } = ctx.tryGet(key);
-      settings[key] = error ? { error: error.code, message: error.message } : { value };
-    }
-    return { spec, ctx, result: { ...base, settings } };
-  });
+    const ctx = ready ? ready[i]! : evaluateContext(spec, { allowExec, workspace, python });
+    if (ready) ready[i] = null;
+    onContext(dumpOne(spec, ctx));
+  }
+}
+
+function dumpOne(spec: ContextSpec, ctx: EvaluatedContext): DumpedContext {
+  if (ctx.fatal) return { spec, ctx, fatal: { code: ctx.fatal.code, message: ctx.fatal.message }, settings: [] };
+  let keys: string[];
+  try {
+    keys = ctx.keys().sort();
+  } catch (e) {
+    if (!(e instanceof EvaluationError)) throw e;
+    return { spec, ctx, fatal: { code: e.code, message: e.message }, settings: [] };
+  }
+  const settings: DumpedContext["settings"] = [];
+  for (const key of keys) {
+    const { value, error } = ctx.tryGet(key);
+    settings.push([key, error ? { error: error.code, message: error.message } : { value }]);
+  }
+  return { spec, ctx, fatal: null, settings };
+}
+
+/** The conformance kit's shape of a dumped context (config, args, collected, then fatal and message, or settings). */
+export function dumpedResult(d: DumpedContext): Record<string, unknown> {
+  const base = { config: d.spec.config, args: d.spec.args, collected: d.ctx.collected };
+  if (d.fatal) return { ...base, fatal: d.fatal.code, message: d.fatal.message };
+  const settings: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of d.settings) settings[k] = v;
+  return { ...base, settings };
+}
+
+/** Evaluates every key of each context; one python interpreter serves them all. */
+export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: ContextSpec; ctx: EvaluatedContext; result: Record<string, unknown> }[] {
+  const out: { spec: ContextSpec; ctx: EvaluatedContext; result: Record<string, unknown> }[] = [];
+  eachDumpedContext(specs, allowExec, (d) => out.push({ spec: d.spec, ctx: d.ctx, result: dumpedResult(d) }));
+  return out;
+}
+
+/** Collects output text and writes it in large pieces. */
+class Output {
+  private parts: string[] = [];
+  private size = 0;
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size > 1 << 20) this.flush();
+  }
+  flush(): void {
+    if (this.parts.length === 0) return;
+    process.stdout.write(this.parts.join(""));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+/** One context as JSON, the same text JSON.stringify gives for dumpedResult (keys in sorted order). */
+function writeJson(out: Output, d: DumpedContext): void {
+  const J = JSON.stringify;
+  out.write(`{"config":${J(d.spec.config)},"args":${J(d.spec.args)},"collected":${J(d.ctx.collected)}`);
+  if (d.fatal) {
+    out.write(`,"fatal":${J(d.fatal.code)},"message":${J(d.fatal.message)}}`);
+    return;
+  }
+  out.write(`,"settings":{`);
+  let first = true;
+  for (const [key, s] of d.settings) {
+    const item = "value" in s ? `{"value":${J(s.value)}}` : `{"error":${J(s.error)},"message":${J(s.message)}}`;
+    out.write(first ? `${J(key)}:${item}` : `,${J(key)}:${item}`);
+    first = false;
+  }
+  out.write("}}");
 }
 
 function printValue(key: string, v: MetroValue): string {
@@ -69,25 +140,38 @@ Exit codes: 0, 1 when a context is fatal, 2 usage.`,
   maxPositional: 0,
   run(args) {
     const specs = contextsFor(args);
-    const results = dumpContexts(specs, !args.options.has("--no-exec"));
-    const anyFatal = results.some((r) => "fatal" in r.result);
-    if (args.options.has("--json")) {
-      const list = results.map((r) => r.result);
-      process.stdout.write(JSON.stringify(args.options.has("--contexts") || list.length > 1 ? list : list[0]) + "\n");
-      return anyFatal ? 1 : 0;
-    }
-    for (const r of results) {
-      if (results.length > 1) process.stdout.write(`# ${r.spec.config} ${Object.entries(r.spec.args).map(([k, v]) => `${k}: ${v}`).join(" ")}\n`);
-      if (r.ctx.fatal) {
-        reportFatal(r.ctx);
-        continue;
+    const json = args.options.has("--json");
+    const list = args.options.has("--contexts") || specs.length > 1;
+    const out = new Output();
+    let anyFatal = false;
+    let n = 0;
+    if (json && list) out.write("[");
+    eachDumpedContext(specs, !args.options.has("--no-exec"), (d) => {
+      if (d.fatal) anyFatal = true;
+      if (json) {
+        if (n++ > 0) out.write(",");
+        writeJson(out, d);
+        return;
       }
-      const settings = (r.result.settings ?? {}) as Record<string, { value?: MetroValue; error?: string; message?: string }>;
-      for (const [key, s] of Object.entries(settings)) {
-        if ("error" in s) process.stdout.write(`# ${key}: cannot be resolved: ${s.message} [${s.error}]\n`);
-        else process.stdout.write(printValue(key, s.value ?? null) + "\n");
+      if (specs.length > 1) out.write(`# ${d.spec.config} ${Object.entries(d.spec.args).map(([k, v]) => `${k}: ${v}`).join(" ")}\n`);
+      if (d.ctx.fatal) {
+        out.flush();
+        reportFatal(d.ctx);
+        return;
       }
-    }
+      if (d.fatal) {
+        // The keys could not be listed (a condition that cannot be evaluated).
+        out.flush();
+        process.stderr.write(`error: ${d.fatal.message} [${d.fatal.code}]\n`);
+        return;
+      }
+      for (const [key, s] of d.settings) {
+        if ("error" in s) out.write(`# ${key}: cannot be resolved: ${s.message} [${s.error}]\n`);
+        else out.write(printValue(key, s.value ?? null) + "\n");
+      }
+    });
+    if (json) out.write(list ? "]\n" : "\n");
+    out.flush();
     return anyFatal ? 1 : 0;
   },
 };

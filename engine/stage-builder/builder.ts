@@ -18,15 +18,25 @@
 // - A configuration error met while preparing a target (a bad value, an
 //   unknown class, a missing required step) exits 2 and leaves `status` and
 //   `.failcount` alone: nothing was attempted.
+// - Before anything is locked or unpacked, every target's paths are checked
+//   (paths.ts) and so are the files the build writes in the mirror: a path
+//   that is wrong as written exits 2; a link on the way, a lock that is a
+//   directory and the like exit 1 with the file's path, recording nothing.
+// - The build also locks path/tmp (`.metro-engine.lock`); a held one exits 3.
+// - Each step is the first process of its own PID namespace (namespace.ts):
+//   what it leaves running in the background ends when it ends (metro killed
+//   only chroot processes, at unmount), and nothing outlives the builder.
 
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
 import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
-import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount } from "./locks";
-import { SafetyError, bindChroot, canonical, checkDeletable, isInside, safeRemove, unmountBelow } from "./mounts";
+import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
+import { bindChroot, safeRemove, unmountBelow } from "./mounts";
+import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir } from "./paths";
+import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, readFileGuarded, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
+import { stepIsolationPrefix } from "./namespace";
 import { RunningScript, killProcessesInside } from "./processes";
 import { findRequiredFile } from "./files";
 import { chrootArgv, chrootScriptPath, extractErrors, hostArgv, hostScriptPath, scriptText, stepEnvironment } from "./scripts";
@@ -56,26 +66,26 @@ export interface BuildRequest extends ContextArgs {
   reporter: Reporter;
 }
 
-/** One target's log: messages from the builder and every step's output, in one file. */
+/**
+ * One target's log: messages from the builder and every step's output, in
+ * one file. Opened without following links (guarded-fs); a write that fails
+ * (a full disk) is remembered, reported once, and fails the target.
+ */
 class TargetLog {
   private fd: number | null = null;
+  /** The first write failure, naming the file. */
+  failure: string | null = null;
 
-  constructor(readonly path: string | null, settings: Settings, truncate: boolean) {
+  constructor(readonly path: string | null, settings: Settings, mirror: string, truncate: boolean, private readonly onFailure: (message: string) => void) {
     if (!path) return;
+    const owner = resolveOwner(settings.optionalStr("path/mirror/owner"), settings.optionalStr("path/mirror/group"));
+    const mode = settings.optionalStr("path/mirror/dirmode");
     const dir = dirname(path);
-    if (!existsSync(dir)) {
-      const owner = settings.optionalStr("path/mirror/owner");
-      const group = settings.optionalStr("path/mirror/group");
-      const mode = settings.optionalStr("path/mirror/dirmode");
-      mkdirSync(dirname(dir), { recursive: true });
-      const args = ["-d", ...(owner ? ["-o", owner] : []), ...(group ? ["-g", group] : []), ...(mode ? ["-m", mode] : []), dir];
-      const r = spawnSync("install", args, { encoding: "utf8" });
-      if (r.status !== 0) mkdirSync(dir, { recursive: true });
-    }
-    if (truncate || !existsSync(path)) writeFileSync(path, "");
-    this.fd = openSync(path, "a");
-    const owner = settings.optionalStr("path/mirror/owner");
-    if (owner) spawnSync("chown", [`${owner}:${settings.optionalStr("path/mirror/group") ?? ""}`.replace(/:$/, ""), path]);
+    // Like metro's `install -d -o -g -m`: the log directory gets the mirror's owner and mode when it is created.
+    ensureDir(dirname(dir), mirror);
+    ensureDir(dir, mirror, { last: { uid: owner.uid, gid: owner.gid, mode: mode && /^[0-7]{3,4}$/.test(mode) ? parseInt(mode, 8) : undefined } });
+    this.fd = openForAppend(path, mirror, { truncate, uid: owner.uid, gid: owner.gid, what: "the log" });
+    if (owner.problem) this.write(`note: ${owner.problem}; the log keeps its current owner`);
   }
 
   /** File descriptor for a step's stdout and stderr ("ignore" when there is no log). */
@@ -84,13 +94,25 @@ class TargetLog {
   }
 
   write(line: string): void {
-    if (this.fd !== null) writeSync(this.fd, line + "\n");
+    if (this.fd === null || this.failure) return;
+    try {
+      writeToFd(this.fd, line + "\n", this.path!, "the log");
+    } catch (error) {
+      this.failure = messageOf(error);
+      this.onFailure(this.failure);
+    }
   }
 
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
+}
+
+/** What a build checks of every target before it takes a lock or touches anything. */
+interface TargetPaths {
+  tmp: string;
+  mirror: string;
 }
 
 export class Builder {
@@ -153,38 +175,69 @@ export class Builder {
     }
     this.reporter.emit({ event: "build-start", targets, dryRun: false });
 
-    let multiLock: Lock | null = null;
+    // Before any lock, kill, unmount or write: every target's paths and the
+    // files the build will write in the mirror.
+    const tmps = new Set<string>();
+    let mirror: string;
     let statusPath: string;
     let failCountPath: string;
     let official: boolean;
     try {
+      mirror = checkedMirror(initial);
       const control = initial.str("path/mirror/target/control");
       const targetPath = initial.str("path/mirror/target/path");
       statusPath = join(targetPath, "status");
       failCountPath = join(control, ".failcount");
       official = initial.optionalStr("release/type") === "official";
-      const building = targets.filter((t) => t !== "snapshot");
-      if (building.length) {
-        // Like metro, any build of non-snapshot targets takes the multi lock of its control directory.
-        multiLock = new Lock(join(control, ".multi_progress"));
-        multiLock.acquire((l) => this.reporter.info(l));
-        mkdirSync(targetPath, { recursive: true });
-        writeFileSync(join(targetPath, ".targets"), building.map((t) => t + "\n").join(""));
+      for (const file of [statusPath, join(targetPath, ".targets"), failCountPath]) checkMirrorFile(file, mirror);
+      if (targets.some((t) => t !== "snapshot")) inspectLock(join(control, ".multi_progress"));
+      for (const name of targets) {
+        const paths = this.preflight(name);
+        if (paths) tmps.add(paths.tmp);
       }
     } catch (error) {
-      multiLock?.release();
+      this.reporter.error(messageOf(error));
+      return error instanceof ConfigError ? this.finish(EXIT_CONFIG, "config-error") : this.finish(EXIT_FAILED, "fail");
+    }
+    const isolation = stepIsolationPrefix();
+    if (!isolation.prefix.length) this.reporter.warn(`steps run without a private PID namespace (${isolation.why}): a killed builder may leave step processes behind`);
+
+    const locks: Lock[] = [];
+    const releaseAll = () => {
+      for (const lock of locks.reverse()) lock.release();
+      locks.length = 0;
+    };
+    try {
+      // path/tmp first: two builds sharing it (whatever their mirrors) never clean each other's work.
+      for (const tmp of tmps) {
+        ensureDir(tmp, "/", { mode: 0o700 });
+        const lock = new Lock(tmpLockPath(tmp), tmp);
+        lock.acquire((l) => this.reporter.info(l));
+        locks.push(lock);
+      }
+      const building = targets.filter((t) => t !== "snapshot");
+      if (building.length) {
+        const control = initial.str("path/mirror/target/control");
+        // Like metro, any build of non-snapshot targets takes the multi lock of its control directory.
+        const multiLock = new Lock(join(control, ".multi_progress"), mirror);
+        multiLock.acquire((l) => this.reporter.info(l));
+        locks.push(multiLock);
+        writeFileGuarded(join(initial.str("path/mirror/target/path"), ".targets"), mirror, building.map((t) => t + "\n").join(""), { what: "the target list" });
+      }
+    } catch (error) {
+      releaseAll();
       if (error instanceof LockHeldError) {
         this.reporter.error(`${error.message}; not building`);
         return this.finish(EXIT_LOCKED, "locked");
       }
       this.reporter.error(messageOf(error));
-      return this.finish(EXIT_CONFIG, "config-error");
+      return error instanceof ConfigError ? this.finish(EXIT_CONFIG, "config-error") : this.finish(EXIT_FAILED, "fail");
     }
 
     let outcome: "ok" | "skipped" | "fail" | "config" | "locked" | "interrupted" = "skipped";
     try {
       for (const name of targets) {
-        const result = await this.runOneTarget(name);
+        const result = await this.runOneTarget(name, mirror);
         if (result === "ok") outcome = "ok";
         if (result === "fail" || result === "config" || result === "locked" || result === "interrupted") {
           outcome = result;
@@ -192,22 +245,21 @@ export class Builder {
         }
       }
     } finally {
-      multiLock?.release();
+      releaseAll();
     }
 
     if (outcome === "config") return this.finish(EXIT_CONFIG, "config-error");
     if (outcome === "locked") return this.finish(EXIT_LOCKED, "locked");
     try {
-      mkdirSync(dirname(statusPath), { recursive: true });
       if (outcome === "fail" || outcome === "interrupted") {
         if (official) {
-          const count = incrementFailCount(failCountPath);
+          const count = incrementFailCount(failCountPath, mirror);
           this.reporter.info(`failure count is now ${count} (${failCountPath})`);
         }
-        writeFileSync(statusPath, "fail");
+        writeFileGuarded(statusPath, mirror, "fail", { what: "the status file" });
       } else {
-        if (official) removeFailCount(failCountPath);
-        writeFileSync(statusPath, "ok");
+        if (official) removeFailCount(failCountPath, mirror);
+        writeFileGuarded(statusPath, mirror, "ok", { what: "the status file" });
       }
     } catch (error) {
       this.reporter.error(`could not record the build status: ${messageOf(error)}`);
@@ -218,7 +270,31 @@ export class Builder {
     return this.finish(EXIT_OK, outcome);
   }
 
-  private async runOneTarget(name: string): Promise<"ok" | "skipped" | "fail" | "config" | "locked" | "interrupted"> {
+  /**
+   * One target's paths, checked before the build takes a lock or touches
+   * anything: path/tmp, path/work (strictly inside it), the paths steps use
+   * unquoted, path/cache/build when clean/auto removes it, and the files the
+   * target writes in the mirror. A ConfigError (exit 2) for a path that is
+   * wrong as written; a SafetyError or GuardedFsError (exit 1) for what is on
+   * disk (a link on the way, a lock that is a directory). Null for a target
+   * that will not run (a snapshot of a QA build).
+   */
+  private preflight(name: string): TargetPaths | null {
+    const settings = Settings.load({ config: this.request.config, args: { ...this.request.args, target: name } });
+    if (name === "snapshot" && settings.optionalStr("release/type") !== "official") return null;
+    const facts = targetFacts(settings, name);
+    const { tmp, mirror } = checkConfiguredPaths(settings, facts);
+    checkedDir(facts.work, tmp, "path/work");
+    if (facts.logPath) {
+      checkMirrorFile(facts.logPath, mirror);
+      checkMirrorFile(join(dirname(facts.logPath), "errors.json"), mirror);
+    }
+    assertNoLinks(dirname(facts.lockPath), mirror, "the lock directory");
+    inspectLock(facts.lockPath);
+    return { tmp, mirror };
+  }
+
+  private async runOneTarget(name: string, mirror: string): Promise<"ok" | "skipped" | "fail" | "config" | "locked" | "interrupted"> {
     if (this.interrupted) return "interrupted";
     let settings: Settings;
     let facts: TargetFacts;
@@ -244,9 +320,10 @@ export class Builder {
       // metro still runs the success trigger of an official target that exists (links, control files).
       let log: TargetLog | null = null;
       try {
-        log = new TargetLog(facts.logPath, settings, false);
+        log = new TargetLog(facts.logPath, settings, mirror, false, (m) => this.reporter.error(m, name));
         log.write(`${facts.output} already exists - skipping`);
-        await this.runScriptAction(facts, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false });
+        await this.runScriptAction(facts, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }, mirror);
+        if (log.failure) throw new BuildFailure(log.failure);
         return "skipped";
       } catch (error) {
         this.reporter.error(messageOf(error), name);
@@ -260,14 +337,14 @@ export class Builder {
     if (facts.official && settings.options().includes("replace") && existsSync(facts.output)) {
       this.reporter.info(`removing existing ${facts.output} (replace is in metro/options)`, name);
       try {
-        unlinkSync(facts.output);
+        unlinkGuarded(facts.output, mirror, "the existing output");
       } catch (error) {
         this.reporter.error(`cannot remove ${facts.output}: ${messageOf(error)}`, name);
         return "fail";
       }
     }
 
-    const lock = new Lock(facts.lockPath);
+    const lock = new Lock(facts.lockPath, mirror);
     try {
       lock.acquire((l) => this.reporter.info(l, name));
     } catch (error) {
@@ -282,10 +359,10 @@ export class Builder {
     const started = Date.now();
     let log: TargetLog;
     try {
-      log = new TargetLog(facts.logPath, settings, true);
+      log = new TargetLog(facts.logPath, settings, mirror, true, (m) => this.reporter.error(m, name));
     } catch (error) {
       lock.release();
-      this.reporter.error(`cannot open the log ${facts.logPath}: ${messageOf(error)}`, name);
+      this.reporter.error(messageOf(error), name);
       return "fail";
     }
     const mesg = (line: string) => {
@@ -305,7 +382,8 @@ export class Builder {
       }
       for (const action of actions) {
         this.checkInterrupt();
-        await this.runAction(action, facts, settings, log, scripts);
+        await this.runAction(action, facts, settings, log, scripts, mirror);
+        if (log.failure) throw new BuildFailure(log.failure);
       }
       this.checkInterrupt();
     } catch (error) {
@@ -336,32 +414,43 @@ export class Builder {
     const deadline = Date.now() + 15 * 60 * 1000;
     while (Date.now() < deadline) {
       if (this.interrupted) return "interrupted";
-      if (inspectLock(facts.lockPath).state !== "held") return "skipped";
+      try {
+        if (inspectLock(facts.lockPath).state !== "held") return "skipped";
+      } catch (error) {
+        this.reporter.error(messageOf(error), facts.name);
+        return "fail";
+      }
       await new Promise((r) => setTimeout(r, 1000));
     }
     this.reporter.error(`the other snapshot did not finish within 15 minutes`, facts.name);
     return "fail";
   }
 
+  /** Kills what runs in the chroot and unmounts everything below path/work, once path/work is checked again. */
   private unmountWork(facts: TargetFacts, log: TargetLog): void {
     const say = (l: string) => log.write(l);
-    killProcessesInside(facts.work, say);
-    unmountBelow(facts.work, say, () => killProcessesInside(facts.work, say));
+    const work = checkedDir(facts.work, facts.tmp, "path/work");
+    killProcessesInside(work, say);
+    unmountBelow(work, say, () => killProcessesInside(work, say));
   }
 
-  private async runAction(action: Action, facts: TargetFacts, settings: Settings, log: TargetLog, scripts: Map<string, string[]>): Promise<void> {
+  private async runAction(action: Action, facts: TargetFacts, settings: Settings, log: TargetLog, scripts: Map<string, string[]>, mirror: string): Promise<void> {
     const say = (l: string) => log.write(l);
-    const killInside = () => killProcessesInside(facts.work, say);
+    const killInside = (dir: CheckedDir) => killProcessesInside(dir, say);
     switch (action.kind) {
       case "script":
-        return this.runScriptAction(facts, log, scripts, action);
+        return this.runScriptAction(facts, log, scripts, action, mirror);
       case "clean-stale-work": {
         const prefix = settings.optionalStr("target/name/prefix");
         if (!prefix) return;
         const parent = dirname(facts.work);
         for (const path of staleWorkDirs(parent, prefix)) {
           say(`cleaning ${path}`);
-          safeRemove(path, facts.tmp, "an old work directory", say, () => killProcessesInside(path, say));
+          try {
+            safeRemove(path, facts.tmp, "an old work directory", say, killInside);
+          } catch (error) {
+            throw new BuildFailure(messageOf(error));
+          }
         }
         return;
       }
@@ -371,12 +460,11 @@ export class Builder {
           safeRemove(facts.work, facts.tmp, "path/work", say, killInside);
           if (action.recreate) {
             prepareTmp(facts.tmp, say);
-            mkdirSync(facts.work, { recursive: true, mode: 0o700 });
-            chmodSync(facts.work, 0o700);
+            ensureDir(facts.work, facts.tmp, { mode: 0o700, last: { mode: 0o700 } });
           }
         });
       case "mount":
-        return this.timed(facts, action, log, () => bindChroot(facts.work, facts.mounts, say));
+        return this.timed(facts, action, log, () => bindChroot(checkedDir(facts.work, facts.tmp, "path/work"), facts.tmp, facts.mounts, say));
       case "unmount":
         return this.timed(facts, action, log, () => this.unmountWork(facts, log));
       case "clean-build-cache": {
@@ -396,31 +484,36 @@ export class Builder {
       body();
     } catch (error) {
       this.reporter.emit({ event: "step-end", target: facts.name, step, exitCode: null, durationMs: Date.now() - started, log: facts.logPath, ok: false });
-      if (error instanceof SafetyError || error instanceof ConfigError) throw new BuildFailure(error.message);
+      if (error instanceof SafetyError || error instanceof ConfigError || error instanceof GuardedFsError) throw new BuildFailure(error.message);
       throw new BuildFailure(`${step}: ${messageOf(error)}`);
     }
     log.write(`${step}: done`);
     this.reporter.emit({ event: "step-end", target: facts.name, step, exitCode: 0, durationMs: Date.now() - started, log: facts.logPath, ok: true });
   }
 
-  private async runScriptAction(facts: TargetFacts, log: TargetLog, scripts: Map<string, string[]>, action: Action & { kind: "script" }): Promise<void> {
+  private async runScriptAction(facts: TargetFacts, log: TargetLog, scripts: Map<string, string[]>, action: Action & { kind: "script" }, mirror: string): Promise<void> {
     const lines = scripts.get(action.key);
     if (!lines) return; // optional and not defined
     let path: string;
     let argv: string[];
+    // A chroot step's script goes into the unpacked tree, which is not ours:
+    // no link below path/work is followed (a tmp -> /etc in a seed is refused).
+    let root: string;
     if (action.chroot) {
       path = join(facts.work, chrootScriptPath(action.key));
       argv = chrootArgv(facts.chrootCommand, facts.work, action.key, lines);
+      root = checkedDir(facts.work, facts.tmp, "path/work");
     } else {
       path = hostScriptPath(facts.tmp, action.key);
       argv = hostArgv(path, lines);
+      root = facts.tmp;
     }
-    mkdirSync(dirname(path), { recursive: true });
-    if (action.chroot && !isInside(canonical(path), canonical(facts.work))) {
-      throw new BuildFailure(`refusing to write ${action.key}: ${path} resolves outside the chroot (${canonical(path)})`);
+    try {
+      writeFileGuarded(path, root, scriptText(lines), { mode: 0o755, what: `the script of ${action.key}` });
+    } catch (error) {
+      throw new BuildFailure(messageOf(error));
     }
-    writeFileSync(path, scriptText(lines), { mode: 0o755 });
-    chmodSync(path, 0o755);
+    argv = [...stepIsolationPrefix().prefix, ...argv];
 
     log.write(`run_script: running ${action.key}: ${argv.join(" ")}`);
     this.reporter.emit({ event: "step-start", target: facts.name, step: action.key, chroot: action.chroot, script: path });
@@ -439,24 +532,33 @@ export class Builder {
     if (!ok) {
       const why = result.spawnError ? `could not start: ${result.spawnError}` : result.signal ? `killed by ${result.signal}` : `exit code ${result.exitCode}`;
       log.write(`Command exited with ${why}`);
-      if (action.errorScan && facts.logPath) this.scanErrors(facts.logPath, log);
+      if (action.errorScan && facts.logPath) this.scanErrors(facts.logPath, log, mirror);
       throw new BuildFailure(`step ${action.key} failed (${why}); see ${facts.logPath ?? "the output above"}`);
     }
     // A clean step may have removed its own script already.
-    if (existsSync(path)) unlinkSync(path);
+    try {
+      unlinkGuarded(path, root, `the script of ${action.key}`);
+    } catch (error) {
+      throw new BuildFailure(messageOf(error));
+    }
   }
 
-  private scanErrors(logPath: string, log: TargetLog): void {
+  private scanErrors(logPath: string, log: TargetLog, mirror: string): void {
     let errors: { ebuild: string; phase: string }[];
     try {
-      errors = extractErrors(readFileSync(logPath, "utf8"));
+      errors = extractErrors(readFileGuarded(logPath, "the log", 256 << 20) ?? "");
     } catch {
       return;
     }
     if (!errors.length) return;
     const out = join(dirname(logPath), "errors.json");
     log.write(`Detected failed ebuilds... writing to ${out}.`);
-    writeFileSync(out, JSON.stringify(errors, null, 4));
+    try {
+      writeFileGuarded(out, mirror, JSON.stringify(errors, null, 4), { what: "the failed-ebuild list" });
+    } catch (error) {
+      log.write(messageOf(error));
+      this.reporter.error(messageOf(error));
+    }
   }
 }
 
@@ -464,11 +566,10 @@ export class Builder {
 function removeHostScripts(tmp: string): void {
   const dir = dirname(hostScriptPath(tmp, "x"));
   try {
-    checkDeletable(dir, tmp, "host scripts");
-    rmSync(dir, { recursive: true, force: true });
-    rmdirSync(dirname(dir));
+    safeRemove(dir, tmp, "host scripts", () => undefined);
+    rmdirSync(checkedDir(dirname(dir), tmp, "host scripts"));
   } catch {
-    // not empty (another build's scripts) or already gone
+    // not empty (another build's scripts), already gone, or refused (reported when it was written)
   }
 }
 
@@ -489,14 +590,21 @@ function staleWorkDirs(parent: string, prefix: string): string[] {
  * (someone configured path/tmp: /tmp) is left alone.
  */
 function prepareTmp(tmp: string, say: (l: string) => void): void {
+  checkTmpRoot(tmp);
   if (!existsSync(tmp)) {
-    mkdirSync(tmp, { recursive: true, mode: 0o700 });
+    ensureDir(tmp, "/", { mode: 0o700 });
     return;
   }
-  const mode = statSync(tmp).mode;
+  const mode = lstatSync(tmp).mode;
   if (mode & 0o1000) {
     say(`path/tmp ${tmp} is a shared sticky directory; leaving its permissions alone`);
     return;
   }
   chmodSync(tmp, 0o700);
+}
+
+/** A file the build writes in the mirror: no link on its way below path/mirror, and itself a regular file or missing. */
+function checkMirrorFile(path: string, mirror: string): void {
+  assertNoLinks(dirname(path), mirror, "the directory");
+  assertRegularOrMissing(path, "the file");
 }

@@ -17,7 +17,7 @@ import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
 import { describeFailure } from "../check";
 import { inspectLock } from "./locks";
-import { SafetyError, checkDeletable } from "./mounts";
+import { SafetyError, checkConfiguredPaths, checkedDir } from "./paths";
 import { findRequiredFile } from "./files";
 import { chrootArgv, hostArgv, hostScriptPath, scriptText } from "./scripts";
 import { EXIT_CONFIG, EXIT_OK } from "./builder";
@@ -106,6 +106,8 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
 function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): boolean {
   const name = facts.name;
   const say = (line: string) => reporter.info(line, name);
+  // What a build refuses before it starts (exit 2), a dry run refuses too.
+  checkConfiguredPaths(settings, facts);
   let actions: Action[] = planTarget(facts.cls, facts.official);
   if (facts.skip) {
     reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
@@ -179,7 +181,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
 
 function checkSafe(path: string, tmp: string, what: string): void {
   try {
-    checkDeletable(path, tmp, what);
+    checkedDir(path, tmp, what);
   } catch (error) {
     if (error instanceof SafetyError) throw new SafetyError(`${error.message} (a build would refuse)`);
     throw error;

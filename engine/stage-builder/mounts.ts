@@ -7,20 +7,18 @@
 //   never a cached list of what we think we mounted.
 // - Nothing is deleted while anything is mounted at or below it; after
 //   unmounting we read the table again and refuse if a mount is left.
-// - Only paths strictly inside the configured temporary tree (`path/tmp`)
-//   are ever deleted; `/`, an empty path and relative paths are refused.
+// - Only directories that pass `checkedDir` (paths.ts: strictly inside
+//   `path/tmp`, normalised, no symbolic link on the way) are unmounted
+//   below or deleted, and they are checked again right before `rm`.
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
-import { isAbsolute, join, normalize, resolve, sep } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { describeError } from "../system-errors";
+import { SafetyError, checkedDir, type CheckedDir } from "./paths";
+import { ensureDir, isBelow } from "./guarded-fs";
 
-export class SafetyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SafetyError";
-  }
-}
+export { SafetyError };
 
 /** Mount points listed by the kernel for this process's mount namespace. */
 export function mountPoints(): string[] {
@@ -83,7 +81,7 @@ function run(cmd: string, args: string[]): { ok: boolean; message: string } {
  * between rounds (the builder kills processes still running in the chroot).
  * Throws a SafetyError naming what is left if the table is not clean at the end.
  */
-export function unmountBelow(dir: string, log: (line: string) => void, beforeRetry?: () => void): void {
+export function unmountBelow(dir: CheckedDir, log: (line: string) => void, beforeRetry?: () => void): void {
   for (let round = 0; round < 5; round++) {
     const points = mountsBelow(dir);
     if (points.length === 0) return;
@@ -104,30 +102,18 @@ export function unmountBelow(dir: string, log: (line: string) => void, beforeRet
   if (left.length) throw new SafetyError(`these mounts below ${dir} could not be unmounted: ${left.join(", ")}`);
 }
 
-/** Refuses any path the builder must never delete; returns the canonical path. */
-export function checkDeletable(path: string, tmpRoot: string, what: string): string {
-  if (!path || !path.trim()) throw new SafetyError(`refusing to clean ${what}: the path is empty`);
-  if (!isAbsolute(path)) throw new SafetyError(`refusing to clean ${what}: ${path} is not an absolute path`);
-  if (!tmpRoot || !isAbsolute(tmpRoot)) throw new SafetyError(`refusing to clean ${what}: path/tmp (${tmpRoot || "empty"}) is not an absolute path`);
-  const target = canonical(normalize(path));
-  const root = canonical(normalize(tmpRoot));
-  if (target === "/" || root === "/") throw new SafetyError(`refusing to clean ${what}: ${path} would delete /`);
-  if (!isInside(target, root)) {
-    throw new SafetyError(`refusing to clean ${what}: ${path} is not inside the temporary tree path/tmp (${tmpRoot})`);
-  }
-  return target;
-}
-
 /**
- * Deletes `path` (a directory tree inside `tmpRoot`): unmount everything
- * below it, verify the table, then remove without crossing file systems.
+ * Deletes `path` (a directory tree strictly inside `tmpRoot`): validate it
+ * (paths.ts), unmount everything below it, verify the table, validate again,
+ * then remove without crossing file systems.
  */
-export function safeRemove(path: string, tmpRoot: string, what: string, log: (line: string) => void, beforeRetry?: () => void): void {
-  const target = checkDeletable(path, tmpRoot, what);
+export function safeRemove(path: string, tmpRoot: string, what: string, log: (line: string) => void, beforeRetry?: (dir: CheckedDir) => void): void {
+  const target = checkedDir(path, tmpRoot, what);
   if (!existsSync(target)) return;
-  unmountBelow(target, log, beforeRetry);
+  unmountBelow(target, log, beforeRetry ? () => beforeRetry(target) : undefined);
   const left = mountsBelow(target);
   if (left.length) throw new SafetyError(`refusing to delete ${target}: still mounted: ${left.join(", ")}`);
+  checkedDir(path, tmpRoot, what);
   // --one-file-system: even if a mount appeared after our check, rm does not descend into it.
   const r = run("rm", ["-rf", "--one-file-system", "--", target]);
   if (!r.ok || existsSync(target)) throw new SafetyError(`could not remove ${target}: ${r.message}`);
@@ -141,18 +127,21 @@ export interface BindMount {
 }
 
 /** The bind mounts of a chroot step: proc, /dev (rbind, made a slave), then the caches. */
-export function bindChroot(work: string, caches: BindMount[], log: (line: string) => void): void {
+export function bindChroot(work: CheckedDir, tmp: string, caches: BindMount[], log: (line: string) => void): void {
   const mountOrThrow = (args: string[], what: string) => {
     const r = run("mount", args);
     if (!r.ok) throw new SafetyError(`could not mount ${what}: ${r.message}`);
   };
-  const root = canonical(work);
-  // A symbolic link in the unpacked tree (var/tmp -> /tmp) must not make us
-  // mount over a host directory: every mount point must resolve inside it.
+  // mount(8) follows symbolic links in its target, and the unpacked tree is
+  // not ours: every mount point is created below path/work one component at
+  // a time, and a link anywhere on the way (var/tmp -> /tmp) is refused.
   const at = (inside: string) => {
     const point = join(work, inside);
-    mkdirSync(point, { recursive: true, mode: 0o755 });
-    if (!isInside(canonical(point), root)) throw new SafetyError(`refusing to mount at ${point}: it resolves to ${canonical(point)}, outside ${work}`);
+    try {
+      ensureDir(point, work);
+    } catch (error) {
+      throw new SafetyError(`refusing to mount at ${point}: ${(error as Error).message}`);
+    }
     return point;
   };
   log(`mounting /proc in ${work}`);
@@ -163,7 +152,8 @@ export function bindChroot(work: string, caches: BindMount[], log: (line: string
   // propagate to the host's /dev/pts and friends; a slave copy cannot.
   mountOrThrow(["--make-rslave", at("/dev")], `/dev in ${work} as a slave`);
   for (const cache of caches) {
-    mkdirSync(cache.source, { recursive: true, mode: 0o755 });
+    if (isBelow(cache.source, tmp)) ensureDir(cache.source, tmp);
+    else mkdirSync(cache.source, { recursive: true, mode: 0o755 });
     log(`mounting ${cache.source} to ${cache.inside}`);
     mountOrThrow(["--rbind", cache.source, at(cache.inside)], `${cache.source} at ${cache.inside}`);
     mountOrThrow(["--make-rslave", at(cache.inside)], `${cache.inside} as a slave`);

@@ -8,8 +8,9 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { canonical, isInside } from "./mounts";
+import { isInside } from "./mounts";
 import { describeError } from "../system-errors";
+import type { CheckedDir } from "./paths";
 
 export interface ScriptResult {
   exitCode: number | null;
@@ -109,9 +110,14 @@ export function descendantsOf(root: number): number[] {
   return out;
 }
 
-/** Processes whose root directory or executable is inside `dir` (metro's kill_chroot_pids, done right). */
-export function processesInside(dir: string): { pid: number; where: string }[] {
-  const root = canonical(dir);
+/**
+ * Processes whose root directory or executable is inside `dir` (metro's
+ * kill_chroot_pids, done right). Only a CheckedDir (strictly inside
+ * path/tmp, no link on the way: paths.ts) is ever searched, so no
+ * configuration can make this reach the host's processes.
+ */
+export function processesInside(dir: CheckedDir): { pid: number; where: string }[] {
+  const root: string = dir;
   const found: { pid: number; where: string }[] = [];
   for (const pid of processIds()) {
     if (pid === process.pid) continue;
@@ -131,7 +137,7 @@ export function processesInside(dir: string): { pid: number; where: string }[] {
   return found;
 }
 
-export function killProcessesInside(dir: string, log: (line: string) => void): number {
+export function killProcessesInside(dir: CheckedDir, log: (line: string) => void): number {
   const found = processesInside(dir);
   for (const { pid, where } of found) {
     log(`killing process ${pid} (${where})`);

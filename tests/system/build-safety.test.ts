@@ -7,7 +7,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SafetyError, bindChroot, checkDeletable, mountsBelow, safeRemove, unmountBelow } from "../../engine/stage-builder/mounts";
+import { bindChroot, mountsBelow, safeRemove, unmountBelow } from "../../engine/stage-builder/mounts";
+import { SafetyError, checkedDir } from "../../engine/stage-builder/paths";
 import { Lock, LockHeldError, incrementFailCount, inspectLock } from "../../engine/stage-builder/locks";
 import { findRequiredFile, glob } from "../../engine/stage-builder/files";
 import { extractErrors, chrootArgv, hostArgv } from "../../engine/stage-builder/scripts";
@@ -28,21 +29,25 @@ function cleanup(base: string): void {
 }
 
 describe("builder safety: deleting only what is ours", () => {
-  it("refuses /, empty, relative paths and anything outside path/tmp (symbolic links resolved)", () => {
+  it("refuses /, empty, relative, unnormalised paths, anything outside path/tmp and links on the way", () => {
     const base = scratch("refuse");
     const tmp = join(base, "tmp");
     mkdirSync(join(tmp, "work"), { recursive: true });
     mkdirSync(join(base, "outside"));
     symlinkSync(join(base, "outside"), join(tmp, "link"));
-    assert.throws(() => checkDeletable("/", tmp, "x"), SafetyError);
-    assert.throws(() => checkDeletable("", tmp, "x"), /the path is empty/);
-    assert.throws(() => checkDeletable("work", tmp, "x"), /not an absolute path/);
-    assert.throws(() => checkDeletable(join(base, "outside"), tmp, "x"), /not inside the temporary tree/);
-    assert.throws(() => checkDeletable(tmp, tmp, "x"), /not inside the temporary tree/, "path/tmp itself");
-    assert.throws(() => checkDeletable(join(tmp, "link"), tmp, "x"), /not inside the temporary tree/, "a link out of the tree");
-    assert.throws(() => checkDeletable(join(tmp, "work", "..", ".."), tmp, "x"), /not inside/);
-    assert.throws(() => checkDeletable(join(tmp, "work"), "/", "x"), /would delete \//);
-    assert.equal(checkDeletable(join(tmp, "work"), tmp, "x"), join(tmp, "work"));
+    assert.throws(() => checkedDir("/", tmp, "x"), SafetyError);
+    assert.throws(() => checkedDir("", tmp, "x"), /x is empty/);
+    assert.throws(() => checkedDir("work", tmp, "x"), /not an absolute path/);
+    assert.throws(() => checkedDir(join(base, "outside"), tmp, "x"), /not inside path\/tmp/);
+    assert.throws(() => checkedDir(tmp, tmp, "x"), /not inside path\/tmp/, "path/tmp itself");
+    assert.throws(() => checkedDir(join(tmp, "link"), tmp, "x"), /link is a symbolic link to .*outside/, "a link out of the tree");
+    assert.throws(() => checkedDir(join(tmp, "link", "sub"), tmp, "x"), /link \(on the way to .*\) is a symbolic link/, "a link on the way");
+    assert.throws(() => checkedDir(`${tmp}/work/../..`, tmp, "x"), /not normalised/);
+    assert.throws(() => checkedDir(join(tmp, "work"), "/", "x"), /path\/tmp is \//);
+    assert.throws(() => checkedDir(join(tmp, "work"), join(base, "link-to-tmp"), "x"), /not inside/);
+    symlinkSync(tmp, join(base, "link-to-tmp"));
+    assert.throws(() => checkedDir(join(base, "link-to-tmp", "work"), join(base, "link-to-tmp"), "x"), /reached through a symbolic link/);
+    assert.equal(checkedDir(join(tmp, "work"), tmp, "x"), join(tmp, "work"));
     cleanup(base);
   });
 
@@ -99,13 +104,14 @@ describe("builder safety: deleting only what is ours", () => {
       const work = join(base, "tmp", "work");
       const cache = join(base, "cache");
       mkdirSync(join(work, "var"), { recursive: true });
-      bindChroot(work, [{ source: cache, inside: "/var/tmp/cache/package" }], quiet);
+      const tmp = join(base, "tmp");
+      bindChroot(checkedDir(work, tmp, "w"), tmp, [{ source: cache, inside: "/var/tmp/cache/package" }], quiet);
       try {
         const mounts = mountsBelow(work);
         for (const p of ["proc", "dev", "var/tmp/cache/package"]) assert.ok(mounts.includes(join(work, p)), p);
         assert.ok(existsSync(join(work, "proc", "self", "status")));
       } finally {
-        unmountBelow(work, quiet);
+        unmountBelow(checkedDir(work, tmp, "w"), quiet);
       }
       assert.deepEqual(mountsBelow(base), []);
       assert.ok(existsSync("/dev/null"), "the host's /dev is intact");
@@ -115,9 +121,10 @@ describe("builder safety: deleting only what is ours", () => {
       mkdirSync(outside);
       symlinkSync(outside, join(work, "var", "lib"));
       try {
-        assert.throws(() => bindChroot(work, [{ source: cache, inside: "/var/lib/cache" }], quiet), /resolves to .*outside/);
+        assert.throws(() => bindChroot(checkedDir(work, tmp, "w"), tmp, [{ source: cache, inside: "/var/lib/cache" }], quiet), /refusing to mount at .*var\/lib \(on the way to .*\) is a symbolic link/);
+        assert.ok(!existsSync(join(outside, "cache")), "nothing was created through the link");
       } finally {
-        unmountBelow(work, quiet);
+        unmountBelow(checkedDir(work, tmp, "w"), quiet);
       }
       assert.deepEqual(mountsBelow(base), []);
       safeRemove(work, join(base, "tmp"), "path/work", quiet);
@@ -127,30 +134,42 @@ describe("builder safety: deleting only what is ours", () => {
 });
 
 describe("builder locks and counters", () => {
-  it("takes a free lock, refuses a live one, replaces a stale one and releases only its own", () => {
+  it("takes a free lock, refuses a live build's, replaces a stale one (a dead or reused PID) and releases only its own", async () => {
     const base = scratch("locks");
     const path = join(base, ".stage3_progress");
-    const lock = new Lock(path);
+    const lock = new Lock(path, base);
     lock.acquire(quiet);
     assert.equal(readFileSync(path, "utf8"), String(process.pid));
     assert.equal(inspectLock(path).state, "stale", "our own PID is no other build");
 
-    writeFileSync(path, "1"); // init: alive
-    assert.throws(() => new Lock(path).acquire(quiet), LockHeldError);
-    lock.release();
-    assert.equal(readFileSync(path, "utf8"), "1", "a lock now held by someone else is left alone");
+    // A live process that looks like a build (its argv[0] is metro-engine), and one that does not.
+    const build = spawn("sleep", ["30"], { argv0: "metro-engine", stdio: "ignore" });
+    const other = spawn("sleep", ["30"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      writeFileSync(path, String(build.pid));
+      assert.throws(() => new Lock(path, base).acquire(quiet), LockHeldError);
+      lock.release();
+      assert.equal(readFileSync(path, "utf8"), String(build.pid), "a lock now held by someone else is left alone");
+      writeFileSync(path, String(other.pid));
+      const state = inspectLock(path);
+      assert.ok(state.state === "stale" && /PID \d+ is running but is not a build \(it is "sleep 30"\)/.test(state.why), JSON.stringify(state));
+    } finally {
+      build.kill("SIGKILL");
+      other.kill("SIGKILL");
+    }
 
     writeFileSync(path, "garbage");
     const messages: string[] = [];
-    const again = new Lock(path);
+    const again = new Lock(path, base);
     again.acquire((l) => messages.push(l));
     assert.match(messages.join(), /removing stale lock/);
     again.release();
     assert.ok(!existsSync(path));
 
     const count = join(base, ".failcount");
-    assert.equal(incrementFailCount(count), 1);
-    assert.equal(incrementFailCount(count), 2);
+    assert.equal(incrementFailCount(count, base), 1);
+    assert.equal(incrementFailCount(count, base), 2);
     assert.equal(readFileSync(count, "utf8"), "2");
     cleanup(base);
   });

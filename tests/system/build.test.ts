@@ -6,170 +6,13 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
-import { machine, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-
-import { PROJECT } from "../support/shared";
-
-const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
-/** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
-let CLI = BUILT_CLI;
-function useCliCopy(): void {
-  if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
-  CLI = join(mkdtempSync(join(tmpdir(), "metro-cli-")), "metro-engine.js");
-  copyFileSync(BUILT_CLI, CLI);
-}
-const EXAMPLES = join(PROJECT, "examples");
-const VERSION = "2026.11.21";
-
-function hostArchDesc(): string | null {
-  const m = machine();
-  if (m === "x86_64") return "x86-64bit";
-  if (m === "aarch64") return "arm-64bit";
-  if (m === "riscv64") return "riscv-64bit";
-  return null;
-}
-
-/** Why these tests cannot run here, or null. */
-function missingPrerequisite(): string | null {
-  if (process.getuid?.() !== 0) return "the builder tests need root (chroot and mounts)";
-  if (!existsSync(BUILT_CLI)) return `${BUILT_CLI} is missing (run node scripts/build.mjs)`;
-  for (const tool of ["busybox", "xz", "chroot", "mount", "umount", "tar"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed`;
-  }
-  if (spawnSync("ldd", ["/bin/busybox"], { stdio: "ignore" }).status === 0) return "/bin/busybox is not static (install busybox-static)";
-  if (!hostArchDesc()) return `no example seed for a ${machine()} host`;
-  return null;
-}
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], onStart?: (pid: number, output: () => string) => void): Promise<CliResult> {
-  return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, [CLI, "build", ...args], { cwd: PROJECT, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    if (onStart && child.pid) onStart(child.pid, () => stdout + stderr);
-    child.on("close", (code, signal) => resolveRun({ code, signal, stdout, stderr }));
-  });
-}
-
-/** Mount points at or below `dir` in this (the test's) mount namespace. */
-function mountsBelow(dir: string): string[] {
-  return readFileSync("/proc/self/mountinfo", "utf8")
-    .split("\n")
-    .map((l) => l.split(" ")[4])
-    .filter((p): p is string => p !== undefined && (p === dir || p.startsWith(dir + "/")));
-}
-
-function filesNamed(dir: string, test: (name: string) => boolean): string[] {
-  const out: string[] = [];
-  if (!existsSync(dir)) return out;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesNamed(path, test));
-    else if (test(entry.name)) out.push(path);
-  }
-  return out;
-}
-
-/** Processes whose root directory is inside `dir` (something left running in a chroot). */
-function processesRootedIn(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const root = readlinkSync(`/proc/${name}/root`);
-      if (root === dir || root.startsWith(dir + "/")) pids.push(Number(name));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return pids;
-}
-
-function tarList(path: string): string[] {
-  const r = spawnSync("tar", ["-tJf", path], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.split("\n").filter((l) => l !== "");
-}
-
-function tarFile(path: string, member: string): string {
-  const r = spawnSync("tar", ["-xJOf", path, member], { encoding: "utf8" });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout;
-}
-
-/** A scratch build area: a copy of examples/, a mirror with the busybox seed, a temp tree. */
-class Scratch {
-  readonly base: string;
-  readonly tree: string;
-  readonly mirror: string;
-  readonly tmp: string;
-  readonly arch: string;
-
-  constructor(label: string, arch = hostArchDesc()!) {
-    this.base = mkdtempSync(join(tmpdir(), `metro-build-${label}-`));
-    this.tree = join(this.base, "examples");
-    this.mirror = join(this.base, "mirror");
-    this.tmp = join(this.base, "tmp");
-    this.arch = arch;
-    cpSync(EXAMPLES, this.tree, { recursive: true });
-    const seed = spawnSync("sh", [join(this.tree, "seed.sh"), this.mirror, arch], { encoding: "utf8" });
-    assert.equal(seed.status, 0, `seed.sh failed: ${seed.stderr}`);
-  }
-
-  /** Adds a package to the copy's package tree (the snapshot packs it). */
-  addPackage(name: string, install: string): void {
-    mkdirSync(join(this.tree, "repo", "packages", name), { recursive: true });
-    writeFileSync(join(this.tree, "repo", "packages", name, "install"), install);
-  }
-
-  args(...extra: string[]): string[] {
-    return [
-      "-c", join(this.tree, "metro.conf"),
-      "path/mirror:", this.mirror, "path/tmp:", this.tmp,
-      "target/arch_desc:", this.arch, "target/version:", VERSION,
-      ...extra,
-    ];
-  }
-
-  get buildDir(): string {
-    return join(this.mirror, "tiny-current", this.arch, "generic");
-  }
-  get versionDir(): string {
-    return join(this.buildDir, VERSION);
-  }
-  get control(): string {
-    return join(this.buildDir, ".control");
-  }
-  stage(name: string): string {
-    return join(this.versionDir, `${name}-generic-tiny-current-${VERSION}.tar.xz`);
-  }
-  get snapshot(): string {
-    return join(this.mirror, "tiny-current", "snapshots", `tiny-repo-${VERSION}.tar.xz`);
-  }
-
-  /** Nothing of a build may survive it: no mount, no lock, no process in a chroot. */
-  assertClean(): void {
-    assert.deepEqual(mountsBelow(this.base), [], "mounts left behind");
-    assert.deepEqual(filesNamed(this.mirror, (n) => n.endsWith("_progress")), [], "locks left behind");
-    assert.deepEqual(processesRootedIn(this.base), [], "processes left in a chroot");
-  }
-
-  /** Removes the scratch area, never through a mount (a failed test leaves it for inspection instead). */
-  remove(): void {
-    if (mountsBelow(this.base).length === 0) spawnSync("rm", ["-rf", "--one-file-system", "--", this.base]);
-  }
-}
+import { existsSync, mkdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
+import { machine } from "node:os";
+import { join } from "node:path";
+import {
+  Scratch, VERSION, filesNamed, missingPrerequisite, mountsBelow, processesGone, processesRootedIn, removeCliCopy, runCli, tarFile, tarList, useCliCopy,
+  type CliResult,
+} from "../support/builder";
 
 async function buildSnapshot(s: Scratch): Promise<void> {
   const r = await runCli(s.args("target:", "snapshot"));
@@ -200,7 +43,7 @@ describe("metro-engine build (real chroot builds)", function () {
 
   after(() => {
     for (const s of scratches) s.remove();
-    if (CLI !== BUILT_CLI) spawnSync("rm", ["-rf", "--one-file-system", "--", dirname(CLI)]);
+    removeCliCopy();
   });
 
   it("builds a snapshot and a stage from a busybox seed: unpack, chroot run, capture to .tar.xz", async () => {
@@ -380,14 +223,15 @@ describe("metro-engine build (real chroot builds)", function () {
     s.assertClean();
   });
 
-  it("recovers after the builder itself was killed (SIGKILL): the next build kills what is left in the chroot, unmounts and builds", async () => {
+  it("recovers after the builder itself was killed (SIGKILL): its steps die with it, the next build unmounts and builds", async () => {
     const s = scratch("sigkill");
     const r = await buildUntilSleeping(s, ["--no-namespace"], (pid) => process.kill(pid, "SIGKILL"));
     assert.equal(r.signal, "SIGKILL");
-    // Nothing could clean up: the mounts, the locks and the chroot's processes are still there.
+    // The step's PID namespace died with the builder; without the private mount
+    // namespace the mounts and the locks are still there.
+    assert.deepEqual(await processesGone(() => processesRootedIn(s.base)), [], "the chroot's processes died with the builder");
     assert.ok(mountsBelow(s.base).length >= 2);
     assert.ok(existsSync(join(s.control, ".stage1_progress")));
-    assert.ok(processesRootedIn(s.base).length >= 1);
 
     const next = await runCli(s.args("target:", "stage1", "--no-namespace"));
     assert.equal(next.code, 0, next.stdout + next.stderr);
@@ -436,12 +280,18 @@ describe("metro-engine build (real chroot builds)", function () {
     const s = scratch("lock");
     mkdirSync(s.control, { recursive: true });
     const lock = join(s.control, ".multi_progress");
-    writeFileSync(lock, String(process.pid)); // a live process: this test
-    const held = await runCli(s.args("target:", "stage1", "--no-namespace"));
-    assert.equal(held.code, 3, held.stdout + held.stderr);
-    assert.match(held.stderr, /holds the lock/);
-    assert.equal(readFileSync(lock, "utf8"), String(process.pid), "someone else's lock is left alone");
-    assert.ok(!existsSync(join(s.versionDir, "status")), "no status for a build that did not start");
+    // A live process that is a build by its command line (argv[0] metro-engine).
+    const other = spawn("sleep", ["60"], { argv0: "metro-engine", stdio: "ignore" });
+    try {
+      writeFileSync(lock, String(other.pid));
+      const held = await runCli(s.args("target:", "stage1", "--no-namespace"));
+      assert.equal(held.code, 3, held.stdout + held.stderr);
+      assert.match(held.stderr, /holds the lock/);
+      assert.equal(readFileSync(lock, "utf8"), String(other.pid), "someone else's lock is left alone");
+      assert.ok(!existsSync(join(s.versionDir, "status")), "no status for a build that did not start");
+    } finally {
+      other.kill("SIGKILL");
+    }
 
     writeFileSync(lock, "4194304"); // above any pid_max: certainly dead
     await buildSnapshot(s);
@@ -470,10 +320,10 @@ describe("metro-engine build (real chroot builds)", function () {
     mkdirSync(elsewhere);
     writeFileSync(join(elsewhere, "keep.txt"), "data");
     const r = await runCli(s.args("target:", "stage1", "path/work:", elsewhere, "--no-namespace"));
-    assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stdout + r.stderr, /refusing to clean path\/work: .* is not inside the temporary tree/);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.match(r.stdout + r.stderr, /path\/work is .*precious, which is not inside path\/tmp/);
     assert.equal(readFileSync(join(elsewhere, "keep.txt"), "utf8"), "data");
-    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "fail");
+    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "ok", "a configuration error records nothing (the snapshot's status stays)");
     s.assertClean();
   });
 
