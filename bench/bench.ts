@@ -229,7 +229,9 @@ async function main(): Promise<void> {
       })[1]);
     }
     record(`graph --format svg of a funtoo context (${nodes} nodes; median of 10)`, `${median(graphRuns).toFixed(1)} ms`, "evaluate, lay out, draw");
-    rmSync(c.root, { recursive: true, force: true });
+    // The materialized case and the batch file each live in a folder of their own.
+    rmSync(dirname(c.root), { recursive: true, force: true });
+    rmSync(dirname(batch), { recursive: true, force: true });
   } else {
     console.log("(../shared absent: funtoo figures skipped)");
   }
