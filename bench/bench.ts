@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { formatText, parseMetro } from "../language";
 import { collectGraph, toSvg } from "../engine/graph";
 import { dumpContexts } from "../cli/main";
