@@ -64,6 +64,8 @@ export interface ContextState extends ContextConfig {
   generation: number;
   /** Set while an edit made the evaluation out of date. */
   stale: boolean;
+  /** While stale: per edited file, the offset up to which the text this evaluation read is unchanged. */
+  unchangedUpTo: Map<string, number>;
 }
 
 /** What a tree offers for building contexts: the quick picks of "add context". */
@@ -164,7 +166,7 @@ export class ContextManager extends Emitter<ContextEvents> {
     if (same) return;
     const files = this.affectedFiles();
     for (const c of this.contexts) this.release(c);
-    this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], used: null, generation: 0, stale: true }));
+    this.contexts = configs.map((c) => ({ ...c, evaluated: null, reads: new Set<string>(), diagnostics: [], used: null, generation: 0, stale: true, unchangedUpTo: new Map<string, number>() }));
     if (this.activeName && !this.contexts.some((c) => c.name === this.activeName)) this.activeName = null;
     for (const c of this.contexts) this.queue.add(c);
     this.pump(files);
@@ -174,9 +176,10 @@ export class ContextManager extends Emitter<ContextEvents> {
    * Re-evaluates the contexts that read (or tried to read) `path`, and fatal
    * ones when a Metro file changed (they may have stopped before reading it).
    */
-  fileChanged(path: string, metroFile = true): void {
+  fileChanged(path: string, metroFile = true, unchangedPrefix = 0): void {
     for (const c of this.contexts) {
       if (!c.evaluated || (c.evaluated.fatal && metroFile) || c.reads.has(path) || c.config === path) {
+        c.unchangedUpTo.set(path, Math.min(c.unchangedUpTo.get(path) ?? Infinity, c.evaluated ? unchangedPrefix : 0));
         c.stale = true;
         this.queue.add(c);
       }
@@ -339,6 +342,7 @@ export class ContextManager extends Emitter<ContextEvents> {
     c.reads = reads;
     c.generation++;
     c.stale = false;
+    c.unchangedUpTo.clear();
     for (const d of c.diagnostics) this.pendingFiles.add(d.file);
     if (c.evaluated?.fatal?.file) this.pendingFiles.add(c.evaluated.fatal.file);
     // Hints and `:zap` findings of every file the context read may change with its values.

@@ -13,6 +13,11 @@ import type { ByteBudget } from "../engine/workspace";
 export type ProjectEvents = {
   /** The findings of these files may have changed. */
   findingsChanged: [files: Iterable<string>];
+  /**
+   * After an edit the active context is fresh while others still wait (they
+   * are paused while the user types): the edited files can be shown now.
+   */
+  activeFresh: [files: Iterable<string>];
   /** A tree's contexts, their state or the active one changed. */
   contextsChanged: [tree: MetroTree];
 };
@@ -111,7 +116,7 @@ export class Project extends Emitter<ProjectEvents> {
     tree.index.scan();
     tree.scanMs = performance.now() - started;
     tree.contexts.on("evaluated", (files) => this.contextsEvaluated(tree, files));
-    tree.contexts.on("progress", (files) => this.emit("findingsChanged", files));
+    tree.contexts.on("progress", (files) => this.emit("activeFresh", files));
     const preferred = this.preferredActive[root];
     if (typeof preferred === "string") tree.contexts.preferredName = preferred;
     tree.contexts.configure(this.contextSetting);
@@ -203,12 +208,13 @@ export class Project extends Emitter<ProjectEvents> {
   private pathChanged(tree: MetroTree, path: string, isOpen: boolean): void {
     tree.workspace.invalidate(path);
     const before = tree.index.files.has(path);
+    const textBefore = tree.index.files.get(path)?.ast.text;
     const namesBefore = definedNames(tree.index.files.get(path));
     const metroFile = before || tree.index.isMetroFile(path) || isOpen;
     if (metroFile) tree.index.update(path);
     else tree.index.noteFile(path);
     if (path.endsWith("metro-contexts.json")) tree.contexts.configure(this.contextSetting);
-    tree.contexts.fileChanged(path, metroFile);
+    tree.contexts.fileChanged(path, metroFile, commonPrefixLength(textBefore, tree.index.files.get(path)?.ast.text));
     // Layer-1 findings of other files (names no file defines) change when this file's names do.
     const namesAfter = definedNames(tree.index.files.get(path));
     const same = namesBefore.size === namesAfter.size && [...namesBefore].every((n) => namesAfter.has(n));
@@ -237,6 +243,15 @@ export class Project extends Emitter<ProjectEvents> {
     this.contextSetting = setting;
     for (const t of this.trees.values()) t.contexts.configure(setting);
   }
+}
+
+/** How many leading characters two texts share (0 when either is unknown). */
+function commonPrefixLength(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined) return 0;
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  return i;
 }
 
 function definedNames(file: FileIndex | undefined): Set<string> {

@@ -216,11 +216,23 @@ function contextDiagnostics(tree: MetroTree, file: FileIndex, syntax: lsp.Diagno
   const contexts = tree.contexts.contexts;
   if (contexts.length === 0) return [];
   const perContext: ContextFindings[] = [];
+  const stale: ContextFindings[] = [];
   for (const c of contexts) {
-    // A context queued after an edit has findings for the old text: leave them out until it is evaluated again.
-    if (c.stale && c.evaluated && c.reads.has(file.path)) continue;
     const mine = c.diagnostics.filter((d) => d.file === file.path);
-    if (mine.length) perContext.push({ name: c.name, diagnostics: mine });
+    if (!mine.length) continue;
+    // A context queued after an edit has findings for the old text: they stand only where a fresh
+    // context finds the same thing at the same place, so counts do not drop while it waits.
+    if (c.stale && c.evaluated && c.reads.has(file.path)) stale.push({ name: c.name, diagnostics: mine });
+    else perContext.push({ name: c.name, diagnostics: mine });
+  }
+  if (stale.length) {
+    // Findings before the first changed character still stand; later ones only where a fresh context agrees.
+    const fresh = new Set(perContext.flatMap((p) => p.diagnostics.map((d) => `${d.range.start.offset}\0${d.range.end.offset}\0${d.code}`)));
+    for (const s of stale) {
+      const unchanged = contexts.find((c) => c.name === s.name)?.unchangedUpTo.get(file.path) ?? 0;
+      const kept = s.diagnostics.filter((d) => d.range.end.offset < unchanged || fresh.has(`${d.range.start.offset}\0${d.range.end.offset}\0${d.code}`));
+      if (kept.length) perContext.push({ name: s.name, diagnostics: kept });
+    }
   }
   const out: lsp.Diagnostic[] = [];
   for (const f of mergeFindings(perContext, tree.contexts.active?.name ?? null, contexts.length)) {

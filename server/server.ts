@@ -99,9 +99,16 @@ export function startServer(connection: lsp.Connection): Session {
   const pendingPublish = new Set<string>();
   let publishScheduled = false;
   const publishedNonEmpty = new Set<string>();
+  const lastPublished = new Map<string, string>();
 
-  function schedulePublish(files: Iterable<string>): void {
-    for (const f of files) pendingPublish.add(f);
+  /** Files to publish even while their tree evaluates: the active context is fresh after an edit. */
+  const publishEarly = new Set<string>();
+
+  function schedulePublish(files: Iterable<string>, early = false): void {
+    for (const f of files) {
+      pendingPublish.add(f);
+      if (early) publishEarly.add(f);
+    }
     if (publishScheduled) return;
     publishScheduled = true;
     setImmediate(() => {
@@ -109,8 +116,11 @@ export function startServer(connection: lsp.Connection): Session {
       const files = [...pendingPublish];
       pendingPublish.clear();
       for (const f of files) {
-        if (session.treeFor(f, false)?.contexts.busy) pendingPublish.add(f);
+        // While a tree evaluates, its files wait for the end of the round (no partial states), except
+        // the edited ones once the active context is fresh: typing gets its answer at once.
+        if (session.treeFor(f, false)?.contexts.busy && !publishEarly.has(f)) pendingPublish.add(f);
         else publish(f);
+        publishEarly.delete(f);
       }
     });
   }
@@ -131,10 +141,16 @@ export function startServer(connection: lsp.Connection): Session {
     if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
     if (diagnostics.length) publishedNonEmpty.add(path);
     else publishedNonEmpty.delete(path);
-    void connection.sendDiagnostics({ uri, version: session.documents.get(uri)?.version, diagnostics });
+    const version = session.documents.get(uri)?.version;
+    // The same list for the same version again (the round ended as the early answer said) is not sent twice.
+    const key = JSON.stringify([version, diagnostics]);
+    if (lastPublished.get(uri) === key) return;
+    lastPublished.set(uri, key);
+    void connection.sendDiagnostics({ uri, version, diagnostics });
   }
 
   session.on("findingsChanged", (files) => schedulePublish(files));
+  session.on("activeFresh", (files) => schedulePublish(files, true));
   session.on("contextsChanged", (tree) => sendStatus(tree));
 
   function describeContext(c: ContextState) {
