@@ -9,5 +9,6 @@ import { fmtCommand } from "./fmt";
 import { getCommand } from "./get";
 import { graphCommand } from "./graph";
 import { parseCommand } from "./parse";
+import { repoCommand } from "./repo";
 
-export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, fmtCommand, graphCommand, buildCommand];
+export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, fmtCommand, graphCommand, buildCommand, repoCommand];
