@@ -11,7 +11,7 @@ import type { CommandResult, RepoCommandOptions, RepoContext } from "./context";
 import { MirrorFs } from "./mirror-fs";
 import { BuildrepoCrash, formatDateTime, localNow, type NaiveDateTime } from "./python-semantics";
 import { scanMirror } from "./scan";
-import { ConfigError, readMetroSettings } from "./settings";
+import { ConfigError, readMetroSettings, type MetroSettings } from "./settings";
 
 export { REPO_COMMANDS } from "./commands";
 export type { PlanFormat } from "./context";
@@ -52,27 +52,34 @@ export async function runRepo(opts: RepoOptions): Promise<number> {
     return exit;
   };
 
+  // python3 starts on the .buildbot file while the metro configuration is evaluated; errors are reported in
+  // buildrepo's order (the .buildbot file is exec'd first).
+  const opening = BuildbotSession.open(opts.buildbot);
+  let settings: MetroSettings | ConfigError;
+  try {
+    settings = readMetroSettings(opts.config, opts.allowExec);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) {
+      opening.then((o) => o.session.close(), () => undefined);
+      throw e;
+    }
+    settings = e;
+  }
   let session: BuildbotSession;
   let config: BuildbotConfig;
   try {
-    ({ session, config } = await BuildbotSession.open(opts.buildbot));
+    ({ session, config } = await opening);
     write(config.printed);
   } catch (e) {
     if (!(e instanceof BuildbotError)) throw e;
     const where = `${e.file}${e.line !== null ? `:${e.line}` : ""}`;
-    if (e.exitStatus !== null) {
-      opts.stderr(`metro-engine repo: ${where}: ${e.message}\n`);
-      return finish(e.exitStatus, {}, { type: "SystemExit", message: e.message, path: e.file, line: e.line });
-    }
     opts.stderr(`metro-engine repo: ${where}: ${e.message}\n`);
+    if (e.exitStatus !== null) return finish(e.exitStatus, {}, { type: "SystemExit", message: e.message, path: e.file, line: e.line });
     return finish(1, {}, { type: "buildbot", message: e.message, path: e.file, line: e.line });
   }
   try {
-    let settings;
-    try {
-      settings = readMetroSettings(opts.config, opts.allowExec);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
+    if (settings instanceof ConfigError) {
+      const e = settings;
       const where = e.file ? `${e.file}${e.line ? `:${e.line}:${e.column ?? 1}` : ""}: ` : `${opts.config}: `;
       opts.stderr(`metro-engine repo: ${where}${e.message}\n`);
       return finish(1, {}, { type: "config", message: e.message, path: e.file ?? opts.config, line: e.line ?? null });
