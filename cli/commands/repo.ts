@@ -6,7 +6,7 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { REPO_COMMANDS, runRepo, type PlanFormat } from "../../engine/buildrepo";
 import { parseMoment } from "../../engine/buildrepo/python-semantics";
-import { describeFsError } from "../../analysis/contexts-file";
+import { describeFsError } from "../../engine/files";
 import { UsageError, optionValue, suggestion } from "../args";
 import { CONFIG_OPTION, JSON_OPTION, NO_EXEC_OPTION, requireConfigFile, type Command } from "../command";
 

@@ -8,7 +8,7 @@ import { digestgen } from "./digestgen";
 import { buildIndex } from "./index-xml";
 import { candidates, checkLock, inspectLock, type Candidate, type LockState, type Queue } from "./nextbuild";
 import { formatPlan, type PlanEntry } from "./plan-formats";
-import { BuildrepoCrash, compareAge, compareCodePoints, formatYmd, pyJoin, pySlice } from "./python-semantics";
+import { BuildrepoCrash, compareAge, osCrash, compareCodePoints, formatYmd, pyJoin, pySlice } from "./python-semantics";
 import { rowDate, type SubarchRow } from "./scan";
 
 export const REPO_COMMANDS = ["nextbuild", "plan", "fails", "empties", "zap", "clean", "index.xml", "digestgen"] as const;
@@ -133,7 +133,7 @@ export function zap(ctx: RepoContext): CommandResult {
     try {
       unlinkSync(path);
     } catch (e) {
-      throw new BuildrepoCrash("OSError", `cannot remove: ${(e as NodeJS.ErrnoException).code}`, path);
+      throw osCrash(e, path);
     }
     removed.push(path);
   }
@@ -187,7 +187,7 @@ export function indexXml(ctx: RepoContext): CommandResult {
   try {
     writeFileSync(file, xml);
   } catch (e) {
-    throw new BuildrepoCrash("OSError", `cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, file);
+    throw osCrash(e, file);
   }
   return { exit: 0, data: { file, subarches } };
 }

@@ -7,16 +7,11 @@ import { createHash } from "node:crypto";
 import { closeSync, lchownSync, openSync, readSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { pyNormpath } from "../paths";
 import type { CommandResult, RepoContext } from "./context";
-import { BuildrepoCrash, pyDirname, pyJoin } from "./python-semantics";
+import { describeError } from "../system-errors";
+import { BuildrepoCrash, osCrash, pyDirname, pyJoin } from "./python-semantics";
 import { ConfigError } from "./settings";
 
 const TARBALL_ENDINGS = new Set(["gz", "bz2", "xz"]);
-
-function osCrash(e: unknown, path: string, doing: string): BuildrepoCrash {
-  const code = (e as NodeJS.ErrnoException).code ?? "";
-  const type = code === "ENOENT" ? "FileNotFoundError" : code === "EPERM" || code === "EACCES" ? "PermissionError" : code === "EISDIR" ? "IsADirectoryError" : "OSError";
-  return new BuildrepoCrash(type, `${doing}: ${code || (e as Error).message}`, path);
-}
 
 /** Depth-first, by name: the files named *.tar.gz, *.tar.bz2 or *.tar.xz below `dir` (links to files included). */
 function* tarballs(ctx: RepoContext, dir: string): Generator<string> {
@@ -24,7 +19,7 @@ function* tarballs(ctx: RepoContext, dir: string): Generator<string> {
   try {
     names = ctx.fs.list(dir);
   } catch (e) {
-    throw osCrash(e, dir, "cannot list");
+    throw osCrash(e, dir);
   }
   for (const name of names) {
     const path = `${dir}/${name}`;
@@ -74,7 +69,7 @@ export async function digestgen(ctx: RepoContext): Promise<CommandResult> {
     try {
       lchownSync(path, ids.uid, ids.gid);
     } catch (e) {
-      throw osCrash(e, path, "cannot change the owner");
+      throw osCrash(e, path);
     }
   };
   const hashed: string[] = [];
@@ -100,7 +95,7 @@ export async function digestgen(ctx: RepoContext): Promise<CommandResult> {
           writeFileSync(fs.writeTarget(hashFile), hashLine(p));
           hashed.push(hashFile);
         } catch (e) {
-          ctx.note(`cannot write ${hashFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          ctx.note(describeError(e));
         }
       }
       chown(hashFile);
@@ -139,7 +134,7 @@ export async function digestgen(ctx: RepoContext): Promise<CommandResult> {
           try {
             symlinkSync(target + ext, extLink);
           } catch (e) {
-            throw osCrash(e, extLink, "cannot make the link");
+            throw osCrash(e, extLink);
           }
         }
         linked.push({ link: extLink, target: target + ext });
@@ -171,7 +166,7 @@ function unlink(path: string): void {
   try {
     unlinkSync(path);
   } catch (e) {
-    throw osCrash(e, path, "cannot remove");
+    throw osCrash(e, path);
   }
 }
 

@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import type { RepoContext } from "./context";
-import { BuildrepoCrash, decodeText, parsePyJson, pyJoin, PyJsonError } from "./python-semantics";
+import { BuildrepoCrash, decodeText, osCrash, parsePyJson, pyJoin, PyJsonError } from "./python-semantics";
 import type { SubarchRow } from "./scan";
 
 type Attributes = [string, string][];
@@ -73,7 +73,7 @@ function buildInfo(path: string): [string, string][] {
   try {
     text = decodeText(readFileSync(path));
   } catch (e) {
-    throw new BuildrepoCrash("OSError", `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, path);
+    throw osCrash(e, path);
   }
   if (text === null) throw new BuildrepoCrash("UnicodeDecodeError", "not UTF-8 text", path);
   let json;

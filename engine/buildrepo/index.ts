@@ -99,7 +99,8 @@ export async function runRepo(opts: RepoOptions): Promise<number> {
       return finish(result.exit, result.data, null);
     } catch (e) {
       if (e instanceof BuildrepoCrash) {
-        opts.stderr(`metro-engine repo: ${e.path ? e.path + ": " : ""}${e.message} (buildrepo stops here with ${e.pythonType})\n`);
+        const where = e.path && !e.message.includes(e.path) ? `${e.path}: ` : "";
+        opts.stderr(`metro-engine repo: ${where}${e.message} (buildrepo stops here with ${e.pythonType})\n`);
         return finish(1, {}, { type: e.pythonType, message: e.message, path: e.path ?? null, line: null });
       }
       if (e instanceof BuildbotError) {

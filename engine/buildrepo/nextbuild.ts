@@ -5,7 +5,7 @@
 import { readFileSync, unlinkSync } from "node:fs";
 import type { BuildbotConfig } from "./buildbot-file";
 import type { MirrorFs } from "./mirror-fs";
-import { BuildrepoCrash, compareAge, decodeText, pyInt, type NaiveDateTime } from "./python-semantics";
+import { BuildrepoCrash, compareAge, decodeText, osCrash, pyInt, type NaiveDateTime } from "./python-semantics";
 import { rowDate, type SubarchRow } from "./scan";
 
 /** Why a row is a candidate: never built, built but failing (retried after twice the stale age), or stale. */
@@ -106,8 +106,7 @@ export function checkLock(fs: MirrorFs, row: SubarchRow, notes: (line: string) =
     try {
       unlinkSync(lock.path);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT") throw new BuildrepoCrash(code === "EISDIR" ? "IsADirectoryError" : "OSError", `cannot remove the lock: ${code}`, lock.path);
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw osCrash(e, lock.path);
     }
   }
   return lock;

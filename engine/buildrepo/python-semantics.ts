@@ -3,6 +3,8 @@
 // negative bounds, strptime("%Y-%m-%d"), strftime, timedelta comparisons,
 // os.path.join, sorting by code point, and json.loads with its key order.
 
+import { describeError } from "../system-errors";
+
 /** buildrepo stopped with a Python exception: what it printed stays printed, the exit status is 1. */
 export class BuildrepoCrash extends Error {
   constructor(
@@ -14,6 +16,21 @@ export class BuildrepoCrash extends Error {
   ) {
     super(message);
   }
+}
+
+const PYTHON_OS_ERRORS: Record<string, string> = {
+  ENOENT: "FileNotFoundError",
+  EISDIR: "IsADirectoryError",
+  ENOTDIR: "NotADirectoryError",
+  EACCES: "PermissionError",
+  EPERM: "PermissionError",
+  EEXIST: "FileExistsError",
+};
+
+/** A failed file operation where buildrepo's Python raises an OSError: the exception it raises, the reason in words. */
+export function osCrash(e: unknown, path: string): BuildrepoCrash {
+  const code = (e as NodeJS.ErrnoException).code ?? "";
+  return new BuildrepoCrash(PYTHON_OS_ERRORS[code] ?? "OSError", describeError(e), path);
 }
 
 /** Characters str.isspace() accepts (what strip() and int() skip). */

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { BuildbotConfig } from "./buildbot-file";
 import type { MirrorFs } from "./mirror-fs";
-import { BuildrepoCrash, decodeText, makeDateTime, pyInt, pyStrip, strptimeYmd, type NaiveDateTime } from "./python-semantics";
+import { BuildrepoCrash, decodeText, osCrash, makeDateTime, pyInt, pyStrip, strptimeYmd, type NaiveDateTime } from "./python-semantics";
 
 export type Flavor = "gnome" | "lxd" | "openvz" | "stage3";
 
@@ -79,12 +79,6 @@ const ACCEPTED_ENDINGS = [".tar.bz2", "tar.gz", "tar.xz", ".tar"];
 const SNAPSHOT = /^portage-.*\.tar\.xz$/s;
 const FLAVOR_ORDER: Flavor[] = ["gnome", "lxd", "openvz", "stage3"];
 
-function errnoCrash(e: unknown, path: string, doing: string): BuildrepoCrash {
-  const code = (e as NodeJS.ErrnoException).code ?? "";
-  const type = code === "ENOENT" ? "FileNotFoundError" : code === "EISDIR" ? "IsADirectoryError" : code === "ENOTDIR" ? "NotADirectoryError" : code === "EACCES" || code === "EPERM" ? "PermissionError" : "OSError";
-  return new BuildrepoCrash(type, `${doing}: ${code || (e as Error).message}`, path);
-}
-
 /** countFile(path).count: int() of the first line, None when unreadable or not a number; an empty file crashes. */
 function readFailcount(fs: MirrorFs, path: string): bigint | null {
   const real = fs.resolve(path);
@@ -106,7 +100,7 @@ function readStatus(fs: MirrorFs, path: string): string {
   try {
     bytes = readFileSync(fs.resolve(path) ?? path);
   } catch (e) {
-    throw errnoCrash(e, path, "cannot read the build status");
+    throw osCrash(e, path);
   }
   const text = decodeText(bytes);
   if (text === null) throw new BuildrepoCrash("UnicodeDecodeError", "the build status is not UTF-8 text", path);
@@ -167,7 +161,7 @@ export function scanMirror(fs: MirrorFs, mirror: string, config: BuildbotConfig,
         try {
           names = fs.list(path);
         } catch (e) {
-          throw errnoCrash(e, path, "cannot list the subarch directory");
+          throw osCrash(e, path);
         }
         for (const name of names) {
           if (name === ".control") continue;
