@@ -1,7 +1,7 @@
 // npm run bench: the figures the issues name, measured on this machine.
 // Parts that need ../shared (the funtoo tree) are skipped with a note when it is absent.
 //
-//   npm run bench [-- --reference DIR] [--runs N] [--no-server] [--side-by-side-only]
+//   npm run bench [-- --reference DIR] [--runs N] [--no-server] [--side-by-side-only] [--repo-only]
 //
 // With --reference DIR (a checkout of funtoo/metro), metro's own parser
 // (DIR/modules/flexdata.py, driven by bench/metro-driver.py) evaluates the
@@ -10,7 +10,7 @@
 // time, peak resident memory of that process), the same way for both sides.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { formatText, parseMetro } from "../language";
@@ -18,9 +18,10 @@ import { collectGraph, toSvg } from "../engine/graph";
 import { dumpContexts } from "../cli/main";
 import { evaluateContext } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
-import { CASES, CLI, haveShared, materialize, walkFiles } from "../tests/support/shared";
+import { CASES, CLI, SHARED, haveShared, materialize, walkFiles } from "../tests/support/shared";
 import { generatedTree, writeTree } from "../tests/support/trees";
 import { writeGeneratedTree, writeMatrix } from "./generate";
+import { generateMirror } from "./buildrepo-mirror";
 
 const PROJECT = join(__dirname, "..", "..");
 const MEASURE = join(PROJECT, "bench", "measure.py");
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
   const reference = value("--reference");
   const runs = Number(value("--runs") ?? 3);
   console.log(`metro-engine benchmark (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`);
+  if (flag("--repo-only")) return repoBench(runs);
   sideBySideFigures(reference ? resolve(reference) : null, runs);
   if (flag("--side-by-side-only")) return;
 
@@ -263,6 +265,8 @@ async function main(): Promise<void> {
     }
   }
 
+  await repoBench(runs);
+
   // --- Language server (through the real server over stdio)
   if (flag("--no-server")) return;
   const serverBenchFile = join(__dirname, "server-bench.js");
@@ -276,6 +280,32 @@ async function main(): Promise<void> {
     const typing = await typingBench();
     for (const [k, val] of Object.entries(typing)) record(k, String(val), "");
   }
+}
+
+/** `repo plan` and `nextbuild` on a generated mirror of 500 builds, and the buildrepo cases through their run.py. */
+async function repoBench(runs: number): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), "metro-bench-repo-"));
+  try {
+    const g = generateMirror(root);
+    const args = ["--json", "--buildbot", g.buildbot, "--config", g.config, "--today", g.today];
+    const plan = measure([process.execPath, CLI, "repo", "plan", ...args], Math.max(runs, 5));
+    record(`repo plan --json, ${g.builds} builds in ${g.subarches} subarches, whole process`, `${sec(plan)}, ${mbOf(plan)}`, "median run");
+    const next = measure([process.execPath, CLI, "repo", "nextbuild", ...args], Math.max(runs, 5), [0, 1]);
+    record(`repo nextbuild --json, same mirror, whole process`, `${sec(next)}, ${mbOf(next)}`, "median run");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  const runPy = join(SHARED, "buildrepo", "run.py");
+  const cases = join(SHARED, "buildrepo", "cases");
+  if (!existsSync(runPy) || !existsSync(cases)) {
+    console.log("(../shared/buildrepo absent: buildrepo figure skipped)");
+    return;
+  }
+  const dirs = readdirSync(cases).map((n) => join(cases, n)).sort();
+  const [p, t] = time(() => spawnSync("python3", [runPy, PROJECT, ...dirs], { encoding: "utf8", maxBuffer: 1 << 26 }));
+  const last = (p.stdout ?? "").trim().split("\n").pop() ?? "";
+  const m = /^buildrepo: (\d+\/\d+) commands identical$/.exec(last);
+  record("buildrepo cases (../shared/buildrepo/run.py)", m ? `${m[1]} identical` : "run.py failed", `${(t / 1000).toFixed(0)} s for the run`);
 }
 
 if (process.argv[2] === "--generated") {
