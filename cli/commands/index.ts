@@ -7,5 +7,6 @@ import { checkCommand } from "./check";
 import { dumpCommand } from "./dump";
 import { getCommand } from "./get";
 import { parseCommand } from "./parse";
+import { repoCommand } from "./repo";
 
-export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, buildCommand];
+export const COMMANDS: Command[] = [parseCommand, getCommand, dumpCommand, checkCommand, buildCommand, repoCommand];
