@@ -129,6 +129,14 @@ async function main(): Promise<void> {
     const figures = await serverBench();
     for (const [k, val] of Object.entries(figures)) record(k, String(val), "");
   }
+
+  // --- Build farm (root and Buildbot only)
+  const farmBenchFile = join(__dirname, "farm-bench.js");
+  if (existsSync(farmBenchFile)) {
+    const load = require;
+    const { farmBench } = load(farmBenchFile) as { farmBench: () => Promise<Record<string, string>> };
+    for (const [k, val] of Object.entries(await farmBench())) record(k, val, "");
+  }
 }
 
 if (process.argv[2] === "--generated") {
