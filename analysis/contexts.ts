@@ -6,11 +6,12 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import type { WorkspaceIndex } from "./workspace-index";
+import { Emitter } from "./events";
 import { CONTEXTS_FILE, contextLabel, parseContextEntries, readContextsFile, type ContextConfig } from "./contexts-file";
 
 export { CONTEXTS_FILE, type ContextConfig } from "./contexts-file";
@@ -64,7 +65,14 @@ export interface ContextCandidates {
   mirror: Record<string, Record<string, string[]>>;
 }
 
-export class ContextManager {
+export type ContextEvents = {
+  /** A round of evaluations finished; the diagnostics of these files may have changed. */
+  evaluated: [files: Set<string>];
+  /** The active context is fresh after an edit while others still wait: the edited files can be shown. */
+  progress: [files: Set<string>];
+};
+
+export class ContextManager extends Emitter<ContextEvents> {
   contexts: ContextState[] = [];
   source: ContextSource = "derived";
   private activeName: string | null = null;
@@ -76,11 +84,9 @@ export class ContextManager {
     readonly root: string,
     private readonly workspace: RecordingWorkspace,
     private readonly index: WorkspaceIndex,
-    /** Called after a batch of evaluations finished, with the files whose diagnostics may have changed. */
-    private readonly onEvaluated: (files: Set<string>) => void,
-    /** Called between batches of evaluations with the edited files, so their diagnostics stay fresh. */
-    private readonly onProgress: (files: Set<string>) => void = () => {},
-  ) {}
+  ) {
+    super();
+  }
 
   private editedFiles = new Set<string>();
 
@@ -182,7 +188,7 @@ export class ContextManager {
         // After an edit, publish the edited file as soon as the active context is fresh.
         if (next === active && this.editedFiles.size && !activeDone) {
           activeDone = true;
-          if (this.queue.size) this.onProgress(this.editedFiles);
+          if (this.queue.size) this.emit("progress", this.editedFiles);
           break;
         }
         if (performance.now() - started > budget) break;
@@ -195,7 +201,7 @@ export class ContextManager {
       this.editedFiles = new Set();
       const files = this.pendingFiles;
       this.pendingFiles = new Set();
-      this.onEvaluated(files);
+      this.emit("evaluated", files);
       const w = this.waiters;
       this.waiters = [];
       for (const r of w) r();
@@ -368,11 +374,8 @@ export function valueIn(c: ContextState, key: string): ValueOutcome {
   if (!ev) return { kind: "pending" };
   if (ev.fatal) return { kind: "fatal", message: ev.fatal.message };
   if (!ev.has(key)) return { kind: "undefined" };
-  try {
-    return { kind: "value", value: ev.get(key) };
-  } catch (e) {
-    const err = e as { code?: string; message?: string };
-    if (err.code === "metro/missing-file") return { kind: "unknown", message: err.message ?? "a `<<` file is missing" };
-    return { kind: "error", code: err.code ?? "metro/error", message: err.message ?? String(e) };
-  }
+  const { value, error } = ev.tryGet(key);
+  if (!error) return { kind: "value", value };
+  if (error.code === "metro/missing-file") return { kind: "unknown", message: error.message };
+  return { kind: "error", code: error.code, message: error.message };
 }

@@ -51,12 +51,8 @@ export function contextDiagnostics(context: EvaluatedContext): EngineDiagnostic[
     return out;
   }
   for (const key of keys) {
-    try {
-      context.get(key);
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      add(errorDiagnostic(context, e));
-    }
+    const { error } = context.tryGet(key);
+    if (error) add(errorDiagnostic(context, error));
   }
   for (const n of context.notes) add(n);
   return out;
@@ -82,7 +78,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
   }
   if (e.code === "metro/circular-reference" || e.code === "metro/undefined-element") {
     // Point at the definitions involved, when known.
-    const names = e.code === "metro/circular-reference" ? e.message.replace(/^.*: /, "").split(" -> ") : [];
+    const names = e.cycle ?? [];
     for (const n of new Set(names)) {
       for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `"${n}" is part of the cycle` });
     }

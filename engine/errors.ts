@@ -38,6 +38,8 @@ export class EvaluationError extends Error {
     readonly site: ErrorSite = { element: null },
     /** For undefined elements: the name that is undefined. */
     readonly missing?: string,
+    /** For circular references: the names of the cycle, the first one repeated at the end. */
+    readonly cycle?: string[],
   ) {
     // Evaluation errors are values (a key's result), met by the thousand: no stack trace to capture.
     const limit = Error.stackTraceLimit;

@@ -66,6 +66,9 @@ export interface EvaluateOptions {
   makeopts?: boolean;
 }
 
+/** A key's expansion, or why it cannot be expanded. */
+export type ValueOrError = { value: MetroValue; error?: undefined } | { error: EvaluationError; value?: undefined };
+
 export interface EvaluatedContext {
   readonly spec: ContextSpec;
   /** Set when setup stopped the way metro stops (a bad file, a duplicate definition, ...). */
@@ -80,6 +83,14 @@ export interface EvaluatedContext {
   has(key: string): boolean;
   /** Expands a key; throws EvaluationError. */
   get(key: string): MetroValue;
+  /** Expands a key; an evaluation error is returned as a value. */
+  tryGet(key: string): ValueOrError;
+  /**
+   * Expands a piece of text as metro would: as a value of `element` (its
+   * section resolves `$[:x]` and `$[]`), or with no element as a collect path
+   * is. The value null means a `:zap` made it nothing.
+   */
+  expandText(text: string, element: string | null): { value: string | null; error?: undefined } | { error: EvaluationError; value?: undefined };
   /** Every key, as metro lists them; throws EvaluationError when a condition cannot be evaluated. */
   keys(): string[];
   definitions(key: string): DefinitionSite[];
@@ -310,6 +321,24 @@ class Context implements EvaluatedContext {
 
   get(key: string): MetroValue {
     return this.expander.lookup(key);
+  }
+
+  expandText(text: string, element: string | null): { value: string | null; error?: undefined } | { error: EvaluationError; value?: undefined } {
+    try {
+      return { value: element === null ? this.expander.expandText(text, false, { element: null }) : this.expander.expandAs(element, text) };
+    } catch (e) {
+      if (e instanceof EvaluationError) return { error: e };
+      throw e;
+    }
+  }
+
+  tryGet(key: string): ValueOrError {
+    try {
+      return { value: this.expander.lookup(key) };
+    } catch (e) {
+      if (e instanceof EvaluationError) return { error: e };
+      throw e;
+    }
   }
 
   keys(): string[] {

@@ -10,7 +10,7 @@
 // computing it pointed into the chain *above* V: such a result is the same
 // from whatever chain V is reached.
 
-import { fileLines, pySplit, pyStrip } from "../language";
+import { absoluteName, blockLineKind, fileLines, isPythonEnd, modifierProblem, nextReference, parseReferenceInner, pySplit, pyStrip } from "../language";
 import { EvaluationError, type ErrorCode, type ErrorSite } from "./errors";
 import type { PythonRunner } from "./python";
 import type { Definition, RawValue, Store } from "./store";
@@ -42,19 +42,9 @@ type Segment = { t: Seg.Text; text: string } | RefSegment | { t: Seg.Unterminate
 
 /** Name, boolean and modifier of an absolute reference, when it has at most one valid modifier. */
 function resolveAbsolute(written: string): RefSegment["resolved"] {
-  let name = written;
-  let boolean = false;
-  if (name.length > 0 && name.endsWith("?")) {
-    boolean = true;
-    name = name.slice(0, -1);
-  }
-  if (name === "" || name === ":" || name.charCodeAt(0) === 58) return null;
-  const colon = name.indexOf(":");
-  if (colon === -1) return { name, boolean, zap: false, lax: false };
-  if (name.indexOf(":", colon + 1) !== -1) return null;
-  const modifier = name.slice(colon + 1);
-  if (modifier !== "zap" && modifier !== "lax") return null;
-  return { name: name.slice(0, colon), boolean, zap: modifier === "zap", lax: modifier === "lax" };
+  const syntax = parseReferenceInner(written);
+  if (syntax.form !== "absolute" || modifierProblem(syntax.modifier)) return null;
+  return { name: syntax.name, boolean: syntax.boolean, zap: syntax.modifier === "zap", lax: syntax.modifier === "lax" };
 }
 
 interface Prepared {
@@ -70,31 +60,17 @@ interface Prepared {
 function scan(text: string): Segment[] {
   const out: Segment[] = [];
   let pos = 0;
-  let lit = "";
-  for (;;) {
-    const at = text.indexOf("$[", pos);
-    if (at === -1) {
-      lit += text.slice(pos);
-      break;
-    }
-    if (text.charCodeAt(at + 2) === 91 /* [ */) {
-      lit += text.slice(pos, at + 3);
-      pos = at + 3;
-      continue;
-    }
-    lit += text.slice(pos, at);
-    if (lit) out.push({ t: Seg.Text, text: lit });
-    lit = "";
-    const end = text.indexOf("]", at + 2);
-    if (end === -1) {
+  for (let span = nextReference(text, 0); span; span = nextReference(text, pos)) {
+    if (span.start > pos) out.push({ t: Seg.Text, text: text.slice(pos, span.start) });
+    if (!span.terminated) {
       out.push({ t: Seg.Unterminated });
       return out;
     }
-    const written = text.slice(at + 2, end);
+    const written = text.slice(span.innerStart, span.innerEnd);
     out.push({ t: Seg.Ref, name: written, resolved: resolveAbsolute(written) });
-    pos = end + 1;
+    pos = span.innerEnd + 1;
   }
-  if (lit) out.push({ t: Seg.Text, text: lit });
+  if (pos < text.length) out.push({ t: Seg.Text, text: text.slice(pos) });
   return out;
 }
 
@@ -164,10 +140,8 @@ function lineKinds(lines: string[]): (LineKind | string)[] {
   let kinds = lineKindCache.get(lines);
   if (!kinds) {
     kinds = lines.map((line) => {
-      const stripped = pyStrip(line);
-      const words = stripped.split(" ");
-      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) return stripped.slice(3, -2);
-      return words[0] === "<?python" ? LineKind.Python : LineKind.Text;
+      const k = blockLineKind(line);
+      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : LineKind.Text;
     });
     lineKindCache.set(lines, kinds);
   }
@@ -313,6 +287,12 @@ export class Expander {
     return this.runFrames(name, value, false, name, 0, { element: name });
   }
 
+  /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
+  expandAs(element: string, text: string): string | null {
+    this.fresh();
+    return this.runFrames(element, text, false, null, 0, { element });
+  }
+
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();
@@ -427,8 +407,8 @@ export class Expander {
     }
   }
 
-  private err(code: ErrorCode, message: string, retryable: boolean, f: Frame, reference?: string, missing?: string): EvaluationError {
-    return new EvaluationError(code, message, retryable, { ...f.site, reference }, missing);
+  private err(code: ErrorCode, message: string, retryable: boolean, f: Frame, reference?: string, missing?: string, cycle?: string[]): EvaluationError {
+    return new EvaluationError(code, message, retryable, { ...f.site, reference }, missing, cycle);
   }
 
   /**
@@ -458,35 +438,28 @@ export class Expander {
         zap = seg.resolved.zap;
         lax ||= seg.resolved.lax;
       } else {
-        name = written;
-        boolean = false;
-        if (name.length > 0 && name.endsWith("?")) {
-          boolean = true;
-          name = name.slice(0, -1);
-        }
-        if (name === "" || name === ":" || name.charCodeAt(0) === 58) {
+        const syntax = parseReferenceInner(written);
+        boolean = syntax.boolean;
+        name = syntax.name;
+        if (syntax.form !== "absolute") {
           const section = f.myvar === null ? undefined : store.sectionFor.get(f.myvar);
           if (section === undefined) {
             throw this.err("metro/no-section", `"$[${written}]" is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `"${f.myvar}" was not defined in a section`}`, false, f, written);
           }
-          name = name === "" || name === ":" ? section : section + "/" + name.slice(1);
+          name = absoluteName(syntax, section)!;
         }
-        const split = name.split(":");
-        if (split.length === 2) {
-          if (split[1] === "zap") zap = true;
-          else if (split[1] === "lax") lax = true;
-          else throw this.err("metro/unknown-modifier", `unknown modifier ":${split[1]}" in "$[${written}]": expected :zap or :lax`, false, f, written);
-          name = split[0];
-        } else if (split.length > 2) {
-          throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
-        }
+        const problem = modifierProblem(syntax.modifier);
+        if (problem === "unknown-modifier") throw this.err("metro/unknown-modifier", `unknown modifier ":${syntax.modifier}" in "$[${written}]": expected :zap or :lax`, false, f, written);
+        if (problem === "repeated-modifier") throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
+        zap = syntax.modifier === "zap";
+        if (syntax.modifier === "lax") lax = true;
       }
       this.hooks.onReference?.(f.myvar ?? f.site.element, name);
       const at = onStack.get(name);
       if (at !== undefined) {
         if (at < f.low) f.low = at;
-        const cycle = [...chain.slice(at), name].filter((x) => x !== null).join(" -> ");
-        throw this.err("metro/circular-reference", `circular reference: ${cycle}`, true, f, written);
+        const cycle = [...chain.slice(at), name].filter((x): x is string => x !== null);
+        throw this.err("metro/circular-reference", `circular reference: ${cycle.join(" -> ")}`, true, f, written, undefined, cycle);
       }
       const raw = store.raw.get(name);
       if (raw) {
@@ -632,7 +605,8 @@ export class Expander {
     }
     const seen = stack.indexOf(name);
     if (seen !== -1) {
-      throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${[...stack.slice(seen), name].join(" -> ")}`, false, { element: holder, reference: written }), { chainIndex: seen });
+      const cycle = [...stack.slice(seen), name];
+      throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${cycle.join(" -> ")}`, false, { element: holder, reference: written }, undefined, cycle), { chainIndex: seen });
     }
     let value: RawValue;
     const raw = this.store.raw.get(name);
@@ -685,7 +659,7 @@ export class Expander {
       if (kind === LineKind.Python) {
         const code: string[] = [];
         let end = pos + 1;
-        while (end < lines.length && pySplit(lines[end])[0] !== "?>") code.push(lines[end++]);
+        while (end < lines.length && !isPythonEnd(lines[end])) code.push(lines[end++]);
         f.pos = end + 1;
         if (!this.python) {
           // Not allowed to execute: show the block as written.
@@ -710,13 +684,10 @@ export class Expander {
   pythonBlocksOf(lines: string[]): string[] {
     const blocks: string[] = [];
     for (let pos = 0; pos < lines.length; pos++) {
-      const stripped = pyStrip(lines[pos]);
-      const words = stripped.split(" ");
-      if (words.length < 3 && stripped.startsWith("$[[") && stripped.endsWith("]]")) continue;
-      if (words[0] !== "<?python") continue;
+      if (blockLineKind(lines[pos]).kind !== "python-start") continue;
       let code = "";
       pos++;
-      while (pos < lines.length && pySplit(lines[pos])[0] !== "?>") code += lines[pos++] + "\n";
+      while (pos < lines.length && !isPythonEnd(lines[pos])) code += lines[pos++] + "\n";
       blocks.push(code);
     }
     return blocks;

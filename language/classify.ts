@@ -2,7 +2,7 @@
 // trim with Python's white space, split on single spaces, drop the words from
 // the first one that begins with `#`, then decide by the words.
 
-import { splitSpaces, stripBounds, type Word } from "./text";
+import { isPySpace, splitSpaces, stripBounds, type Word } from "./text";
 
 export type LineClass = "blank" | "multi-start" | "annotation" | "element" | "ignored";
 
@@ -51,4 +51,44 @@ export function classifyLine(line: string): ClassifiedLine {
 export function isBlockEnd(line: string): boolean {
   const [a, b] = stripBounds(line);
   return b - a === 1 && line.charCodeAt(a) === 93;
+}
+
+/**
+ * The kind of a line inside a multi-line value (spec section 3.4): a
+ * `$[[...]]` line (the stripped line is one reference of fewer than three
+ * single-space words), the start of a `<?python` block, or text. Offsets of
+ * the reference's inner text are in the line.
+ */
+export type BlockLineKind = { kind: "multi-reference"; innerStart: number; innerEnd: number } | { kind: "python-start" } | { kind: "text" };
+
+const TEXT_LINE: BlockLineKind = { kind: "text" };
+const PYTHON_START: BlockLineKind = { kind: "python-start" };
+
+export function blockLineKind(line: string): BlockLineKind {
+  const [a, b] = stripBounds(line);
+  if (b - a >= 5 && line.startsWith("$[[", a) && line.startsWith("]]", b - 2) && fewerThanThreeWords(line, a, b)) {
+    return { kind: "multi-reference", innerStart: a + 3, innerEnd: b - 2 };
+  }
+  if (line.startsWith("<?python", a) && (b - a === 8 || line.charCodeAt(a + 8) === 32)) return PYTHON_START;
+  return TEXT_LINE;
+}
+
+/** Whether a line ends a `<?python` block: its first white-space-separated word is `?>`. */
+export function isPythonEnd(line: string): boolean {
+  return startsWithWord(line, "?>");
+}
+
+function fewerThanThreeWords(text: string, a: number, b: number): boolean {
+  const first = text.indexOf(" ", a);
+  if (first === -1 || first >= b) return true;
+  const second = text.indexOf(" ", first + 1);
+  return second === -1 || second >= b;
+}
+
+/** Whether the first white-space-separated word of text is exactly `word`. */
+function startsWithWord(text: string, word: string): boolean {
+  const [a, b] = stripBounds(text);
+  if (!text.startsWith(word, a)) return false;
+  const end = a + word.length;
+  return end === b || isPySpace(text.charCodeAt(end));
 }

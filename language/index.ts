@@ -2,5 +2,6 @@
 export * from "./ast";
 export { parseMetro, parseMetroBytes, parseValue } from "./parser";
 export { printMetro, printLines } from "./print";
-export { classifyLine, isBlockEnd } from "./classify";
+export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKind } from "./classify";
 export { pySplit, pyStrip, splitLines, fileLines, isPySpace } from "./text";
+export { absoluteName, modifierProblem, nextReference, parseReferenceInner, type ReferenceSpan, type ReferenceSyntax } from "./reference";

@@ -16,9 +16,10 @@ import type {
   Value,
   ValuePart,
 } from "./ast";
-import { classifyLine, type ClassifiedLine } from "./classify";
+import { blockLineKind, classifyLine, isPythonEnd, type ClassifiedLine } from "./classify";
+import { modifierProblem, nextReference, parseReferenceInner } from "./reference";
 import { AnnotationLine, BlankLine, classifiedLines, BlockEnd, BlockText, ElementLine, fileLexer, fileTokens, IgnoredLine, MultiStart, Newline, RefClose, RefInner, RefOpen, valueLexer } from "./lexer";
-import { isPySpace, linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
+import { linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
 
 // ---------------------------------------------------------------------------
 // Grouping lines into statements (Chevrotain parser over line tokens)
@@ -124,26 +125,11 @@ export function parseValue(line: SourceLine, from: number, to: number, diagnosti
 
 /** Whether some `$[...]` of the text is unterminated or has a modifier other than one :zap or :lax (a cheap scan). */
 function hasReferenceProblem(text: string): boolean {
-  let pos = 0;
-  for (;;) {
-    const at = text.indexOf("$[", pos);
-    if (at === -1) return false;
-    if (text.charCodeAt(at + 2) === 91) {
-      pos = at + 3;
-      continue;
-    }
-    const end = text.indexOf("]", at + 2);
-    if (end === -1) return true;
-    let inner = text.slice(at + 2, end);
-    if (inner.endsWith("?")) inner = inner.slice(0, -1);
-    const body = inner.charCodeAt(0) === 58 ? inner.slice(1) : inner;
-    const colon = body.indexOf(":");
-    if (inner !== ":" && colon !== -1) {
-      const modifier = body.slice(colon + 1);
-      if (modifier !== "zap" && modifier !== "lax") return true;
-    }
-    pos = end + 1;
+  for (let span = nextReference(text, 0); span; span = nextReference(text, span.innerEnd + 1)) {
+    if (!span.terminated) return true;
+    if (modifierProblem(parseReferenceInner(text.slice(span.innerStart, span.innerEnd)).modifier)) return true;
   }
+  return false;
 }
 
 function valueParts(line: SourceLine, from: number, text: string, diagnostics: Diagnostic[] | undefined): ValuePart[] {
@@ -184,35 +170,7 @@ function valueParts(line: SourceLine, from: number, text: string, diagnostics: D
 
 function analyseReference(line: SourceLine, from: number, inner: string, innerStart: number, terminated: boolean): ReferencePart {
   const at = (a: number, b: number) => rangeIn(line, from + innerStart + a, from + innerStart + b);
-  let body = inner;
-  let boolean = false;
-  if (body.endsWith("?")) {
-    boolean = true;
-    body = body.slice(0, -1);
-  }
-  let form: ReferencePart["form"] = "absolute";
-  let nameStart = 0;
-  if (body === "" || body === ":") form = "section";
-  else if (body.charCodeAt(0) === 58 /* : */) {
-    form = "relative";
-    nameStart = 1;
-  }
-  let name = "";
-  let modifier: string | null = null;
-  let modifierRange: Range | null = null;
-  let nameEnd = nameStart;
-  if (form !== "section") {
-    const colon = body.indexOf(":", nameStart);
-    if (colon === -1) {
-      name = body.slice(nameStart);
-      nameEnd = body.length;
-    } else {
-      name = body.slice(nameStart, colon);
-      nameEnd = colon;
-      modifier = body.slice(colon + 1);
-      modifierRange = at(colon + 1, body.length);
-    }
-  }
+  const syntax = parseReferenceInner(inner);
   const end = terminated ? innerStart + inner.length + 1 : innerStart + inner.length;
   return {
     kind: "reference",
@@ -220,12 +178,12 @@ function analyseReference(line: SourceLine, from: number, inner: string, innerSt
     inner,
     innerRange: at(0, inner.length),
     terminated,
-    boolean,
-    form,
-    name,
-    nameRange: at(nameStart, nameEnd),
-    modifier,
-    modifierRange,
+    boolean: syntax.boolean,
+    form: syntax.form,
+    name: syntax.name,
+    nameRange: at(syntax.nameStart, syntax.nameEnd),
+    modifier: syntax.modifier,
+    modifierRange: syntax.modifier === null ? null : at(syntax.modifierStart, syntax.modifierStart + syntax.modifier.length),
   };
 }
 
@@ -234,12 +192,11 @@ function referenceDiagnostics(ref: ReferencePart, out: Diagnostic[]): void {
     out.push(diag(ref.range, "error", "metro/unterminated-reference", "`$[` has no closing `]`: expanding this value fails"));
     return;
   }
-  if (ref.modifier !== null && ref.modifierRange) {
-    if (ref.modifier.includes(":")) {
-      out.push(diag(ref.modifierRange, "error", "metro/repeated-modifier", `more than one modifier in \`$[${ref.inner}]\`: only one of :zap or :lax is allowed`));
-    } else if (ref.modifier !== "zap" && ref.modifier !== "lax") {
-      out.push(diag(ref.modifierRange, "error", "metro/unknown-modifier", `unknown modifier \`:${ref.modifier}\`: expected :zap or :lax`));
-    }
+  const problem = modifierProblem(ref.modifier);
+  if (problem === "repeated-modifier") {
+    out.push(diag(ref.modifierRange!, "error", "metro/repeated-modifier", `more than one modifier in \`$[${ref.inner}]\`: only one of :zap or :lax is allowed`));
+  } else if (problem === "unknown-modifier") {
+    out.push(diag(ref.modifierRange!, "error", "metro/unknown-modifier", `unknown modifier \`:${ref.modifier}\`: expected :zap or :lax`));
   }
 }
 
@@ -426,37 +383,21 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
 }
 
 /** Whether text[a, b) split on single spaces has fewer than three words. */
-function fewerThanThreeWords(text: string, a: number, b: number): boolean {
-  const first = text.indexOf(" ", a);
-  if (first === -1 || first >= b) return true;
-  const second = text.indexOf(" ", first + 1);
-  return second === -1 || second >= b;
-}
-
-/** Whether the first white-space-separated word of text is exactly `word`. */
-function startsWithWord(text: string, word: string): boolean {
-  const [a, b] = stripBounds(text);
-  if (!text.startsWith(word, a)) return false;
-  const end = a + word.length;
-  return end === b || isPySpace(text.charCodeAt(end));
-}
-
 function blockLines(lines: SourceLine[], diagnostics: Diagnostic[]): BlockLine[] {
   const out: BlockLine[] = [];
   for (let i = 0; i < lines.length; i++) {
     const source = lines[i];
-    const [a, b] = stripBounds(source.text);
-    const t = source.text;
-    if (b - a >= 5 && t.startsWith("$[[", a) && t.startsWith("]]", b - 2) && fewerThanThreeWords(t, a, b)) {
-      out.push({ kind: "multi-reference", source, inner: parseValue(source, a + 3, b - 2, diagnostics), range: rangeIn(source, a, b) });
+    const kind = blockLineKind(source.text);
+    if (kind.kind === "multi-reference") {
+      out.push({ kind: "multi-reference", source, inner: parseValue(source, kind.innerStart, kind.innerEnd, diagnostics), range: rangeIn(source, kind.innerStart - 3, kind.innerEnd + 2) });
       continue;
     }
-    if (t.startsWith("<?python", a) && (b - a === 8 || t.charCodeAt(a + 8) === 32)) {
+    if (kind.kind === "python-start") {
       const code: SourceLine[] = [];
       let end: SourceLine | null = null;
       let j = i + 1;
       for (; j < lines.length; j++) {
-        if (startsWithWord(lines[j].text, "?>")) {
+        if (isPythonEnd(lines[j].text)) {
           end = lines[j];
           break;
         }

@@ -2,7 +2,7 @@
 // benchmark with esbuild. chevrotain is an ES module; bundling to CommonJS
 // lets every entry point run on Node 20 without loader flags.
 import { build } from "esbuild";
-import { readdirSync, statSync, existsSync } from "node:fs";
+import { readdirSync, rmSync, statSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
 const args = new Set(process.argv.slice(2));
@@ -29,6 +29,8 @@ if (existsSync("client-vscode/src/extension.ts")) {
   jobs.push(build({ ...common, entryPoints: { extension: "client-vscode/src/extension.ts" }, outdir: "client-vscode/dist", external: ["vscode"] }));
 }
 if (args.has("--tests")) {
+  // Bundles of tests that were moved or removed must not run again.
+  rmSync("out/tests", { recursive: true, force: true });
   jobs.push(build({ ...common, entryPoints: filesUnder("tests", ".test.ts"), outdir: "out/tests", outbase: "tests",
     external: ["mocha", "vscode-textmate", "vscode-oniguruma"] }));
 }

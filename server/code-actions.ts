@@ -1,13 +1,11 @@
 // Quick fixes: "add :zap" on a reference no file defines, "remove :zap" where
 // the element is defined in every context.
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { Codes, type DiagnosticData } from "./diagnostics";
-import type { Session } from "./session";
 
-export function codeActions(session: Session, params: lsp.CodeActionParams): lsp.CodeAction[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): lsp.CodeAction[] {
   const out: lsp.CodeAction[] = [];
   const uri = params.textDocument.uri;
   for (const d of params.context.diagnostics) {

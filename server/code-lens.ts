@@ -1,15 +1,13 @@
 // Code lens above each definition: how many references name it in the tree.
 
+import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import { pathToUri, toLspRange } from "./convert";
 import { referencesOf } from "./references";
-import type { Session } from "./session";
 
 export const SHOW_REFERENCES_COMMAND = "metro.showReferences";
 
-export function codeLenses(session: Session, params: lsp.CodeLensParams): lsp.CodeLens[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function codeLenses(at: DocumentRequest): lsp.CodeLens[] {
   const out: lsp.CodeLens[] = [];
   for (const d of at.file.definitions) {
     if (!d.name) continue;

@@ -3,16 +3,16 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import type { DocumentRequest } from "./requests";
+import { parseReferenceInner } from "../language";
 import * as lsp from "vscode-languageserver";
-import type { Session } from "./session";
 
 const ANNOTATIONS = ["section", "when", "collect", "option"];
 const OPTIONS = ["parse/lax", "parse/strict"];
 
-export function completion(session: Session, params: lsp.CompletionParams): lsp.CompletionItem[] {
-  const doc = session.documents.get(params.textDocument.uri);
-  const at = session.locate(params.textDocument.uri);
-  if (!doc || !at) return [];
+export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] {
+  const doc = at.session.documents.get(at.uri);
+  if (!doc) return [];
   const line = doc.getText({ start: { line: params.position.line, character: 0 }, end: params.position });
   const pos = params.position;
   const replace = (typed: string): lsp.Range => ({ start: { line: pos.line, character: pos.character - typed.length }, end: pos });
@@ -29,9 +29,17 @@ export function completion(session: Session, params: lsp.CompletionParams): lsp.
   if (open < 0 || line.indexOf("]", open) >= 0) return [];
   let inner = line.slice(open + 2);
   if (inner.startsWith("[")) inner = inner.slice(1);
-  if (inner.startsWith(":")) {
+  const syntax = parseReferenceInner(inner);
+  if (syntax.modifier !== null) {
+    const typed = syntax.modifier;
+    return [
+      { label: "zap", kind: lsp.CompletionItemKind.Keyword, detail: "undefined or empty makes the whole value nothing", textEdit: { range: replace(typed), newText: "zap" } },
+      { label: "lax", kind: lsp.CompletionItemKind.Keyword, detail: "undefined expands to the empty string", textEdit: { range: replace(typed), newText: "lax" } },
+    ];
+  }
+  if (syntax.form !== "absolute" && inner.startsWith(":")) {
     // `$[:x`: names relative to the section of the element holding the reference.
-    const typed = inner.slice(1);
+    const typed = syntax.name;
     const section = sectionAt(at.file, pos.line);
     if (!section) return [];
     const prefix = section + "/";
@@ -39,14 +47,6 @@ export function completion(session: Session, params: lsp.CompletionParams): lsp.
       .names()
       .filter((n) => n.startsWith(prefix))
       .map((n) => nameItem(n.slice(prefix.length), n, replace(typed)));
-  }
-  const colon = inner.indexOf(":");
-  if (colon >= 0) {
-    const typed = inner.slice(colon + 1);
-    return [
-      { label: "zap", kind: lsp.CompletionItemKind.Keyword, detail: "undefined or empty makes the whole value nothing", textEdit: { range: replace(typed), newText: "zap" } },
-      { label: "lax", kind: lsp.CompletionItemKind.Keyword, detail: "undefined expands to the empty string", textEdit: { range: replace(typed), newText: "lax" } },
-    ];
   }
   const names = new Set(at.tree.index.names());
   for (const c of at.tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);

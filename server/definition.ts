@@ -4,15 +4,13 @@
 // that open the same section.
 
 import { existsSync } from "node:fs";
+import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import { expandedCollectPath } from "./document-links";
 import { location } from "./convert";
 import { targetAt } from "./locate";
-import type { Session } from "./session";
 
-export function definition(session: Session, params: lsp.DefinitionParams): lsp.Location[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function definition(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
   const { tree, file } = at;
   const t = targetAt(file, params.position);
   if (!t) return [];

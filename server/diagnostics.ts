@@ -6,7 +6,8 @@
 import * as lsp from "vscode-languageserver";
 import type { Diagnostic as SyntaxDiagnostic } from "../language";
 import type { EngineDiagnostic } from "../engine/evaluate";
-import { valueIn, type ContextState } from "../analysis/contexts";
+import type { ContextState } from "../analysis/contexts";
+import { zapOutcome } from "../analysis/zap";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "../analysis/workspace-index";
@@ -169,10 +170,7 @@ function zapHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
   const out: lsp.Diagnostic[] = [];
   for (const r of file.references) {
     if (r.modifier !== "zap" || r.name === null || !r.part?.modifierRange) continue;
-    const always = contexts.every((c) => {
-      const v = valueIn(c, r.name!);
-      return v.kind === "value" && v.value !== null && v.value !== "";
-    });
+    const always = contexts.every((c) => zapOutcome(c, r.name!).kind === "keeps");
     if (!always) continue;
     out.push({
       range: toLspRange(r.part.modifierRange),

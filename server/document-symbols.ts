@@ -1,13 +1,11 @@
 // Document symbols: sections holding their elements; elements outside a section at the top.
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { toLspRange } from "./convert";
 import { definitionRange } from "./references";
-import type { Session } from "./session";
 
-export function documentSymbols(session: Session, params: lsp.DocumentSymbolParams): lsp.DocumentSymbol[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function documentSymbols(at: DocumentRequest): lsp.DocumentSymbol[] {
   const { file } = at;
   const top: lsp.DocumentSymbol[] = [];
   let current: lsp.DocumentSymbol | null = null;

@@ -1,11 +1,9 @@
 // Folding ranges: multi-line blocks, `<?python` blocks, sections, runs of comment lines.
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
-import type { Session } from "./session";
 
-export function foldingRanges(session: Session, params: lsp.FoldingRangeParams): lsp.FoldingRange[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function foldingRanges(at: DocumentRequest): lsp.FoldingRange[] {
   const out: lsp.FoldingRange[] = [];
   const stmts = at.file.ast.statements;
   let sectionStart = -1;

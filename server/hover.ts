@@ -4,21 +4,21 @@
 // blocks are shown as written and never run; `:zap` outcomes are spelled out.
 
 import { relative } from "node:path";
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { valueIn, type ContextState, type ValueOutcome } from "../analysis/contexts";
 import { toLspRange } from "./convert";
 import { expandedCollectPath } from "./document-links";
 import { targetAt } from "./locate";
+import { zapConsequence, zapOutcome } from "../analysis/zap";
+import { ClientCommands } from "./protocol";
 import { definitionRange } from "./references";
-import type { MetroTree, Session } from "./session";
-import type { DefinitionEntry, ReferenceEntry, ReferencePlace } from "../analysis/workspace-index";
+import type { MetroTree } from "./session";
+import type { ReferenceEntry } from "../analysis/workspace-index";
 
 export const HOVER_LINES = 30;
-export const SHOW_VALUE_COMMAND = "metro.showExpandedValue";
 
-export function hover(session: Session, params: lsp.HoverParams): lsp.Hover | null {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return null;
+export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover | null {
   const { tree, file } = at;
   const t = targetAt(file, params.position);
   if (!t) return null;
@@ -73,7 +73,7 @@ function fence(lines: string[], name: string, tree: MetroTree): string[] {
   const out = ["```sh", ...shown.map((l) => l.replace(/```/g, "`\u200b``")), "```"];
   if (lines.length > HOVER_LINES) {
     const args = encodeURIComponent(JSON.stringify([{ tree: tree.root, name }]));
-    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${SHOW_VALUE_COMMAND}?${args})`);
+    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${ClientCommands.showExpandedValue}?${args})`);
   }
   return out;
 }
@@ -82,18 +82,6 @@ function inlineCode(s: string): string {
   if (s === "") return "*(empty)*";
   const shown = s.length > 400 ? s.slice(0, 400) + "…" : s;
   return "`` " + shown.replace(/`/g, "'") + " ``";
-}
-
-/** What `:zap` does at this place when it fires. */
-export function zapConsequence(place: ReferencePlace, element: DefinitionEntry | null): string {
-  switch (place) {
-    case "multi-line":
-      return "this line is dropped";
-    case "collect":
-      return "this collect is skipped";
-    default:
-      return element ? `the value of \`${element.name}\` becomes nothing` : "the value becomes nothing";
-  }
 }
 
 export function describeOutcome(v: ValueOutcome): string {
@@ -143,15 +131,9 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
     md.push(...fence(v.value, name, tree));
     if (v.value.some((l) => l.trimStart().startsWith("<?python"))) md.push("", "*`<?python` blocks are shown as written: the language server never runs them.*");
   } else md.push(describeOutcome(v));
-  if (ref && ref.modifier === "zap" && (v.kind === "value" || v.kind === "undefined")) {
-    const fires = v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null));
-    md.push(
-      "",
-      fires
-        ? `\`:zap\` fires here: \`${name}\` is ${v.kind === "undefined" ? "undefined" : "empty"}, so ${zapConsequence(ref.place, ref.element)}.`
-        : `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`,
-    );
-  }
+  const zap = ref && ref.modifier === "zap" ? zapOutcome(ctx, name) : null;
+  if (ref && zap?.kind === "fires") md.push("", `\`:zap\` fires here: \`${name}\` is ${zap.because}, so ${zapConsequence(ref.place, ref.element)}.`);
+  if (ref && zap?.kind === "keeps") md.push("", `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`);
   if (ref && ref.boolean) md.push("", `\`$[${name}?]\` expands to \`${v.kind === "undefined" ? "no" : "yes"}\`.`);
   return md;
 }

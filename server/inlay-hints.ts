@@ -1,15 +1,12 @@
 // Inlay hints after each `:zap` reference: what it does in the active
 // context (the value it takes, or that the line, value or collect is dropped).
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
-import { valueIn } from "../analysis/contexts";
 import { contains } from "./convert";
-import { zapConsequence } from "./hover";
-import type { Session } from "./session";
+import { zapConsequence, zapOutcome } from "../analysis/zap";
 
-export function inlayHints(session: Session, params: lsp.InlayHintParams): lsp.InlayHint[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function inlayHints(at: DocumentRequest, params: lsp.InlayHintParams): lsp.InlayHint[] {
   const { tree, file } = at;
   const ctx = tree.contexts.active;
   if (!ctx || !ctx.evaluated) return [];
@@ -18,15 +15,14 @@ export function inlayHints(session: Session, params: lsp.InlayHintParams): lsp.I
     if (r.modifier !== "zap" || r.name === null || !r.part) continue;
     const end = r.range.end;
     if (!contains(params.range, end)) continue;
-    const v = valueIn(ctx, r.name);
+    const zap = zapOutcome(ctx, r.name);
     let label: string;
-    if (v.kind === "undefined" || (v.kind === "value" && (v.value === "" || v.value === null))) {
-      label = `⇒ ${zapConsequence(r.place, r.element).replace(/`/g, "")}`;
-    } else if (v.kind === "value") {
-      const s = Array.isArray(v.value) ? `${v.value.length} lines` : v.value!;
+    if (zap.kind === "fires") label = `⇒ ${zapConsequence(r.place, r.element).replace(/`/g, "")}`;
+    else if (zap.kind === "keeps") {
+      const s = Array.isArray(zap.value) ? `${zap.value.length} ${zap.value.length === 1 ? "line" : "lines"}` : zap.value;
       label = `= ${s.length > 40 ? s.slice(0, 39) + "…" : s}`;
-    } else if (v.kind === "unknown") label = "= unknown";
-    else if (v.kind === "pending") continue;
+    } else if (zap.why === "missing-file") label = "= unknown";
+    else if (zap.why === "pending") continue;
     else label = "⇒ error";
     out.push({
       position: { line: end.line, character: end.character },

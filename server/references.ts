@@ -2,11 +2,12 @@
 // (`$[a/b]`, `$[:b]` in section a, `$[]` in section a/b, `$[[a/b]]`, conditions),
 // across the tree's files.
 
+import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import type { Range } from "../language";
 import { location } from "./convert";
 import { nameOf, targetAt } from "./locate";
-import type { MetroTree, Session } from "./session";
+import type { MetroTree } from "./session";
 import type { DefinitionEntry, ReferenceEntry } from "../analysis/workspace-index";
 
 /** References of `name`; `dynamic` adds `$[[steps/$[target]]]`-style references whose pattern can match it. */
@@ -16,9 +17,7 @@ export function referencesOf(tree: MetroTree, name: string, dynamic: boolean): R
   return out;
 }
 
-export function references(session: Session, params: lsp.ReferenceParams): lsp.Location[] {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return [];
+export function references(at: DocumentRequest, params: lsp.ReferenceParams): lsp.Location[] {
   const t = targetAt(at.file, params.position);
   const name = t && nameOf(t);
   if (!name) return [];

@@ -3,16 +3,14 @@
 // the new name stays in that section and becomes absolute otherwise; a key
 // `b:` under `[section a]` can only be renamed within its section.
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import type { Range } from "../language";
 import { pathToUri, toLspRange } from "./convert";
 import { nameOf, targetAt } from "./locate";
 import { referencesOf } from "./references";
-import type { Session } from "./session";
 
-export function prepareRename(session: Session, params: lsp.PrepareRenameParams): lsp.PrepareRenameResult | null {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return null;
+export function prepareRename(at: DocumentRequest, params: lsp.PrepareRenameParams): lsp.PrepareRenameResult | null {
   const t = targetAt(at.file, params.position);
   if (!t || t.kind === "collect" || t.kind === "section") return null;
   const name = nameOf(t);
@@ -26,9 +24,7 @@ export function prepareRename(session: Session, params: lsp.PrepareRenameParams)
   return { range: toLspRange(range), placeholder: name };
 }
 
-export function rename(session: Session, params: lsp.RenameParams): lsp.WorkspaceEdit | null {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return null;
+export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.WorkspaceEdit | null {
   const t = targetAt(at.file, params.position);
   const oldName = t && nameOf(t);
   if (!t || !oldName || t.kind === "collect") return null;

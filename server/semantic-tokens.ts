@@ -1,9 +1,9 @@
 // Semantic tokens: element names, section names, annotation words, references
 // and their modifiers, `<<`, comments.
 
+import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import type { Range, Statement, Value } from "../language";
-import type { Session } from "./session";
 import { SETUP_NAMES } from "../analysis/workspace-index";
 
 export const TOKEN_TYPES = ["namespace", "property", "keyword", "variable", "operator", "comment", "macro", "string"] as const;
@@ -19,9 +19,7 @@ interface Tok {
   mods: number;
 }
 
-export function semanticTokens(session: Session, params: lsp.SemanticTokensParams): lsp.SemanticTokens {
-  const at = session.locate(params.textDocument.uri);
-  if (!at) return { data: [] };
+export function semanticTokens(at: DocumentRequest): lsp.SemanticTokens {
   const toks: Tok[] = [];
   const push = (r: Range, type: TokenType, mods = 0) => {
     if (r.start.line !== r.end.line || r.end.character <= r.start.character) return;

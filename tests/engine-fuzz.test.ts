@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { contextDiagnostics } from "../engine/check";
 import { EvaluationError, evaluateContext, type ContextSpec } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
-import { CLI, materialize, requireShared, walkFiles } from "./support/shared";
+import { runCli } from "./support/run-cli";
+import { materialize, requireShared, walkFiles } from "./support/shared";
 import { seeded, writeTree } from "./support/trees";
 
 const NAMES = ["a", "b", "c", "d", "s/x", "s/y", "s", "t", "m", "n", "path/p", "u"];
@@ -122,16 +122,16 @@ describe("engine fuzz", () => {
     }
   });
 
-  it("the CLI never exits with an uncaught exception", function () {
+  it("the CLI never exits with an uncaught exception", async function () {
     this.timeout(120_000);
     const rand = seeded(99);
     for (let i = 0; i < 25; i++) {
       const root = writeTree(randomTree(rand));
       const config = ["--config", join(root, "metro.conf")];
       for (const command of [["dump", "--json", ...config], ["check", ...config], ["get", "a", ...config], ["parse", join(root, "f1.conf")]]) {
-        const p = spawnSync(process.execPath, [CLI, ...command], { encoding: "utf8", timeout: 30_000 });
-        assert.ok(p.status === 0 || p.status === 1, `${command.join(" ")} on ${root}: exit ${p.status}\n${p.stderr}`);
-        assert.doesNotMatch(p.stderr, /internal error|\n\s+at /, p.stderr);
+        const r = await runCli(command);
+        assert.ok(r.code === 0 || r.code === 1, `${command.join(" ")} on ${root}: exit ${r.code}\n${r.err}`);
+        assert.doesNotMatch(r.err, /internal error|\n\s+at /, r.err);
       }
     }
   });

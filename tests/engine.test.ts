@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkContext } from "../engine/check";
 import { dumpContexts } from "../cli/main";
 import { EvaluationError, evaluateContext, type MetroValue } from "../engine/evaluate";
 import { PythonRunner } from "../engine/python";
-import { caseNames, CLI, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
+import { caseNames, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
 import { writeTree } from "./support/trees";
 
 for (const v of ["http_proxy", "ftp_proxy", "RSYNC_PROXY"]) delete process.env[v];
@@ -210,7 +207,7 @@ describe("engine: scale", () => {
   });
 });
 
-describe("engine: conformance kit, in process and through the CLI", () => {
+describe("engine: conformance kit, in process", () => {
   before(function () {
     requireShared(this);
   });
@@ -224,18 +221,6 @@ describe("engine: conformance kit, in process and through the CLI", () => {
         const diff = compareWithGolden(c.golden[i], r.result as never, c.root);
         assert.equal(diff, null, `${name} context ${i} ${JSON.stringify(c.contexts[i].args)}: ${diff}`);
       });
-    });
-    it(`${name}: every context identical through dump --json --contexts`, function () {
-      requireShared(this);
-      const c = materialize(name);
-      const batch = join(mkdtempSync(join(tmpdir(), "metro-batch-")), "contexts.json");
-      writeFileSync(batch, JSON.stringify(c.contexts.map((x) => ({ config: join(c.root, x.entry), args: x.args ?? {} }))));
-      const p = spawnSync(process.execPath, [CLI, "dump", "--json", "--contexts", batch], { encoding: "utf8", maxBuffer: 1 << 28 });
-      assert.ok(!/internal error/.test(p.stderr), p.stderr);
-      const answers = JSON.parse(p.stdout);
-      assert.equal(answers.length, c.golden.length);
-      answers.forEach((a: never, i: number) => assert.equal(compareWithGolden(c.golden[i], a, c.root), null, `context ${i}`));
-      assert.equal(p.status, c.golden.some((g) => g.fatal) ? 1 : 0);
     });
   }
 

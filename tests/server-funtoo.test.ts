@@ -10,7 +10,6 @@ import { join } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { funtooContexts, funtooCopy } from "./support/shared";
 
-const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
 const CASE = join(__dirname, "..", "..", "..", "shared", "conformance", "cases", "funtoo-metro");
 
 function line(path: string, needle: string): { line: number; character: number } {
@@ -26,7 +25,6 @@ describe("language server on the funtoo tree", function () {
       console.log(`    (skipped: ${CASE} is absent)`);
       this.skip();
     }
-    if (!existsSync(SERVER)) this.skip();
   });
 
   describe("with the 53 contexts in the setting", function () {
@@ -34,7 +32,7 @@ describe("language server on the funtoo tree", function () {
     let client: StdioClient;
     before(async () => {
       root = funtooCopy();
-      client = await StdioClient.start({ serverPath: SERVER, root, settings: { metro: { contexts: funtooContexts() } } });
+      client = await StdioClient.start({ root, settings: { metro: { contexts: funtooContexts() } } });
       await client.settled();
     });
     after(async () => {
@@ -90,7 +88,7 @@ describe("language server on the funtoo tree", function () {
   it("derives contexts with no configuration and shows contextual diagnostics within a second", async function () {
     const root = funtooCopy();
     const started = Date.now();
-    const client = await StdioClient.start({ serverPath: SERVER, root });
+    const client = await StdioClient.start({ root });
     try {
       await client.waitFor(() => [...client.diagnostics.values()].some((p) => p.diagnostics.some((d) => (d.data as { contexts?: string[] } | undefined)?.contexts)), 5000, "contextual diagnostics");
       const elapsed = Date.now() - started;
@@ -121,7 +119,7 @@ describe("language server on the funtoo tree", function () {
 
   it("finds the tree from an opened file when the client sends no folder, and keeps a missing mirror quiet", async function () {
     const root = funtooCopy(false);
-    const client = await StdioClient.start({ serverPath: SERVER, root: null });
+    const client = await StdioClient.start({ root: null });
     try {
       const spec = join(root, "corpus/targets/gentoo/source/stage3.spec");
       client.open(spec);

@@ -1,15 +1,13 @@
-// The language server over stdio, feature by feature, on small trees written
-// to temporary folders. Every test talks to the real bundled server
-// (dist/metro-language-server.js) through JSON-RPC like an editor does.
+// The language server, feature by feature, on small trees written to
+// temporary folders. Every test talks JSON-RPC to the server like an editor
+// does; the server runs in this process (tests/system/ covers the bundled
+// executable over stdio).
 
 import * as assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
-
-export const SERVER = join(__dirname, "..", "..", "dist", "metro-language-server.js");
 
 /** Writes files (path -> text, `@ROOT@` replaced by the folder) into a new temporary folder. */
 export function writeTree(files: Record<string, string>): string {
@@ -132,7 +130,7 @@ function ctx(target: string, build = "current") {
 
 async function startTiny(extra: Record<string, string> = {}, settings: unknown = [ctx("stage3"), ctx("stage1", "next")]) {
   const root = writeTree({ ...TINY, ...extra });
-  const client = await StdioClient.start({ serverPath: SERVER, root, settings: { metro: { contexts: settings } } });
+  const client = await StdioClient.start({ root, settings: { metro: { contexts: settings } } });
   await client.settled();
   return { root, client };
 }
@@ -141,7 +139,6 @@ describe("language server: layer 1 (no context needed)", function () {
   let root: string;
   let client: StdioClient;
   before(async function () {
-    if (!existsSync(SERVER)) this.skip();
     ({ root, client } = await startTiny({}, []));
     // No setting, no metro-contexts.json, no targets/builds that derive well: layer 1 must still work.
   });
@@ -253,7 +250,7 @@ describe("language server: layer 1 (no context needed)", function () {
     const r = writeTree({
       "metro.conf": "[section path]\n\nmirror: /m\nsnap: $[:mirror]/snap\n\n[section path/mirror]\n\nself: $[]\n\n[section other]\n\nx: $[path/mirror]/x\n",
     });
-    const c2 = await StdioClient.start({ serverPath: SERVER, root: r });
+    const c2 = await StdioClient.start({ root: r });
     try {
       await c2.settled();
       const conf = join(r, "metro.conf");
@@ -329,7 +326,6 @@ describe("language server: contexts", function () {
   let root: string;
   let client: StdioClient;
   before(async function () {
-    if (!existsSync(SERVER)) this.skip();
     ({ root, client } = await startTiny());
   });
   after(async () => {
@@ -428,7 +424,6 @@ describe("language server: contexts", function () {
 
 describe("language server: missing << files", function () {
   it("report one information per `<<` line naming the contexts, and no cascade", async function () {
-    if (!existsSync(SERVER)) this.skip();
     const { root, client } = await startTiny({}, [ctx("stage3"), { ...ctx("stage3"), args: { ...ctx("stage3").args, "target/subarch": "other" } }]);
     try {
       rmSync(join(root, "mirror"), { recursive: true });
@@ -457,12 +452,11 @@ describe("language server: missing << files", function () {
 
 describe("language server: any client, any folder", function () {
   before(function () {
-    if (!existsSync(SERVER)) this.skip();
   });
 
   it("reads contexts from initializationOptions when the client has no workspace/configuration", async () => {
     const root = writeTree(TINY);
-    const client = await StdioClient.start({ serverPath: SERVER, root, noConfiguration: true, initializationOptions: { contexts: [{ name: "mine", ...ctx("stage1", "next") }] } });
+    const client = await StdioClient.start({ root, noConfiguration: true, initializationOptions: { contexts: [{ name: "mine", ...ctx("stage1", "next") }] } });
     try {
       await client.settled();
       const list = await client.request<{ trees: { source: string; contexts: { name: string }[] }[] }>("metro/contexts", {});
@@ -476,7 +470,7 @@ describe("language server: any client, any folder", function () {
 
   it("reads metro-contexts.json at the tree root, config relative to it", async () => {
     const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify([{ name: "from file", config: "metro.conf", args: ctx("stage3").args }]) });
-    const client = await StdioClient.start({ serverPath: SERVER, root });
+    const client = await StdioClient.start({ root });
     try {
       await client.settled();
       const list = await client.request<{ trees: { source: string; contexts: { name: string; config: string; fatal: string | null }[] }[] }>("metro/contexts", {});
@@ -491,7 +485,7 @@ describe("language server: any client, any folder", function () {
   it("keeps several trees found from opened files independent when no folder is sent", async () => {
     const a = writeTree(TINY);
     const b = writeTree({ ...TINY, "targets/stage3.spec": TINY["targets/stage3.spec"].replace("$[nowhere/defined]", "$[only/in/b]") });
-    const client = await StdioClient.start({ serverPath: SERVER, root: null });
+    const client = await StdioClient.start({ root: null });
     try {
       const fa = join(a, "targets/stage3.spec");
       const fb = join(b, "targets/stage3.spec");
@@ -516,7 +510,7 @@ describe("language server: any client, any folder", function () {
 
   it("answers for a Metro file outside any tree with the parser's diagnostics only", async () => {
     const dir = mkdtempSync(join(tmpdir(), "metro-loose-"));
-    const client = await StdioClient.start({ serverPath: SERVER, root: null });
+    const client = await StdioClient.start({ root: null });
     try {
       const f = join(dir, "lonely.conf");
       writeFileSync(f, "[section a]\nx: [\n");
@@ -532,7 +526,6 @@ describe("language server: any client, any folder", function () {
 
 describe("language server: random edits", function () {
   it("stays alive and answering through 400 random edits, garbage included", async function () {
-    if (!existsSync(SERVER)) this.skip();
     const { root, client } = await startTiny();
     try {
       const files = ["etc/master.conf", "targets/stage3.spec", "metro.conf"].map((f) => join(root, f));
@@ -575,29 +568,5 @@ describe("language server: random edits", function () {
       await client.stop();
       rmSync(root, { recursive: true, force: true });
     }
-  });
-});
-
-describe("VS Code extension package", function () {
-  it("npm run package produces a .vsix holding the client, the server and the grammar", function () {
-    this.timeout(120000);
-    const root = join(__dirname, "..", "..");
-    const script = join(root, "client-vscode", "scripts", "package.mjs");
-    if (!existsSync(script)) this.skip();
-    const manifest = JSON.parse(readFileSync(join(root, "client-vscode", "package.json"), "utf8"));
-    const vsix = join(root, "client-vscode", `${manifest.name}-${manifest.version}.vsix`);
-    rmSync(vsix, { force: true });
-    execFileSync(process.execPath, [script], { cwd: root, stdio: "pipe" });
-    const zip = readFileSync(vsix).toString("latin1");
-    for (const name of ["extension/dist/extension.js", "extension/server/metro-language-server.js", "extension/syntaxes/metro.tmLanguage.json", "extension/language-configuration.json", "extension/package.json"]) {
-      assert.ok(zip.includes(name), `${name} missing from the vsix`);
-    }
-    // Every command the manifest declares is registered by the client.
-    const client = readFileSync(join(root, "client-vscode", "src", "extension.ts"), "utf8");
-    for (const c of manifest.contributes.commands as { command: string }[]) assert.ok(client.includes(`"${c.command}"`), c.command);
-    assert.deepEqual(
-      Object.keys(manifest.contributes.configuration.properties).sort(),
-      ["metro.contexts", "metro.server.path", "metro.trace.server"],
-    );
   });
 });

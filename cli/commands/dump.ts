@@ -42,12 +42,8 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
     }
     const settings: Record<string, unknown> = {};
     for (const key of keys) {
-      try {
-        settings[key] = { value: ctx.get(key) };
-      } catch (e) {
-        if (!(e instanceof EvaluationError)) throw e;
-        settings[key] = { error: e.code, message: e.message };
-      }
+      const { value, error } = ctx.tryGet(key);
+      settings[key] = error ? { error: error.code, message: error.message } : { value };
     }
     return { spec, ctx, result: { ...base, settings } };
   });

@@ -1,6 +1,6 @@
 // `metro-engine get`: one value of one context, like `metro -k`.
 
-import { EvaluationError, evaluateContext } from "../../engine/evaluate";
+import { evaluateContext } from "../../engine/evaluate";
 import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 import { reportFatal } from "./dump";
@@ -24,15 +24,13 @@ Example:
     const [spec] = contextsFor({ ...args, options: new Map([...args.options].filter(([k]) => k !== "--contexts")) });
     const ctx = evaluateContext(spec, { allowExec: !args.options.has("--no-exec") });
     if (ctx.fatal) return reportFatal(ctx);
-    try {
-      const v = ctx.get(args.positional[0]);
-      if (Array.isArray(v)) for (const l of v) process.stdout.write(l + "\n");
-      else if (v !== null) process.stdout.write(v + "\n");
-      return 0;
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      process.stderr.write(`metro-engine: ${args.positional[0]}: ${e.message} [${e.code}]\n`);
+    const { value, error } = ctx.tryGet(args.positional[0]);
+    if (error) {
+      process.stderr.write(`metro-engine: ${args.positional[0]}: ${error.message} [${error.code}]\n`);
       return 1;
     }
+    if (Array.isArray(value)) for (const l of value) process.stdout.write(l + "\n");
+    else if (value !== null) process.stdout.write(value + "\n");
+    return 0;
   },
 };

@@ -7,37 +7,30 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as vscode from "vscode";
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from "vscode-languageclient/node";
+import {
+  ClientCommands,
+  ContextCandidatesRequest,
+  ContextsRequest,
+  ExpandedValueRequest,
+  ServerCommands,
+  StatusNotification,
+  type ExpandedValueParams,
+  type Request,
+  type SetActiveContextArgument,
+  type Status,
+  type TreeContexts,
+  type WriteContextsFileResult,
+} from "../../server/protocol";
 
 const VALUE_SCHEME = "metro-value";
 
-interface ContextInfo {
-  name: string;
-  config: string;
-  args: Record<string, string>;
-  fatal: string | null;
-}
-interface TreeContexts {
-  root: string;
-  source: "setting" | "file" | "derived";
-  active: string | null;
-  contexts: ContextInfo[];
-}
-interface Candidates {
-  root: string;
-  configs: string[];
-  targets: string[];
-  builds: string[];
-  arches: { arch: string; subarches: string[] }[];
-}
-interface Status {
-  root: string;
-  active: string | null;
-  source: string;
-  contexts: number;
-  busy: boolean;
-}
 
 let client: LanguageClient | undefined;
+
+/** Sends one of the server's own requests, typed by its definition in server/protocol.ts. */
+function send<P, R>(c: LanguageClient, type: Request<P, R>, params: P): Promise<R> {
+  return c.sendRequest<R>(type.method, params);
+}
 let statusItem: vscode.StatusBarItem;
 const statusByRoot = new Map<string, Status>();
 const values = new Map<string, string>();
@@ -99,7 +92,7 @@ function updateStatus(): void {
 
 async function contextsOf(root?: string): Promise<TreeContexts[]> {
   if (!client) return [];
-  const r = await client.sendRequest<{ trees: TreeContexts[] }>("metro/contexts", root ? { tree: root } : {});
+  const r = await send(client, ContextsRequest, root ? { tree: root } : {});
   return r.trees;
 }
 
@@ -115,7 +108,8 @@ async function selectContext(): Promise<void> {
     { placeHolder: `Active build context (${tree.source})` },
   );
   if (!pick) return;
-  await client!.sendRequest("workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: [{ tree: tree.root, name: pick.label }] });
+  const argument: SetActiveContextArgument = { tree: tree.root, name: pick.label };
+  await client!.sendRequest("workspace/executeCommand", { command: ServerCommands.setActiveContext, arguments: [argument] });
 }
 
 function today(): string {
@@ -124,7 +118,7 @@ function today(): string {
 
 async function addContext(): Promise<void> {
   const root = activeRoot();
-  const cand = await client?.sendRequest<Candidates | null>("metro/contextCandidates", root ? { tree: root } : {});
+  const cand = await (client ? send(client, ContextCandidatesRequest, root ? { tree: root } : {}) : null);
   if (!cand) return;
   const config = cand.configs.length > 1 ? await vscode.window.showQuickPick(cand.configs, { placeHolder: "Entry configuration" }) : cand.configs[0];
   if (!config) return;
@@ -153,14 +147,14 @@ async function addContext(): Promise<void> {
 
 async function showExpandedValue(arg?: { tree?: string; name?: string }): Promise<void> {
   if (!client) return;
-  let params: Record<string, unknown>;
+  let params: ExpandedValueParams;
   if (arg?.name) params = { tree: arg.tree, name: arg.name };
   else {
     const editor = vscode.window.activeTextEditor;
     if (!editor) return;
     params = { uri: editor.document.uri.toString(), position: { line: editor.selection.active.line, character: editor.selection.active.character } };
   }
-  const r = await client.sendRequest<{ name: string; text: string; context: string | null } | null>("metro/expandedValue", params);
+  const r = await send(client, ExpandedValueRequest, params);
   if (!r) {
     void vscode.window.showInformationMessage("Metro: no element under the cursor.");
     return;
@@ -174,7 +168,7 @@ async function showExpandedValue(arg?: { tree?: string; name?: string }): Promis
 
 async function writeContextsFile(): Promise<void> {
   const root = activeRoot();
-  const r = await client?.sendRequest<{ ok: boolean; file?: string } | null>("workspace/executeCommand", { command: "metro.server.writeContextsFile", arguments: [{ tree: root }] });
+  const r = await client?.sendRequest<WriteContextsFileResult>("workspace/executeCommand", { command: ServerCommands.writeContextsFile, arguments: [{ tree: root }] });
   if (r?.file) await vscode.window.showTextDocument(vscode.Uri.file(r.file));
 }
 
@@ -195,11 +189,11 @@ function startClient(context: vscode.ExtensionContext): LanguageClient {
       { scheme: "untitled", language: "metro" },
     ],
     initializationOptions: { contexts: vscode.workspace.getConfiguration("metro").get("contexts") },
-    markdown: { isTrusted: { enabledCommands: ["metro.showExpandedValue"] } },
+    markdown: { isTrusted: { enabledCommands: [ClientCommands.showExpandedValue] } },
     synchronize: { configurationSection: "metro" },
   };
   const c = new LanguageClient("metro", "Metro Language Server", serverOptions(context), clientOptions);
-  c.onNotification("metro/status", (s: Status) => {
+  c.onNotification(StatusNotification.method, (s: Status) => {
     statusByRoot.set(s.root, s);
     updateStatus();
   });
@@ -215,7 +209,7 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.registerTextDocumentContentProvider(VALUE_SCHEME, { onDidChange: valueChanged.event, provideTextDocumentContent: (uri) => values.get(uri.toString()) ?? "" }),
     vscode.commands.registerCommand("metro.selectContext", selectContext),
     vscode.commands.registerCommand("metro.addContext", addContext),
-    vscode.commands.registerCommand("metro.showExpandedValue", showExpandedValue),
+    vscode.commands.registerCommand(ClientCommands.showExpandedValue, showExpandedValue),
     vscode.commands.registerCommand("metro.writeContextsFile", writeContextsFile),
     vscode.commands.registerCommand("metro.showReferences", showReferences),
     vscode.commands.registerCommand("metro.restartServer", async () => {

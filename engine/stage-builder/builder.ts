@@ -246,7 +246,7 @@ export class Builder {
       try {
         log = new TargetLog(facts.logPath, settings, false);
         log.write(`${facts.output} already exists - skipping`);
-        await this.runScriptAction(facts, settings, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false });
+        await this.runScriptAction(facts, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false });
         return "skipped";
       } catch (error) {
         this.reporter.error(messageOf(error), name);
@@ -354,7 +354,7 @@ export class Builder {
     const killInside = () => killProcessesInside(facts.work, say);
     switch (action.kind) {
       case "script":
-        return this.runScriptAction(facts, settings, log, scripts, action);
+        return this.runScriptAction(facts, log, scripts, action);
       case "clean-stale-work": {
         const prefix = settings.optionalStr("target/name/prefix");
         if (!prefix) return;
@@ -403,7 +403,7 @@ export class Builder {
     this.reporter.emit({ event: "step-end", target: facts.name, step, exitCode: 0, durationMs: Date.now() - started, log: facts.logPath, ok: true });
   }
 
-  private async runScriptAction(facts: TargetFacts, settings: Settings, log: TargetLog, scripts: Map<string, string[]>, action: Action & { kind: "script" }): Promise<void> {
+  private async runScriptAction(facts: TargetFacts, log: TargetLog, scripts: Map<string, string[]>, action: Action & { kind: "script" }): Promise<void> {
     const lines = scripts.get(action.key);
     if (!lines) return; // optional and not defined
     let path: string;

@@ -1,11 +1,16 @@
-// A small LSP client over stdio for the server's tests and benchmark: it
-// spawns the real bundled server, answers the requests a client must answer
+// A small LSP client for the server's tests and benchmark: it talks to the
+// real bundled server over stdio (`serverPath`), or to the same server
+// started in this process over a pair of streams (no `serverPath`: the fast
+// tests); it answers the requests a client must answer
 // (workspace/configuration, registrations, refreshes) and records published
 // diagnostics. Not part of the server bundle.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { PassThrough } from "node:stream";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
+import { createConnection } from "vscode-languageserver/node";
+import { startServer } from "../server";
 import { URI } from "vscode-uri";
 
 export interface PublishedDiagnostics {
@@ -24,7 +29,8 @@ export interface PublishedDiagnostics {
 }
 
 export interface StartOptions {
-  serverPath: string;
+  /** The bundled server to spawn; without it the server runs in this process. */
+  serverPath?: string;
   /** rootUri / workspaceFolders; null sends neither. */
   root?: string | null;
   settings?: Record<string, unknown>;
@@ -43,7 +49,8 @@ export class StdioClient {
   settings: Record<string, unknown>;
 
   private constructor(
-    readonly process: ChildProcess,
+    /** The server's process; null when it runs in this process. */
+    readonly process: ChildProcess | null,
     readonly connection: MessageConnection,
     options: StartOptions,
   ) {
@@ -51,13 +58,29 @@ export class StdioClient {
   }
 
   static async start(options: StartOptions): Promise<StdioClient> {
-    const proc = spawn(process.execPath, [options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
-    let stderr = "";
-    proc.stderr!.on("data", (d) => (stderr += d.toString()));
-    proc.on("exit", (code) => {
-      if (code && stderr) process.stderr.write(`server exited ${code}: ${stderr}\n`);
-    });
-    const connection = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    let proc: ChildProcess | null = null;
+    let connection: MessageConnection;
+    if (options.serverPath) {
+      const child = spawn(process.execPath, [options.serverPath, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+      proc = child;
+      let stderr = "";
+      child.stderr!.on("data", (d) => (stderr += d.toString()));
+      child.on("exit", (code) => {
+        if (code && stderr) process.stderr.write(`server exited ${code}: ${stderr}\n`);
+      });
+      connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+    } else {
+      const toServer = new PassThrough();
+      const fromServer = new PassThrough();
+      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer));
+      startServer(serverConnection);
+      connection = createMessageConnection(new StreamMessageReader(fromServer), new StreamMessageWriter(toServer));
+      connection.onDispose(() => {
+        serverConnection.dispose();
+        toServer.end();
+        fromServer.end();
+      });
+    }
     const client = new StdioClient(proc, connection, options);
     connection.onRequest("workspace/configuration", (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section ? client.settings[i.section] ?? null : client.settings)));
     connection.onRequest("client/registerCapability", () => null);
@@ -77,7 +100,8 @@ export class StdioClient {
     connection.listen();
     const root = options.root;
     await connection.sendRequest("initialize", {
-      processId: process.pid,
+      // In process, a process id would start the server's watchdog timer, which keeps this process alive.
+      processId: proc ? process.pid : null,
       rootUri: root ? uriOf(root) : null,
       workspaceFolders: root ? [{ uri: uriOf(root), name: "root" }] : null,
       initializationOptions: options.initializationOptions,
@@ -160,7 +184,7 @@ export class StdioClient {
   /** Resident memory of the server process in bytes (Linux). */
   memory(): number {
     try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.process.pid}/status`, "utf8"));
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.process?.pid ?? "self"}/status`, "utf8"));
       return m ? Number(m[1]) * 1024 : NaN;
     } catch {
       return NaN;
@@ -168,18 +192,19 @@ export class StdioClient {
   }
 
   alive(): boolean {
-    return this.process.exitCode === null && !this.process.killed;
+    return !this.process || (this.process.exitCode === null && !this.process.killed);
   }
 
   async stop(): Promise<void> {
     try {
       await Promise.race([this.request("shutdown", null), new Promise((r) => setTimeout(r, 2000))]);
-      this.notify("exit", null);
+      // In process, "exit" would end this process: the connection is disposed instead.
+      if (this.process) this.notify("exit", null);
     } catch {
       /* already gone */
     }
     await new Promise((r) => setTimeout(r, 50));
     this.connection.dispose();
-    if (this.process.exitCode === null) this.process.kill();
+    if (this.process && this.process.exitCode === null) this.process.kill();
   }
 }

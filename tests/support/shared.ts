@@ -3,9 +3,14 @@
 
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
-export const PROJECT = resolve(__dirname, "..", "..");
+/** The project root: the nearest folder above the (bundled) test holding package.json. */
+export const PROJECT = (() => {
+  let dir = __dirname;
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const SHARED = resolve(PROJECT, "..", "shared");
 export const CASES = join(SHARED, "conformance", "cases");
 export const CLI = join(PROJECT, "dist", "metro-engine.js");

@@ -9,7 +9,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const PROJECT = join(__dirname, "..", "..");
+import { PROJECT } from "../support/shared";
+
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
 const EXAMPLES = join(PROJECT, "examples");
 

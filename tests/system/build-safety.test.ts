@@ -7,13 +7,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SafetyError, bindChroot, checkDeletable, mountsBelow, safeRemove, unmountBelow } from "../engine/stage-builder/mounts";
-import { Lock, LockHeldError, incrementFailCount, inspectLock } from "../engine/stage-builder/locks";
-import { findRequiredFile, glob } from "../engine/stage-builder/files";
-import { extractErrors, chrootArgv, hostArgv } from "../engine/stage-builder/scripts";
-import { Settings } from "../engine/stage-builder/settings";
-import { selectTargets } from "../engine/stage-builder/targets";
-import { planTarget } from "../engine/stage-builder/plan";
+import { SafetyError, bindChroot, checkDeletable, mountsBelow, safeRemove, unmountBelow } from "../../engine/stage-builder/mounts";
+import { Lock, LockHeldError, incrementFailCount, inspectLock } from "../../engine/stage-builder/locks";
+import { findRequiredFile, glob } from "../../engine/stage-builder/files";
+import { extractErrors, chrootArgv, hostArgv } from "../../engine/stage-builder/scripts";
+import { Settings } from "../../engine/stage-builder/settings";
+import { selectTargets } from "../../engine/stage-builder/targets";
+import { planTarget } from "../../engine/stage-builder/plan";
 
 function scratch(label: string): string {
   return realpathSync(mkdtempSync(join(tmpdir(), `metro-safety-${label}-`)));

@@ -7,10 +7,9 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { materialize, requireShared, walkFiles, type MaterializedCase } from "./support/shared";
+import { dirname, join } from "node:path";
+import { PROJECT, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
 
-const PROJECT = resolve(__dirname, "..", "..");
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 /** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
 let CLI = BUILT_CLI;

@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, lstatSync, readlinkSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 
-const PROJECT = resolve(__dirname, "..", "..");
+import { PROJECT } from "../support/shared";
+
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 /** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
 let CLI = BUILT_CLI;

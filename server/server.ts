@@ -1,0 +1,368 @@
+// The language server: wires the protocol to the feature modules (one file
+// per feature) and keeps the session up to date with open documents,
+// watched files and settings. Nothing from the workspace is ever executed:
+// contexts are evaluated with allowExec false. `main.ts` starts it over
+// stdio; tests start it in process over a pair of streams.
+
+import { writeFileSync } from "node:fs";
+import { join, relative, isAbsolute } from "node:path";
+import * as v8 from "node:v8";
+import * as vm from "node:vm";
+import * as lsp from "vscode-languageserver/node";
+import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
+import { codeActions } from "./code-actions";
+import { codeLenses } from "./code-lens";
+import { completion } from "./completion";
+import { pathToUri, uriToPath } from "./convert";
+import { definition } from "./definition";
+import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
+import { documentLinks } from "./document-links";
+import { documentSymbols } from "./document-symbols";
+import { foldingRanges } from "./folding";
+import { expandedValueText, hover } from "./hover";
+import { inlayHints } from "./inlay-hints";
+import { targetAt, nameOf } from "./locate";
+import {
+  ContextCandidatesRequest,
+  ContextsRequest,
+  ExpandedValueRequest,
+  MemoryRequest,
+  ServerCommands,
+  SettledRequest,
+  StatusNotification,
+  type Request,
+} from "./protocol";
+import { references } from "./references";
+import { prepareRename, rename } from "./rename";
+import type { DocumentRequest } from "./requests";
+import { legend, semanticTokens } from "./semantic-tokens";
+import { Session, type MetroTree } from "./session";
+import { workspaceSymbols } from "./workspace-symbols";
+
+export const SERVER_VERSION = "0.1.0";
+
+/** Serves one client on `connection` until it exits. */
+export function startServer(connection: lsp.Connection): Session {
+  const onRequest = <P, R>(type: Request<P, R>, handler: (params: P) => R | Promise<R>) =>
+    connection.onRequest(type.method, (params: unknown) => handler(params as P) as lsp.HandlerResult<R, void>);
+  const session = new Session();
+  let hasConfiguration = false;
+  let hasConfigurationRegistration = false;
+  let hasWatchers = false;
+  let initialFolders: string[] = [];
+  /** Contexts given in initializationOptions (for clients without workspace/configuration). */
+  let initialContexts: unknown = undefined;
+  // Nothing is indexed before `initialized` has read the settings and the workspace folders.
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => (markReady = r));
+
+  // Diagnostics are published in batches: many republish requests in one turn become one pass.
+  const pendingPublish = new Set<string>();
+  let publishScheduled = false;
+  const publishedNonEmpty = new Set<string>();
+
+  function schedulePublish(files: Iterable<string>): void {
+    for (const f of files) pendingPublish.add(f);
+    if (publishScheduled) return;
+    publishScheduled = true;
+    setImmediate(() => {
+      publishScheduled = false;
+      const files = [...pendingPublish];
+      pendingPublish.clear();
+      for (const f of files) publish(f);
+    });
+  }
+
+  function publish(path: string): void {
+    const uri = pathToUri(path);
+    const tree = session.treeFor(path, false);
+    const file = tree?.fileIndex(path);
+    let diagnostics: lsp.Diagnostic[];
+    if (tree && file) diagnostics = fileDiagnostics(tree, file);
+    else {
+      const doc = session.documents.get(uri);
+      const ast = doc ? session.looseFile(uri) : undefined;
+      diagnostics = ast ? ast.diagnostics.map(syntaxDiagnostic) : [];
+    }
+    if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
+    if (diagnostics.length) publishedNonEmpty.add(path);
+    else publishedNonEmpty.delete(path);
+    void connection.sendDiagnostics({ uri, version: session.documents.get(uri)?.version, diagnostics });
+  }
+
+  session.on("findingsChanged", (files) => schedulePublish(files));
+  session.on("contextsChanged", (tree) => sendStatus(tree));
+
+  function describeContext(c: ContextState) {
+    return { name: c.name, config: c.config, args: c.args, fatal: c.evaluated?.fatal?.message ?? null, evaluated: !!c.evaluated };
+  }
+
+  function sendStatus(tree: MetroTree): void {
+    const active = tree.contexts.active;
+    void connection.sendNotification(StatusNotification.method, {
+      root: tree.root,
+      active: active?.name ?? null,
+      source: tree.contexts.source,
+      contexts: tree.contexts.contexts.length,
+      busy: tree.contexts.busy,
+    });
+  }
+
+  connection.onInitialize((params) => {
+    const caps = params.capabilities;
+    hasConfiguration = !!caps.workspace?.configuration;
+    hasConfigurationRegistration = hasConfiguration && !!caps.workspace?.didChangeConfiguration?.dynamicRegistration;
+    hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
+    const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown } };
+    const fromOptions = opts.contexts ?? opts.metro?.contexts;
+    if (fromOptions !== undefined) session.contextSetting = initialContexts = fromOptions;
+    if (params.workspaceFolders?.length) initialFolders = params.workspaceFolders.map((f) => uriToPath(f.uri));
+    else if (params.rootUri) initialFolders = [uriToPath(params.rootUri)];
+    else if (params.rootPath) initialFolders = [params.rootPath];
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: lsp.TextDocumentSyncKind.Incremental, save: { includeText: false } },
+        definitionProvider: true,
+        referencesProvider: true,
+        renameProvider: { prepareProvider: true },
+        hoverProvider: true,
+        inlayHintProvider: true,
+        codeActionProvider: { codeActionKinds: [lsp.CodeActionKind.QuickFix] },
+        completionProvider: { triggerCharacters: ["[", ":", "/", "."] },
+        documentSymbolProvider: true,
+        workspaceSymbolProvider: true,
+        foldingRangeProvider: true,
+        semanticTokensProvider: { legend, full: true },
+        documentLinkProvider: { resolveProvider: false },
+        codeLensProvider: { resolveProvider: false },
+        executeCommandProvider: { commands: Object.values(ServerCommands) },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+      },
+      serverInfo: { name: "metro-language-server", version: SERVER_VERSION },
+    };
+  });
+
+  /**
+   * The `metro.contexts` setting, pulled with workspace/configuration. A client
+   * that knows the section is authoritative (an empty list hands over to
+   * metro-contexts.json or derived contexts); a client that does not know it
+   * keeps what initializationOptions gave.
+   */
+  async function pullConfiguration(): Promise<void> {
+    if (!hasConfiguration) return;
+    try {
+      const cfg = (await connection.workspace.getConfiguration("metro")) as { contexts?: unknown } | null;
+      const contexts = cfg?.contexts;
+      if (Array.isArray(contexts)) session.configureContexts(contexts.length ? contexts : initialContexts);
+    } catch {
+      /* client without the section */
+    }
+  }
+
+  connection.onInitialized(async () => {
+    // Registrations are best effort: a client may refuse them (and must not bring the server down).
+    if (hasConfigurationRegistration) connection.client.register(lsp.DidChangeConfigurationNotification.type, { section: "metro" }).catch(() => {});
+    if (hasWatchers) {
+      connection.client.register(lsp.DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: "**/*" }] }).catch(() => {});
+    }
+    try {
+      await pullConfiguration();
+      for (const f of initialFolders) session.addFolder(f);
+    } finally {
+      markReady();
+    }
+    try {
+      connection.workspace.onDidChangeWorkspaceFolders((e) => {
+        for (const f of e.added) session.addFolder(uriToPath(f.uri));
+        for (const f of e.removed) {
+          const root = uriToPath(f.uri);
+          session.removeFolder(root);
+        }
+      });
+    } catch {
+      /* client without workspace folders */
+    }
+  });
+
+  connection.onDidChangeConfiguration(async (change) => {
+    if (hasConfiguration) await pullConfiguration();
+    else {
+      const s = (change.settings as { metro?: { contexts?: unknown } } | undefined)?.metro?.contexts;
+      if (s !== undefined) session.configureContexts(s);
+    }
+  });
+
+  session.documents.onDidOpen((e) => {
+    session.trackOpen(e.document);
+  });
+  session.documents.onDidChangeContent((e) => {
+    void ready.then(() => documentChanged(e.document));
+  });
+
+  function documentChanged(document: { uri: string; getText(): string; version: number }): void {
+    if (session.documents.get(document.uri)?.version !== document.version) return; // a later change follows
+    const e = { document };
+    const path = uriToPath(e.document.uri);
+    const tree = session.treeFor(path);
+    if (tree) {
+      const known = tree.fileIndex(path);
+      // Opening a file whose text is the disk's changes nothing: do not re-evaluate contexts.
+      if (known && known.ast.text === e.document.getText()) {
+        schedulePublish([path]);
+        return;
+      }
+      session.fileChanged(path);
+    }
+    schedulePublish([path]);
+  }
+  session.documents.onDidClose((e) => void ready.then(() => documentClosed(e)));
+  function documentClosed(e: { document: { uri: string } & Parameters<Session["trackClose"]>[0] }): void {
+    session.trackClose(e.document);
+    const path = uriToPath(e.document.uri);
+    const tree = session.treeFor(path, false);
+    if (tree) {
+      const known = tree.fileIndex(path);
+      tree.workspace.invalidate(path);
+      const disk = tree.workspace.getFile(path);
+      if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path);
+    } else void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+  }
+  session.documents.listen(connection);
+
+  connection.onDidChangeWatchedFiles(async (params) => {
+    await ready;
+    for (const ch of params.changes) {
+      const path = uriToPath(ch.uri);
+      // Version-control and editor folders change all the time and hold no Metro files.
+      if (/[\\/](\.git|\.hg|\.svn|node_modules)([\\/]|$)/.test(path)) continue;
+      if (session.isOpen(path)) continue;
+      if (ch.type === lsp.FileChangeType.Deleted) session.fileDeleted(path);
+      else session.fileChanged(path);
+    }
+  });
+
+  /** Runs a handler once the server is ready; an unexpected exception is logged and answered with `fallback`. */
+  async function answer<R>(run: () => R, fallback: R): Promise<R> {
+    await ready;
+    try {
+      return run();
+    } catch (e) {
+      if (e instanceof lsp.ResponseError) throw e;
+      connection.console.error(`metro-language-server: ${(e as Error).stack ?? e}`);
+      return fallback;
+    }
+  }
+
+  /** A request about a document: the handler gets the session, tree, file and token resolved once. */
+  const onDocument =
+    <P extends { textDocument: { uri: string } }, R>(fn: (at: DocumentRequest, params: P) => R, fallback: R) =>
+    (params: P, token: lsp.CancellationToken): Promise<R> =>
+      answer(() => {
+        const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
+        return at ? fn({ session, ...at, uri: params.textDocument.uri, token }, params) : fallback;
+      }, fallback);
+
+  connection.onDefinition(onDocument(definition, []));
+  connection.onReferences(onDocument(references, []));
+  connection.onPrepareRename(onDocument(prepareRename, null));
+  connection.onRenameRequest(onDocument(rename, null));
+  connection.onHover(onDocument(hover, null));
+  connection.languages.inlayHint.on(onDocument(inlayHints, []));
+  connection.onCodeAction(onDocument(codeActions, []));
+  connection.onCompletion(onDocument(completion, []));
+  connection.onDocumentSymbol(onDocument(documentSymbols, []));
+  connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
+  connection.onFoldingRanges(onDocument(foldingRanges, []));
+  connection.languages.semanticTokens.on(onDocument(semanticTokens, { data: [] }));
+  connection.onDocumentLinks(onDocument(documentLinks, []));
+  connection.onCodeLens(onDocument(codeLenses, []));
+
+  /** The tree a request is about: by `tree` root, by document URI, or the only/first tree. */
+  function treeOf(p: { tree?: string; uri?: string } | undefined): MetroTree | undefined {
+    if (p?.tree) return session.trees.get(p.tree) ?? session.treeFor(p.tree);
+    if (p?.uri) return session.treeFor(uriToPath(p.uri));
+    return session.trees.values().next().value;
+  }
+
+  onRequest(ContextsRequest, (p: { tree?: string; uri?: string } | undefined) => {
+    const trees = p?.tree || p?.uri ? [treeOf(p)].filter((t): t is MetroTree => !!t) : [...session.trees.values()];
+    return {
+      trees: trees.map((t) => ({
+        root: t.root,
+        source: t.contexts.source,
+        active: t.contexts.active?.name ?? null,
+        contexts: t.contexts.contexts.map(describeContext),
+      })),
+    };
+  });
+
+  onRequest(ContextCandidatesRequest, (p: { tree?: string; uri?: string } | undefined) => {
+    const t = treeOf(p);
+    return t ? { root: t.root, ...contextCandidates(t.root, t.index) } : null;
+  });
+
+  onRequest(ExpandedValueRequest, (p: { tree?: string; uri?: string; name?: string; position?: lsp.Position }) => {
+    let tree = treeOf(p);
+    let name = p.name ?? null;
+    if (!name && p.uri && p.position) {
+      const at = session.locate(p.uri);
+      const t = at && targetAt(at.file, p.position);
+      tree = at?.tree;
+      name = t ? nameOf(t) : null;
+    }
+    if (!tree || !name) return null;
+    return { name, ...expandedValueText(tree, name) };
+  });
+
+  /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */
+  onRequest(SettledRequest, async () => {
+    await ready;
+    for (const t of session.trees.values()) await t.contexts.settled();
+    await new Promise((r) => setImmediate(r));
+    return { trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs })) };
+  });
+
+  /** Memory of the server process; with `gc`, after a full collection (benchmarks check that memory stays flat). */
+  onRequest(MemoryRequest, (p: { gc?: boolean } | undefined) => {
+    if (p?.gc) {
+      try {
+        v8.setFlagsFromString("--expose-gc");
+        (vm.runInNewContext("gc") as () => void)();
+      } catch {
+        /* collection not available */
+      }
+    }
+    return process.memoryUsage();
+  });
+
+  connection.onExecuteCommand((params) => {
+    const arg = (params.arguments?.[0] ?? {}) as { tree?: string; uri?: string; name?: string };
+    const tree = treeOf(arg);
+    if (!tree) return null;
+    switch (params.command) {
+      case ServerCommands.setActiveContext: {
+        if (!arg.name || !tree.contexts.setActive(arg.name)) return { ok: false };
+        sendStatus(tree);
+        schedulePublish(session.openPaths());
+        void connection.sendRequest(lsp.InlayHintRefreshRequest.type).catch(() => {});
+        return { ok: true, active: arg.name };
+      }
+      case ServerCommands.writeContextsFile: {
+        const file = join(tree.root, CONTEXTS_FILE);
+        const entries = tree.contexts.contexts.map((c) => ({
+          name: c.name,
+          config: isAbsolute(c.config) && !relative(tree.root, c.config).startsWith("..") ? relative(tree.root, c.config) : c.config,
+          args: c.args,
+        }));
+        writeFileSync(file, JSON.stringify(entries, null, 2) + "\n");
+        session.fileChanged(file);
+        return { ok: true, file };
+      }
+    }
+    return null;
+  });
+
+
+  connection.listen();
+  return session;
+}
