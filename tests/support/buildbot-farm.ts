@@ -9,9 +9,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { machine, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-
-export const PROJECT = resolve(__dirname, "..", "..");
+import { join } from "node:path";
+import { PROJECT } from "./shared";
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 const EXAMPLES = join(PROJECT, "examples");
 export const SUBARCHES = ["generic", "small"] as const;
@@ -55,6 +54,8 @@ function freePort(): Promise<number> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** A timer that does not keep the process alive (for bounded waits raced against an event). */
+const raceTimer = (ms: number) => new Promise<false>((r) => setTimeout(() => r(false), ms).unref());
 
 /** Polls `probe` until it returns a value (not undefined) or `ms` pass; then throws with `what`. */
 export async function waitFor<T>(what: string, ms: number, probe: () => T | undefined, describe?: () => string): Promise<T> {
@@ -248,10 +249,10 @@ export class Farm {
     for (const group of [this.children.filter((c) => c.name !== "master"), this.children.filter((c) => c.name === "master")]) {
       for (const c of group) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGTERM");
       const all = Promise.all(group.map((c) => c.exited));
-      const done = await Promise.race([all.then(() => true), sleep(60_000).then(() => false)]);
+      const done = await Promise.race([all.then(() => true), raceTimer(60_000)]);
       if (!done) {
         for (const c of group) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
-        await Promise.race([all, sleep(10_000)]);
+        await Promise.race([all, raceTimer(10_000)]);
       }
     }
   }

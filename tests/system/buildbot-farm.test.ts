@@ -11,9 +11,11 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { Farm, RESULTS, farmPrerequisite, waitFor, type BuildRow } from "./support/buildbot-farm";
+import { PROJECT } from "../support/shared";
+import { Farm, RESULTS, farmPrerequisite, waitFor, type BuildRow } from "../support/buildbot-farm";
 
 // Dates the plan is asked about (buildrepo's --today), and so the versions built.
 const DAY0 = "2026-03-02";
@@ -211,5 +213,46 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
     const index = readFileSync(join(f.mirror, "index.xml"), "utf8");
     assert.ok(index.includes(`stage3-generic-tiny-current-${DAY3}.tar.xz`));
     assert.ok(index.includes(`stage3-small-tiny-current-${DAY0}.tar.xz`));
+  });
+});
+
+describe("buildbot farm configuration (buildbot checkconfig)", function () {
+  this.timeout(60_000);
+  let dir = "";
+
+  before(function () {
+    if (spawnSync("buildbot", ["--version"], { stdio: "ignore" }).status !== 0) {
+      console.log("      (skipped: buildbot is not installed (Debian: buildbot))");
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), "metro-farm-config-"));
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const check = (farm: string) => {
+    writeFileSync(join(dir, "farm.json"), farm);
+    return spawnSync("buildbot", ["checkconfig", join(PROJECT, "examples", "buildbot", "master.cfg")], { cwd: dir, encoding: "utf8", env: { ...process.env, METRO_FARM: join(dir, "farm.json") } });
+  };
+  const good = { metro_config: "/etc/metro/metro.conf", buildbot_file: "/etc/metro/.buildbot", change_user: "metro", change_password: "p", workers: { w1: { password: "p", subarches: ["generic"] } } };
+
+  it("accepts the settings farm.example.json documents", () => {
+    const r = check(readFileSync(join(PROJECT, "examples", "buildbot", "farm.example.json"), "utf8"));
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(check(JSON.stringify(good)).status, 0);
+  });
+
+  it("names the file, line and column of a farm.json that is not JSON, and the setting that is wrong, without a traceback", () => {
+    const broken = check('{\n  "metro_config": "/x"\n  "workers": {}\n}\n');
+    assert.equal(broken.status, 1);
+    assert.match(broken.stdout + broken.stderr, new RegExp(`${join(dir, "farm.json")}:3:3: not JSON`));
+    const noSubarches = check(JSON.stringify({ ...good, workers: { w1: { password: "p", subarches: [] } } }));
+    assert.equal(noSubarches.status, 1);
+    assert.match(noSubarches.stdout + noSubarches.stderr, /farm\.json: workers\.w1\.subarches must list the subarches it builds/);
+    const badPort = check(JSON.stringify({ ...good, plan_every: "hourly" }));
+    assert.match(badPort.stdout + badPort.stderr, /farm\.json: plan_every must be a whole number/);
+    for (const r of [broken, noSubarches, badPort]) assert.doesNotMatch(r.stdout + r.stderr, /Traceback/);
   });
 });

@@ -9,9 +9,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { PROJECT } from "../support/shared";
 
-const PROJECT = resolve(__dirname, "..", "..");
 const CLI = join(PROJECT, "dist", "metro-engine.js");
 const CI = join(PROJECT, "examples", "ci");
 const DAY = "2026-03-02";
