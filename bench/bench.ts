@@ -5,7 +5,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseMetro } from "../language";
+import { formatText, parseMetro } from "../language";
+import { collectGraph, toSvg } from "../engine/graph";
 import { dumpContexts } from "../cli/main";
 import { evaluateContext } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
@@ -65,6 +66,16 @@ async function main(): Promise<void> {
     record("parse throughput, funtoo corpus (one core)", `${((bytes * rounds) / 1e6 / (t / 1000)).toFixed(1)} MB/s`, "goal >= 20 MB/s");
   }
 
+  // --- The formatter on the funtoo corpus (its own safety check included: a second parse per file)
+  if (haveShared()) {
+    const texts = walkFiles(join(CASES, "funtoo-metro", "files", "corpus")).map((f) => readFileSync(f, "utf8"));
+    const lines = texts.reduce((a, t) => a + t.split("\n").length - 1, 0);
+    for (let r = 0; r < 5; r++) for (const t of texts) formatText(t);
+    const runs: number[] = [];
+    for (let r = 0; r < 20; r++) runs.push(time(() => texts.forEach((t) => formatText(t)))[1]);
+    record(`format the funtoo corpus (${texts.length} files, ${lines} lines; median of 20)`, `${median(runs).toFixed(1)} ms`, "safety check included");
+  }
+
   // --- The 53 funtoo contexts
   if (haveShared()) {
     const c = materialize("funtoo-metro");
@@ -98,6 +109,16 @@ async function main(): Promise<void> {
       procRuns.push(t);
     }
     record("dump --json --contexts (53 contexts), whole process", `${median(procRuns).toFixed(0)} ms`, "median of 5");
+    const graphRuns: number[] = [];
+    let nodes = 0;
+    for (let r = 0; r < 10; r++) {
+      graphRuns.push(time(() => {
+        const g = collectGraph(evaluateContext(specs[0], { allowExec: false }));
+        nodes = g.nodes.length;
+        return toSvg(g);
+      })[1]);
+    }
+    record(`graph --format svg of a funtoo context (${nodes} nodes; median of 10)`, `${median(graphRuns).toFixed(1)} ms`, "evaluate, lay out, draw");
     rmSync(c.root, { recursive: true, force: true });
   } else {
     console.log("(../shared absent: funtoo figures skipped)");

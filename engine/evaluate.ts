@@ -53,6 +53,25 @@ export interface UncollectedEntry {
   missing?: string;
 }
 
+/** What became of one queued `[collect]`, in the order the queue settled them (the build graph draws these). */
+export interface CollectRecord {
+  /** The file holding the annotation. */
+  file: string;
+  statement: CollectAnnotation;
+  /** The condition in force for it (its own, or the surrounding `[when]`), or null. */
+  condition: string | null;
+  /**
+   * collected: read; skipped: an unconditional path that became nothing or
+   * empty; dropped: still queued when the queue stopped; failed: reading it
+   * stopped the context (missing file, duplicate, fatal line).
+   */
+  outcome: "collected" | "skipped" | "dropped" | "failed";
+  /** The file read (normalised), for a collected or failed entry. */
+  target: string | null;
+  /** Why it was dropped or failed. */
+  reason?: string;
+}
+
 export interface EvaluateOptions {
   /** Run `<?python` blocks (CLI and builds). The language server never sets it. */
   allowExec?: boolean;
@@ -78,6 +97,8 @@ export interface EvaluatedContext {
   /** Every file this evaluation read (collected files and `<<` files). */
   readonly filesRead: Set<string>;
   readonly uncollected: UncollectedEntry[];
+  /** Every queued collect and what became of it (collected, skipped or dropped), in the order they settled. */
+  readonly collects: CollectRecord[];
   /** Warnings met while evaluating (a `<<` file without a final newline, ...). */
   readonly notes: EngineDiagnostic[];
   has(key: string): boolean;
@@ -126,6 +147,7 @@ class Context implements EvaluatedContext {
   readonly collected: string[] = [];
   readonly filesRead = new Set<string>();
   readonly uncollected: UncollectedEntry[] = [];
+  readonly collects: CollectRecord[] = [];
   readonly notes: EngineDiagnostic[] = [];
   private readonly workspace: Workspace;
   private readonly queue: QueueEntry[] = [];
@@ -295,7 +317,15 @@ class Context implements EvaluatedContext {
           const loop = [...item.provenance.slice(item.provenance.indexOf(normalised)), normalised].join(" -> ");
           throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site });
         }
-        this.collect(path, item, item.provenance);
+        try {
+          this.collect(path, item, item.provenance);
+        } catch (e) {
+          if (e instanceof Fail) this.collects.push({ file: item.origin, statement: item.statement, condition: cond ?? null, outcome: "failed", target: normalised, reason: e.fatal.message });
+          throw e;
+        }
+        this.collects.push({ file: item.origin, statement: item.statement, condition: cond ?? null, outcome: "collected", target: normalised });
+      } else {
+        this.collects.push({ file: item.origin, statement: item.statement, condition: null, outcome: "skipped", target: null });
       }
       this.queue.shift();
       failures = 0;
@@ -306,6 +336,14 @@ class Context implements EvaluatedContext {
         statement: item.statement,
         reason: item.lastFailure?.message ?? "never processed",
         missing: item.lastFailure?.missing,
+      });
+      this.collects.push({
+        file: item.origin,
+        statement: item.statement,
+        condition: this.collectorCond.get(item.path) ?? null,
+        outcome: "dropped",
+        target: null,
+        reason: item.lastFailure?.message ?? "never processed",
       });
     }
   }

@@ -5,3 +5,4 @@ export { printMetro, printLines } from "./print";
 export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKind } from "./classify";
 export { pySplit, pyStrip, splitLines, fileLines, isPySpace } from "./text";
 export { absoluteName, modifierProblem, nextReference, parseReferenceInner, type ReferenceSpan, type ReferenceSyntax } from "./reference";
+export { formatEdits, formatText, applyEdits, sameMeaning, type FormatEdit, type FormatRange } from "./format";

@@ -1,9 +1,12 @@
 // Quick fixes: "add :zap" on a reference no file defines, "remove :zap" where
-// the element is defined in every context.
+// the element is defined in every context, and (`lintFixes`) the fixes of the
+// lints that go with the formatter (a missing final newline, lines metro
+// silently ignores), which need only the document's text: any open document.
 
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { Codes, type DiagnosticData } from "./diagnostics";
+import type { Session } from "./session";
 
 export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): lsp.CodeAction[] {
   const out: lsp.CodeAction[] = [];
@@ -30,6 +33,54 @@ export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): 
         kind: lsp.CodeActionKind.QuickFix,
         diagnostics: [d],
         edit: { changes: { [uri]: [{ range: { start: { line: m.start.line, character: m.start.character - 1 }, end: { line: m.end.line, character: m.end.character } }, newText: "" }] } },
+      });
+    }
+  }
+  return out;
+}
+
+/** Fixes of `metro/no-final-newline` and `metro/ignored-line` (parser diagnostics: any open document). */
+export function lintFixes(session: Session, params: lsp.CodeActionParams): lsp.CodeAction[] {
+  const uri = params.textDocument.uri;
+  const doc = session.documents.get(uri);
+  if (!doc) return [];
+  const out: lsp.CodeAction[] = [];
+  const edit = (range: lsp.Range, newText: string): lsp.WorkspaceEdit => ({ changes: { [uri]: [{ range, newText }] } });
+  const text = doc.getText();
+  for (const d of params.context.diagnostics) {
+    if (d.code === "metro/no-final-newline") {
+      const end = doc.positionAt(text.length);
+      const eol = /\r\n|\r|\n/.exec(text)?.[0] ?? "\n";
+      out.push({ title: "Add a newline at the end of the file", kind: lsp.CodeActionKind.QuickFix, diagnostics: [d], isPreferred: true, edit: edit({ start: end, end }, eol) });
+    } else if (d.code === "metro/ignored-line") {
+      const line = d.range.start.line;
+      const lineText = text.slice(doc.offsetAt({ line, character: 0 }), doc.offsetAt({ line: line + 1, character: 0 })).replace(/[\r\n]+$/, "");
+      const first = lineText.search(/\S/);
+      if (first < 0) continue;
+      // `key:value` or `key:<TAB>value`: the first word has a colon that no space follows.
+      const m = /^([^\s:]+:)(\t+|(?=\S))/.exec(lineText.slice(first));
+      if (m) {
+        const col = first + m[1].length;
+        const name = m[1].slice(0, -1);
+        out.push({
+          title: m[2] ? `Replace the tab after \`${m[1]}\` with a space (metro then defines ${name})` : `Insert a space after \`${m[1]}\` (metro then defines ${name})`,
+          kind: lsp.CodeActionKind.QuickFix,
+          diagnostics: [d],
+          edit: edit({ start: { line, character: col }, end: { line, character: col + m[2].length } }, " "),
+        });
+      }
+      out.push({
+        title: "Comment out the line (metro ignores it anyway)",
+        kind: lsp.CodeActionKind.QuickFix,
+        diagnostics: [d],
+        isPreferred: !m,
+        edit: edit({ start: { line, character: first }, end: { line, character: first } }, "# "),
+      });
+      out.push({
+        title: "Delete the line",
+        kind: lsp.CodeActionKind.QuickFix,
+        diagnostics: [d],
+        edit: edit({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } }, ""),
       });
     }
   }

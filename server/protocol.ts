@@ -84,6 +84,21 @@ export const SettledRequest = request<null | undefined, { trees: SettledTree[] }
 export const MemoryRequest = request<{ gc?: boolean } | undefined, NodeJS.MemoryUsage>("metro/memory");
 export const StatusNotification = notification<Status>("metro/status");
 
+export interface GraphParams extends TreeParams {
+  /** Draw who uses this element and what it uses, instead of the collect graph. */
+  key?: string;
+  /** With `uri` and no `key`: the element under this position is the key. */
+  position?: { line: number; character: number };
+}
+export interface GraphResult {
+  /** The active context's name. */
+  context: string;
+  /** The picture: every node with a file carries `data-file` (and `data-line`) for the client to open. */
+  svg: string;
+}
+/** The collect graph (or a key's uses) of the active context of a tree, as SVG (`metro-engine graph`). */
+export const GraphRequest = request<GraphParams, GraphResult | null>("metro/graph");
+
 /** Commands the server executes (workspace/executeCommand), with their one argument. */
 export const ServerCommands = {
   setActiveContext: "metro.server.setActiveContext",

@@ -10,7 +10,7 @@ import * as v8 from "node:v8";
 import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
-import { codeActions } from "./code-actions";
+import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
@@ -19,6 +19,8 @@ import { fileDiagnostics, syntaxDiagnostic } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
+import { formatDocument, formatRange } from "./formatting";
+import { graphOf } from "./graph";
 import { expandedValueText, hover } from "./hover";
 import { inlayHints } from "./inlay-hints";
 import { targetAt, nameOf } from "./locate";
@@ -26,6 +28,7 @@ import {
   ContextCandidatesRequest,
   ContextsRequest,
   ExpandedValueRequest,
+  GraphRequest,
   MemoryRequest,
   ServerCommands,
   SettledRequest,
@@ -132,6 +135,8 @@ export function startServer(connection: lsp.Connection): Session {
         documentSymbolProvider: true,
         workspaceSymbolProvider: true,
         foldingRangeProvider: true,
+        documentFormattingProvider: true,
+        documentRangeFormattingProvider: true,
         semanticTokensProvider: { legend, full: true },
         documentLinkProvider: { resolveProvider: false },
         codeLensProvider: { resolveProvider: false },
@@ -268,11 +273,19 @@ export function startServer(connection: lsp.Connection): Session {
   connection.onRenameRequest(onDocument(rename, null));
   connection.onHover(onDocument(hover, null));
   connection.languages.inlayHint.on(onDocument(inlayHints, []));
-  connection.onCodeAction(onDocument(codeActions, []));
+  // The lint fixes need only the document (also outside a tree); the others the tree's index.
+  connection.onCodeAction((params, token) =>
+    answer(() => {
+      const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
+      return [...lintFixes(session, params), ...(at ? codeActions({ session, ...at, uri: params.textDocument.uri, token }, params) : [])];
+    }, []),
+  );
   connection.onCompletion(onDocument(completion, []));
   connection.onDocumentSymbol(onDocument(documentSymbols, []));
   connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
   connection.onFoldingRanges(onDocument(foldingRanges, []));
+  connection.onDocumentFormatting((params) => answer(() => formatDocument(session, params), []));
+  connection.onDocumentRangeFormatting((params) => answer(() => formatRange(session, params), []));
   connection.languages.semanticTokens.on(onDocument(semanticTokens, { data: [] }));
   connection.onDocumentLinks(onDocument(documentLinks, []));
   connection.onCodeLens(onDocument(codeLenses, []));
@@ -312,6 +325,23 @@ export function startServer(connection: lsp.Connection): Session {
     }
     if (!tree || !name) return null;
     return { name, ...expandedValueText(tree, name) };
+  });
+
+  onRequest(GraphRequest, async (p) => {
+    await ready;
+    const tree = treeOf(p);
+    if (!tree) return null;
+    await tree.contexts.settled();
+    return answer(() => {
+      let key = p.key;
+      if (!key && p.uri && p.position) {
+        const at = session.locate(p.uri);
+        const t = at && targetAt(at.file, p.position);
+        key = (t && nameOf(t)) ?? undefined;
+        if (!key) return null;
+      }
+      return graphOf(tree, { ...p, key });
+    }, null);
   });
 
   /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */

@@ -3,6 +3,7 @@
 // item, a read-only editor for expanded values). All Metro knowledge lives in
 // the server, so every editor gets the same features.
 
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as vscode from "vscode";
@@ -12,15 +13,18 @@ import {
   ContextCandidatesRequest,
   ContextsRequest,
   ExpandedValueRequest,
+  GraphRequest,
   ServerCommands,
   StatusNotification,
   type ExpandedValueParams,
+  type GraphParams,
   type Request,
   type SetActiveContextArgument,
   type Status,
   type TreeContexts,
   type WriteContextsFileResult,
 } from "../../server/protocol";
+import { graphViewHtml, type GraphViewMessage } from "./graph-view";
 
 const VALUE_SCHEME = "metro-value";
 
@@ -166,6 +170,44 @@ async function showExpandedValue(arg?: { tree?: string; name?: string }): Promis
   await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
 }
 
+let graphPanel: vscode.WebviewPanel | undefined;
+
+/**
+ * The picture of the active context beside the editor (with `uses`, of the
+ * element under the cursor: who uses it, what it uses); clicking a node with
+ * a file opens it.
+ */
+async function showBuildGraph(uses = false): Promise<void> {
+  if (!client) return;
+  const editor = vscode.window.activeTextEditor;
+  const doc = editor?.document;
+  const root = activeRoot();
+  let params: GraphParams = doc?.uri.scheme === "file" ? { uri: doc.uri.toString() } : root ? { tree: root } : {};
+  if (uses) {
+    if (!editor || doc?.uri.scheme !== "file") return;
+    params = { uri: doc.uri.toString(), position: { line: editor.selection.active.line, character: editor.selection.active.character } };
+  }
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: "Metro: drawing the build graph" }, () => send(client!, GraphRequest, params));
+  if (!r) {
+    void vscode.window.showInformationMessage(uses ? "Metro: no element under the cursor, or no active build context." : "Metro: no active build context to draw. Use “Metro: Select Active Build Context”.");
+    return;
+  }
+  if (!graphPanel) {
+    graphPanel = vscode.window.createWebviewPanel("metro.buildGraph", "Metro Build Graph", { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: [] });
+    graphPanel.onDidDispose(() => (graphPanel = undefined));
+    graphPanel.webview.onDidReceiveMessage(async (m: GraphViewMessage) => {
+      if (typeof m?.file !== "string") return;
+      const line = Math.max(0, Number(m.line) || 0);
+      const shown = await vscode.window.showTextDocument(vscode.Uri.file(m.file), { viewColumn: vscode.ViewColumn.One });
+      shown.selection = new vscode.Selection(line, 0, line, 0);
+      shown.revealRange(new vscode.Range(line, 0, line, 0), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    });
+  }
+  graphPanel.title = `Build Graph: ${r.context}`;
+  graphPanel.webview.html = graphViewHtml(r.svg, graphPanel.webview.cspSource, randomBytes(16).toString("hex"));
+  graphPanel.reveal(vscode.ViewColumn.Beside, true);
+}
+
 async function writeContextsFile(): Promise<void> {
   const root = activeRoot();
   const r = await client?.sendRequest<WriteContextsFileResult>("workspace/executeCommand", { command: ServerCommands.writeContextsFile, arguments: [{ tree: root }] });
@@ -211,6 +253,8 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand("metro.addContext", addContext),
     vscode.commands.registerCommand(ClientCommands.showExpandedValue, showExpandedValue),
     vscode.commands.registerCommand("metro.writeContextsFile", writeContextsFile),
+    vscode.commands.registerCommand("metro.showBuildGraph", () => showBuildGraph(false)),
+    vscode.commands.registerCommand("metro.showKeyUses", () => showBuildGraph(true)),
     vscode.commands.registerCommand("metro.showReferences", showReferences),
     vscode.commands.registerCommand("metro.restartServer", async () => {
       if (client) await client.restart();

@@ -35,4 +35,13 @@ describe("metro-engine executable", function () {
       assert.equal(p.status, c.golden.some((g) => g.fatal) ? 1 : 0);
     });
   }
+
+  it("fmt - formats standard input to standard output", () => {
+    const r = spawnSync(process.execPath, [CLI, "fmt", "-"], { input: "[ section  s ]\nx: 1\n", encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, "[section s]\n\nx: 1\n");
+    const check = spawnSync(process.execPath, [CLI, "fmt", "--check", "-"], { input: "  x: 1\n", encoding: "utf8" });
+    assert.equal(check.status, 1);
+    assert.equal(check.stdout, "-\n");
+  });
 });

@@ -1,0 +1,124 @@
+// `metro-engine fmt`: formats files in place, checks them, or formats standard
+// input. Only changes metro's parser ignores (language/format.ts), checked on
+// every file before anything is written.
+
+import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { applyEdits, formatEdits, parseMetro } from "../../language";
+import { describeFsError } from "../../analysis/contexts-file";
+import { findTreeRootAbove, isMetroFileName, listFiles } from "../../analysis/trees";
+import { UsageError } from "../args";
+import type { Command } from "../command";
+
+/** Decodes UTF-8 strictly: a file metro cannot read is never rewritten. */
+function decode(bytes: Uint8Array): string | null {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+function format(text: string): string {
+  return applyEdits(text, formatEdits(parseMetro(text)));
+}
+
+/** The Metro files below a folder, by name as the editor finds them (`*.conf`, `*.spec`, metro's extension-less files; never `fsroot/`). */
+function metroFilesBelow(dir: string): string[] {
+  const root = findTreeRootAbove(join(dir, "x")) ?? dir;
+  return listFiles(dir)
+    .filter((f) => isMetroFileName(root, f))
+    .sort();
+}
+
+/** Writes through a temporary file beside the target (a symbolic link's target) and renames it, keeping the file's mode. */
+function writeInPlace(path: string, text: string): void {
+  const file = realpathSync(path);
+  const tmp = join(dirname(file), `.${basename(file)}.fmt-${process.pid}`);
+  writeFileSync(tmp, text, { mode: statSync(file).mode & 0o7777 });
+  renameSync(tmp, file);
+}
+
+export const fmtCommand: Command = {
+  name: "fmt",
+  summary: "format Metro files without changing what they mean",
+  synopsis: "fmt [--check] FILE|FOLDER... | fmt -",
+  details: `Rewrites each FILE in place; a FOLDER stands for the Metro files below
+it (*.conf, *.spec and metro's extension-less files under etc/multi-targets,
+etc/builds and targets/**/strategy; never fsroot/). Only what metro's parser
+ignores changes: indentation and trailing white space outside multi-line
+blocks, runs of blank lines, spacing inside [section ...], [collect ...],
+[when ...] and [option ...], the closing ] of a block, and blank lines around
+[section] and after a block.
+Block bodies, the text after "key: ", lines metro ignores and the order of
+collects are never touched; a file whose formatted text would parse to
+anything else is left as it is. "-" reads standard input and writes the
+result to standard output.
+
+Exit codes: 0, 1 with --check when a file would change (its name is printed)
+or when a file cannot be read or is not UTF-8, 2 usage.`,
+  options: [{ name: "--check", help: "print the files that would change; change nothing" }],
+  maxPositional: Number.MAX_SAFE_INTEGER,
+  run(args) {
+    const files = args.positional;
+    if (files.length === 0) throw new UsageError("fmt needs at least one FILE or FOLDER (or - for standard input)");
+    if (files.includes("-") && files.length > 1) throw new UsageError("- (standard input) cannot be mixed with files");
+    const check = args.options.has("--check");
+    if (files[0] === "-") {
+      const text = decode(readFileSync(0));
+      if (text === null) {
+        process.stderr.write("<stdin>: not valid UTF-8: metro cannot read it\n");
+        return 1;
+      }
+      const out = format(text);
+      if (check) {
+        if (out !== text) process.stdout.write("-\n");
+        return out !== text ? 1 : 0;
+      }
+      process.stdout.write(out);
+      return 0;
+    }
+    let failed = false;
+    let wouldChange = false;
+    const expanded: string[] = [];
+    for (const file of files) {
+      let folder = false;
+      try {
+        folder = statSync(file).isDirectory();
+      } catch {
+        // reported when it is read
+      }
+      expanded.push(...(folder ? metroFilesBelow(file) : [file]));
+    }
+    for (const file of expanded) {
+      let bytes: Buffer;
+      try {
+        bytes = readFileSync(file);
+      } catch (e) {
+        process.stderr.write(`${file}: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
+        failed = true;
+        continue;
+      }
+      const text = decode(bytes);
+      if (text === null) {
+        process.stderr.write(`${file}: not valid UTF-8: metro cannot read it; left as it is\n`);
+        failed = true;
+        continue;
+      }
+      const out = format(text);
+      if (out === text) continue;
+      if (check) {
+        process.stdout.write(file + "\n");
+        wouldChange = true;
+        continue;
+      }
+      try {
+        writeInPlace(file, out);
+      } catch (e) {
+        process.stderr.write(`${file}: cannot write: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
+        failed = true;
+      }
+    }
+    return failed || wouldChange ? 1 : 0;
+  },
+};
