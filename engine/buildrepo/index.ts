@@ -83,7 +83,9 @@ export async function runRepo(opts: RepoOptions): Promise<number> {
     try {
       const scan = scanMirror(fs, settings.mirror, config, (path) => {
         pathsNotFound.push(path);
-        print(`Path not found: ${path}`);
+        // plan is not buildrepo's: its stdout is a document (a matrix, a pipeline), so the line goes to stderr.
+        if (opts.command === "plan") note(`Path not found: ${path}`);
+        else print(`Path not found: ${path}`);
       });
       const ctx: RepoContext = { fs, mirror: settings.mirror, settings, config, session, scan, now, print, write, note, options: opts };
       const result: CommandResult = await runCommand(ctx, opts.command);
