@@ -280,6 +280,14 @@ async function main(): Promise<void> {
     const typing = await typingBench();
     for (const [k, val] of Object.entries(typing)) record(k, String(val), "");
   }
+
+  // --- Build farm (root and Buildbot only)
+  const farmBenchFile = join(__dirname, "farm-bench.js");
+  if (existsSync(farmBenchFile)) {
+    const load = require;
+    const { farmBench } = load(farmBenchFile) as { farmBench: () => Promise<Record<string, string>> };
+    for (const [k, val] of Object.entries(await farmBench())) record(k, val, "");
+  }
 }
 
 /** `repo plan` and `nextbuild` on a generated mirror of 500 builds, and the buildrepo cases through their run.py. */

@@ -1,17 +1,22 @@
 #!/bin/sh
-# seed.sh MIRROR [ARCH_DESC]: makes the very first seed of the tiny
+# seed.sh MIRROR [ARCH_DESC [SUBARCH]]: makes the very first seed of the tiny
 # distribution from the host's static busybox, where etc/layout.conf looks
-# for it, and writes the control files that name it:
+# for it, and writes the control files that name it (SUBARCH: generic, the
+# default, or small; run it once per subarch):
 #
-#   MIRROR/tiny-current/ARCH_DESC/generic/seed/stage3-generic-tiny-current-seed.tar.xz
-#   MIRROR/tiny-current/ARCH_DESC/generic/.control/strategy/seed     stage3
-#   MIRROR/tiny-current/ARCH_DESC/generic/.control/strategy/build    remote
-#   MIRROR/tiny-current/ARCH_DESC/generic/.control/version/stage3    seed
+#   MIRROR/tiny-current/ARCH_DESC/SUBARCH/seed/stage3-SUBARCH-tiny-current-seed.tar.xz
+#   MIRROR/tiny-current/ARCH_DESC/SUBARCH/.control/strategy/seed     stage3
+#   MIRROR/tiny-current/ARCH_DESC/SUBARCH/.control/strategy/build    remote
+#   MIRROR/tiny-current/ARCH_DESC/SUBARCH/.control/version/stage3    seed
 #
 # BUSYBOX=/path/to/busybox overrides /bin/busybox; it must be statically
 # linked (Debian: busybox-static), since nothing else is in the seed.
 set -eu
-mirror=${1:?usage: seed.sh MIRROR [ARCH_DESC]}
+mirror=${1:?usage: seed.sh MIRROR [ARCH_DESC [SUBARCH]]}
+subarch=${3:-generic}
+case "$subarch" in
+	*/*|.*|'') echo "seed.sh: bad subarch name '$subarch'" >&2; exit 2 ;;
+esac
 case "${2:-$(uname -m)}" in
 	x86_64|x86-64bit) arch=x86-64bit ;;
 	i?86|x86-32bit) arch=x86-32bit ;;
@@ -41,10 +46,10 @@ done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
 echo 'root:x:0:' > "$root/etc/group"
 
-dir="$mirror/tiny-current/$arch/generic"
+dir="$mirror/tiny-current/$arch/$subarch"
 install -d "$dir/seed" "$dir/.control/strategy" "$dir/.control/version"
-tar -cpf - -C "$root" . | xz -c > "$dir/seed/stage3-generic-tiny-current-seed.tar.xz"
+tar -cpf - -C "$root" . | xz -c > "$dir/seed/stage3-$subarch-tiny-current-seed.tar.xz"
 echo stage3 > "$dir/.control/strategy/seed"
 echo remote > "$dir/.control/strategy/build"
 echo seed > "$dir/.control/version/stage3"
-echo "seed: $dir/seed/stage3-generic-tiny-current-seed.tar.xz"
+echo "seed: $dir/seed/stage3-$subarch-tiny-current-seed.tar.xz"
