@@ -3,8 +3,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
-import { compareCodePoints, formatYmd, parsePyJson, pyInt, pySlice, strptimeYmd } from "../engine/buildrepo/python-semantics";
-import { CLI, SHARED } from "./support/shared";
+import { compareCodePoints, formatYmd, parsePyJson, pyInt, pySlice, strptimeYmd } from "../../engine/buildrepo/python-semantics";
+import { CLI, SHARED } from "../support/shared";
 
 const BUILDREPO = join(SHARED, "buildrepo", "cases");
 const COMMANDS = ["nextbuild", "fails", "empties", "zap", "clean", "index.xml", "digestgen"];
