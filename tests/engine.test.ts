@@ -199,13 +199,11 @@ describe("engine: scale", () => {
     assert.deepEqual(value({ "metro.conf": lines.join("\n") + "\n" }, "m0"), ["end"]);
   });
 
-  it("memoizes diamonds: 2^40 paths in linear time", () => {
+  it("memoizes diamonds: 2^40 paths (without memoization this never ends within the test's timeout)", () => {
     const lines = [];
     for (let i = 0; i < 40; i++) lines.push(`d${i}: $[d${i + 1}]$[d${i + 1}?]`);
     lines.push("d40: x");
-    const start = Date.now();
     assert.equal(value({ "metro.conf": lines.join("\n") + "\n" }, "d0"), "x" + "yes".repeat(40));
-    assert.ok(Date.now() - start < 2000);
   });
 });
 
