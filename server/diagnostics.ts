@@ -11,7 +11,8 @@ import { mergeFindings, type ContextFindings } from "../analysis/findings";
 import { problemCode } from "../engine/files";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
-import { SETUP_NAMES, type FileIndex, type ReferenceEntry } from "../analysis/workspace-index";
+import type { FileIndex } from "../analysis/workspace-index";
+import { commandLineNames, treeFindings } from "../analysis/tree-findings";
 
 export const SOURCE = "metro";
 
@@ -124,87 +125,24 @@ export function syntaxDiagnostic(d: SyntaxDiagnostic): lsp.Diagnostic {
   };
 }
 
-/** Names a context's command line defines: never "undefined" in the tree. */
-function commandLineNames(tree: MetroTree): Set<string> {
-  const names = new Set(SETUP_NAMES);
-  for (const c of tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);
-  return names;
-}
-
-export function isUndefinedInTree(tree: MetroTree, r: ReferenceEntry, cmdline = commandLineNames(tree)): boolean {
-  if (r.name === null) return false;
-  if (r.modifier === "zap" || r.modifier === "lax" || r.boolean) return false;
-  if (r.place === "condition") return false;
-  if (cmdline.has(r.name)) return false;
-  return tree.index.definitions(r.name).length === 0;
-}
-
-/**
- * Layer 1: names no file defines, names defined twice in one file. Where the
- * contexts already judged the same place (the engine's finding), that verdict
- * stands alone. A name no file defines in a file that evaluated contexts read
- * is the contexts' business (an error when a run expands it, a warning when
- * none does); in a file no context reads it is a hint: nothing uses it.
- */
+/** Layer 1 (analysis/tree-findings.ts): where the engine or the parser already judged a place, that verdict stands alone. */
 function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[]): lsp.Diagnostic[] {
-  const out: lsp.Diagnostic[] = [];
-  const cmdline = commandLineNames(tree);
   const evaluated = tree.contexts.contexts.filter((c) => c.evaluated);
-  const readByContexts = evaluated.some((c) => c.reads.has(file.path));
-  const judged = (range: lsp.Range, codes: string[]) => existing.some((e) => codes.includes(String(e.code)) && overlaps(e.range, range));
-  for (const r of file.references) {
-    if (r.part && !r.part.terminated) continue;
-    if (r.name === null && (r.form === "relative" || r.form === "section") && r.place !== "multi-line") {
-      if (judged(toLspRange(r.range), [Codes.noSection])) continue;
-      out.push({
-        range: toLspRange(r.range),
-        severity: lsp.DiagnosticSeverity.Warning,
-        code: Codes.noSection,
-        source: SOURCE,
-        message: `\`${r.part ? "$[" + r.part.inner + "]" : ""}\` is relative to the current section, but there is none here: expanding it fails`,
-      });
-      continue;
-    }
-    if (!isUndefinedInTree(tree, r, cmdline)) continue;
-    if (r.place === "multi-reference" && r.modifier === "lax") continue;
-    const range = toLspRange(r.nameRange.start.offset === r.nameRange.end.offset ? r.range : r.nameRange);
-    if (judged(range, ["metro/undefined-element", "metro/undefined-multi-line"]) || judged(toLspRange(r.range), ["metro/undefined-element", "metro/undefined-multi-line"])) continue;
-    // Read by evaluated contexts and not reported by them: no run expands it.
-    if (readByContexts) continue;
-    const data: DiagnosticData = { name: r.name! };
-    const unused = evaluated.length > 0;
-    out.push({
-      range,
-      severity: unused ? lsp.DiagnosticSeverity.Hint : lsp.DiagnosticSeverity.Warning,
-      code: Codes.undefinedReference,
-      source: SOURCE,
-      message: unused
-        ? `no file in this tree defines \`${r.name}\`, and no context of this tree reads this file (unused): expanding this would fail`
-        : `no file in this tree defines \`${r.name}\` and it is not a command-line name: expanding this fails unless a context defines it`,
-      data,
-    });
-  }
-  // A name defined twice in one file: fatal for metro when both are unconditional or share a condition.
-  const seen = new Map<string, typeof file.definitions[number]>();
-  for (const d of file.definitions) {
-    const key = d.name + "\u0000" + (d.condition ?? "");
-    const first = seen.get(key);
-    if (!first) {
-      seen.set(key, d);
-      continue;
-    }
-    const range = toLspRange(d.nameRange.start.offset === d.nameRange.end.offset ? d.statement.range : d.nameRange);
-    if (judged(range, [Codes.duplicateDefinition])) continue;
-    out.push({
-      range,
-      severity: lsp.DiagnosticSeverity.Error,
-      code: Codes.duplicateDefinition,
-      source: SOURCE,
-      message: `\`${d.name}\` is already defined${d.condition ? ` under the condition \`${d.condition}\`` : ""} in this file: metro stops with a duplicate-definition error`,
-      relatedInformation: [{ location: location(first.file, first.nameRange), message: `first definition of \`${d.name}\`` }],
-    });
-  }
-  return out;
+  const findings = treeFindings(tree.index, file, {
+    commandLineNames: commandLineNames(tree.contexts.contexts),
+    readByContexts: evaluated.some((c) => c.reads.has(file.path)),
+    contextsEvaluated: evaluated.length > 0,
+    judged: (range, codes) => existing.some((e) => codes.includes(String(e.code)) && overlaps(e.range, toLspRange(range))),
+  });
+  return findings.map((f) => ({
+    range: toLspRange(f.range),
+    severity: toLspSeverity(f.severity),
+    code: f.code,
+    source: SOURCE,
+    message: f.message,
+    relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
+    ...(f.name ? { data: { name: f.name } satisfies DiagnosticData } : {}),
+  }));
 }
 
 /**

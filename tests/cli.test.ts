@@ -79,14 +79,16 @@ describe("cli: metro-engine", () => {
     // metro's run reads `target` first: that is where it stops; `name` is never read, so its reference only warns.
     assert.match(t.out, /metro\.conf:1:1: error: the \(no target\) run reads target, path\/mirror\/target\/path, .*which are not defined: metro stops at target; no file of the tree defines it: pass it on the command line: target: VALUE \[metro\/undefined-element\]/);
     assert.match(t.out, /metro\.conf:2:7: warning: "target" is not defined \(unused by the \(no target\) run; metro never expands it\)/);
-    const j = JSON.parse((await run(["check", "--format", "json", "--config", config])).out);
+    const j = JSON.parse((await run(["check", "--format", "json", "--config", config])).out).filter((f: { file: string }) => f.file === config);
     assert.equal(j[0].code, "metro/undefined-element");
     assert.equal(j[0].severity, "error");
     const s = JSON.parse((await run(["check", "--format", "sarif", "--config", config])).out);
     assert.equal(s.version, "2.1.0");
-    assert.equal(s.runs[0].results[0].ruleId, "metro/undefined-element");
+    type Result = { ruleId: string; locations: { physicalLocation: { artifactLocation: { uri: string }; region: { startLine: number } } }[] };
+    const results = (s.runs[0].results as Result[]).filter((r) => r.locations[0].physicalLocation.artifactLocation.uri.endsWith("metro.conf"));
+    assert.equal(results[0].ruleId, "metro/undefined-element");
     // The keys the run reads that nothing defines (at the entry file), then the reference nothing reads (line 2).
-    const lines = s.runs[0].results.map((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => r.locations[0].physicalLocation.region.startLine);
+    const lines = results.map((r: { locations: { physicalLocation: { region: { startLine: number } } }[] }) => r.locations[0].physicalLocation.region.startLine);
     assert.equal(lines[0], 1);
     assert.equal(lines[lines.length - 1], 2);
   });
@@ -252,6 +254,22 @@ describe("cli: metro-engine", () => {
         const line = readFileSync(join(tree, "etc", "a.conf"), "utf8").split("\n")[loc.region.startLine - 1];
         assert.ok(line.startsWith(res.ruleId === "metro/undefined-element" ? "x:" : "p:") || line.startsWith("q:"), `${res.ruleId} at ${line}`);
       }
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
+  it("check reports what only the tree's index knows about files no context reads, as the editor shows it", async () => {
+    const tree = writeTree({
+      "metro.conf": "a: 1\n",
+      "targets/other.spec": "x: $[never/defined]\ny: 1\ny: 2\n",
+    });
+    try {
+      const r = await run(["check", "--format", "json", "--config", join(tree, "metro.conf")]);
+      const findings = JSON.parse(r.out) as { file: string; code: string; severity: string; message: string }[];
+      const spec = findings.filter((f) => f.file === join(tree, "targets/other.spec"));
+      assert.deepEqual(spec.map((f) => [f.code, f.severity]), [["metro/undefined-reference", "hint"], ["metro/duplicate-definition", "warning"]], JSON.stringify(spec));
+      assert.match(spec[0].message, /no file in this tree defines `never\/defined`, and no context of this tree reads this file \(unused\)/);
     } finally {
       rmSync(tree, { recursive: true, force: true });
     }

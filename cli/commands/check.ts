@@ -6,6 +6,8 @@ import { mergeFindings, type ContextFindings, type MergedFinding } from "../../a
 import type { ContextConfig } from "../../analysis/contexts-file";
 import { Workspace } from "../../engine/workspace";
 import { findTreeRootAbove } from "../../analysis/trees";
+import { commandLineNames, sameSpot, treeFindings } from "../../analysis/tree-findings";
+import { WorkspaceIndex } from "../../analysis/workspace-index";
 import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
@@ -54,8 +56,45 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     f.message = said + f.message.slice(f.plainMessage.length);
     f.plainMessage = said;
   });
-  out.push(...merged);
+  for (const f of merged) out.push(f);
+  for (const f of unreadFileFindings(specs, workspace, roots, files)) out.push(f);
   out.sort(byPlace);
+  return out;
+}
+
+/**
+ * What the index alone knows (analysis/tree-findings.ts, as the language
+ * server shows it) about the Metro files of the contexts' trees that no
+ * context reads: a name no file defines there is a hint (nothing uses it);
+ * what would stop a build reading the file (a bad line, a name defined twice)
+ * is a warning, since no run of these contexts reads it.
+ */
+function unreadFileFindings(specs: ContextSpec[], workspace: Workspace, roots: Set<string>, read: Set<string>): CheckFinding[] {
+  const out: CheckFinding[] = [];
+  const cmdline = commandLineNames(specs);
+  const done = new Set<string>();
+  for (const root of roots) {
+    const index = new WorkspaceIndex(root, { parse: (p) => workspace.getFile(p)?.ast });
+    index.scan();
+    for (const [path, file] of index.files) {
+      // A file of two roots (a tree and the install folder inside it) is judged once.
+      if (read.has(path) || done.has(path)) continue;
+      done.add(path);
+      const syntax = file.ast.diagnostics;
+      const findings: EngineDiagnostic[] = syntax.map((d) => ({ file: path, range: d.range, severity: d.severity, code: d.code, message: d.message }));
+      for (const f of treeFindings(index, file, {
+        commandLineNames: cmdline,
+        readByContexts: false,
+        contextsEvaluated: specs.length > 0,
+        judged: (range, codes) => syntax.some((d) => codes.includes(d.code) && sameSpot(d.range, range)),
+      })) findings.push(f);
+      // No run of these contexts reads the file: nothing here stops a build, so nothing is an error.
+      for (const f of findings) {
+        const message = f.severity === "error" ? `${f.message} (no context reads this file)` : f.message;
+        out.push({ file: path, range: f.range, severity: f.severity === "error" ? "warning" : f.severity, code: f.code, message, plainMessage: message, related: f.related, contexts: [] });
+      }
+    }
+  }
   return out;
 }
 
