@@ -114,6 +114,7 @@ export class Farm {
     this.tree = join(this.base, "examples");
     this.mirror = join(this.base, "mirror");
     this.tmp = join(this.base, "tmp");
+    for (const w of workers) mkdirSync(join(this.tmp, w.name), { recursive: true });
     this.masterDir = join(this.base, "master");
     this.arch = hostArchDesc()!;
     const cli = join(this.base, "metro-engine.js");
@@ -144,7 +145,8 @@ export class Farm {
       pb: `tcp:${this.port}:interface=127.0.0.1`,
       change_user: "farm-test",
       change_password: this.password,
-      workers: Object.fromEntries(this.workers.map((w) => [w.name, { password: this.password, subarches: w.subarches }])),
+      // Each worker stands for a machine of its own: its own path/tmp (a build locks its path/tmp).
+      workers: Object.fromEntries(this.workers.map((w) => [w.name, { password: this.password, subarches: w.subarches, build_args: ["path/tmp:", join(this.tmp, w.name)] }])),
     };
     this.run("buildbot", ["create-master", "--quiet", "--config", join(PROJECT, "examples", "buildbot", "master.cfg"), this.masterDir]);
     writeFileSync(join(this.masterDir, "farm.json"), JSON.stringify(farm, null, 2));

@@ -10,7 +10,7 @@
 // buildbot and buildbot-worker; skips with a message otherwise.
 
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -52,6 +52,13 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
   this.timeout(BUILD_WAIT + 120_000);
   let farm: Farm | null = null;
   const snapshotLock = (day: string) => join(farm!.mirror, "tiny-current", "snapshots", `.tiny-repo-${day}.tar.xz_progress`);
+  /** A live process that is a build by its command line (argv[0] metro-engine): the builder honours a lock it holds. */
+  let lockHolder: ChildProcess | null = null;
+  const holdSnapshotLock = (day: string) => {
+    lockHolder ??= spawn("sleep", ["3600"], { argv0: "metro-engine", stdio: "ignore" });
+    mkdirSync(dirname(snapshotLock(day)), { recursive: true });
+    writeFileSync(snapshotLock(day), String(lockHolder.pid));
+  };
   /** Plays the other build that held the snapshot lock: the snapshot appears, then the lock goes. */
   const finishSnapshot = (day: string) => {
     const out = join(farm!.mirror, "tiny-current", "snapshots", `tiny-repo-${day}.tar.xz`);
@@ -81,6 +88,7 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
 
   after(async function () {
     this.timeout(180_000);
+    lockHolder?.kill("SIGKILL");
     if (!farm) return;
     await farm.stop();
     const left = farm.leftovers();
@@ -96,8 +104,7 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
 
     // Hold the snapshot lock (as another build of the same snapshot would):
     // both builds start, take their subarch's lock and wait for it.
-    mkdirSync(dirname(snapshotLock(DAY0)), { recursive: true });
-    writeFileSync(snapshotLock(DAY0), String(process.pid));
+    holdSnapshotLock(DAY0);
     f.sendchange("metro-plan", { today: DAY0 });
     const running = await waitFor("both subarch builds to run", 120_000, () => {
       const g = builds("metro-generic");
@@ -155,7 +162,7 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
     writeFileSync(seedVersion, "missing\n");
     assert.equal(existsSync(join(f.subarchDir("small"), ".control", ".failcount")), false);
 
-    writeFileSync(snapshotLock(DAY3), String(process.pid));
+    holdSnapshotLock(DAY3);
     f.sendchange("metro-plan", { today: DAY3 });
     const running = await waitFor("both subarch builds of day 3 to run", 120_000, () => {
       const g = builds("metro-generic");
