@@ -4,7 +4,8 @@
 // `code-server --install-extension`, driven by Debian's Chromium through
 // playwright-core. It opens a copy of the examples tree and checks what a
 // user sees: the status bar item naming the active context, the Problems
-// panel, and a hover. The screenshot stays in test-artifacts/ (CI keeps it).
+// panel, a hover, and the build graph's webview (a click on a node opens its
+// file). The screenshots stay in test-artifacts/ (CI keeps them).
 // Skips when Chromium or ripgrep is not installed.
 
 import * as assert from "node:assert/strict";
@@ -171,5 +172,56 @@ describe("system: the VS Code extension in code-server", function () {
     assert.match(text, /etc\/layout\.conf:\d+/);
     assert.match(text, /derived from the tree/);
     assert.match(text, /\.control/);
+  });
+
+  it("shows the build graph beside the editor, and a click on a node opens its file", async () => {
+    const p = page!;
+    // A file the context reads that no earlier step opened: its tab can only come from the click.
+    const target = join(root, "tree", "targets", "tiny", "target", "stage.spec");
+    await p.keyboard.press("Control+P");
+    await p.keyboard.type("metro.conf");
+    await p.locator(".quick-input-widget .monaco-list-row", { hasText: "metro.conf" }).first().waitFor({ timeout: 30_000 });
+    await p.keyboard.press("Enter");
+    await p.locator(".editor-group-container.active .tab.active", { hasText: "metro.conf" }).waitFor({ timeout: 30_000 });
+    await p.locator(".monaco-editor .view-lines", { hasText: "[section path]" }).first().waitFor({ timeout: 30_000 });
+
+    // Room for the picture: hide the panel the Problems step opened.
+    if (await p.locator(".part.panel").isVisible()) await p.keyboard.press("Control+J");
+    await p.keyboard.press("Control+Shift+P");
+    await p.keyboard.type("Metro: Show Build Graph");
+    await p.locator(".quick-input-widget .monaco-list-row", { hasText: "Metro: Show Build Graph" }).first().waitFor({ timeout: 30_000 });
+    await p.keyboard.press("Enter");
+
+    // Beside the editor: a second editor group whose tab is the graph of the active context.
+    const graphTab = p.locator(".editor-group-container .tab", { hasText: "Build Graph: stage3" });
+    await graphTab.first().waitFor({ timeout: 120_000 });
+    assert.equal(await p.locator(".editor-group-container").count(), 2);
+    const groups = p.locator(".editor-group-container");
+    assert.equal(await groups.nth(0).locator(".tab", { hasText: "Build Graph" }).count(), 0);
+    assert.equal(await groups.nth(0).locator(".tab.active", { hasText: "metro.conf" }).count(), 1);
+    assert.equal(await groups.nth(1).locator(".tab", { hasText: "Build Graph" }).count(), 1);
+
+    // The webview's page sits in an iframe (the webview host) holding another (the content).
+    const view = p.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+    await view.locator("svg g.node").first().waitFor({ timeout: 120_000 });
+    const node = view.locator(`svg g.node[data-file="${target}"]`);
+    assert.equal(await node.count(), 1, "the graph has a node for targets/tiny/target/stage.spec");
+    assert.equal((await node.locator("text").first().textContent())?.trim(), "stage.spec");
+    assert.equal(await view.locator(`svg g.node[data-file="${join(root, "tree", "metro.conf")}"]`).count(), 1);
+    assert.equal(await p.locator(".tab", { hasText: /^stage\.spec/ }).count(), 0);
+    await node.scrollIntoViewIfNeeded();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await p.screenshot({ path: join(ARTIFACTS, "code-server-graph.png") });
+
+    // Click the node's name, as a user would.
+    await node.locator("text").first().click();
+    const active = p.locator(".editor-group-container.active .tab.active", { hasText: "stage.spec" });
+    await active.waitFor({ timeout: 60_000 });
+    // In the first group (the editor's), with the graph still beside it.
+    assert.equal(await groups.nth(0).locator(".tab.active", { hasText: "stage.spec" }).count(), 1);
+    assert.equal(await groups.nth(1).locator(".tab", { hasText: "Build Graph" }).count(), 1);
+    // The editor shows that file (its first lines), not another stage.spec.
+    await p.locator(".editor-group-container.active .monaco-editor .view-lines", { hasText: "[collect ../steps/unpack.spec]" }).first().waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: join(ARTIFACTS, "code-server-graph-click.png") });
   });
 });
