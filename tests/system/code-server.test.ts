@@ -51,6 +51,39 @@ function waitForOutput(proc: ChildProcess, text: RegExp, log: string[]): Promise
   });
 }
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends code-server's process group and waits until none of it is left: the
+ * extension host outlives the server by a moment and writes into TMPDIR
+ * (VS Code's TypeScript extension makes vscode-typescript<uid> there), which
+ * the run removes at its end.
+ */
+async function endGroup(pgid: number): Promise<void> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, s);
+    } catch {
+      /* already gone */
+    }
+  };
+  const gone = async (ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (!groupAlive(pgid)) return true;
+    return !groupAlive(pgid);
+  };
+  signal("SIGTERM");
+  if (await gone(10_000)) return;
+  signal("SIGKILL");
+  await gone(5_000);
+}
+
 describe("system: the VS Code extension in code-server", function () {
   this.timeout(20 * 60_000);
   let root = "";
@@ -106,7 +139,8 @@ describe("system: the VS Code extension in code-server", function () {
     server = spawn(
       process.execPath,
       [entry, ...common, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", tree],
-      { env, stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group: the extension host and the language server it starts end with it (below).
+      { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     await waitForOutput(server, /HTTP server listening on/, log);
 
@@ -122,12 +156,7 @@ describe("system: the VS Code extension in code-server", function () {
       await page.screenshot({ path: join(ARTIFACTS, "code-server.png") }).catch(() => {});
     }
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null) server.kill("SIGKILL");
-    }
+    if (server?.pid) await endGroup(server.pid);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
