@@ -4,7 +4,8 @@
 // `code-server --install-extension`, driven by Debian's Chromium through
 // playwright-core. It opens a copy of the examples tree and checks what a
 // user sees: the status bar item naming the active context, the Problems
-// panel, and a hover. The screenshot stays in test-artifacts/ (CI keeps it).
+// panel, a hover, and the build graph's webview (a click on a node opens its
+// file). The screenshots stay in test-artifacts/ (CI keeps them).
 // Skips when Chromium or ripgrep is not installed.
 
 import * as assert from "node:assert/strict";
@@ -48,6 +49,39 @@ function waitForOutput(proc: ChildProcess, text: RegExp, log: string[]): Promise
     proc.stderr!.on("data", onData);
     proc.once("exit", (code) => reject(new Error(`code-server exited (${code}): ${log.join("")}`)));
   });
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends code-server's process group and waits until none of it is left: the
+ * extension host outlives the server by a moment and writes into TMPDIR
+ * (VS Code's TypeScript extension makes vscode-typescript<uid> there), which
+ * the run removes at its end.
+ */
+async function endGroup(pgid: number): Promise<void> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(-pgid, s);
+    } catch {
+      /* already gone */
+    }
+  };
+  const gone = async (ms: number) => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (!groupAlive(pgid)) return true;
+    return !groupAlive(pgid);
+  };
+  signal("SIGTERM");
+  if (await gone(10_000)) return;
+  signal("SIGKILL");
+  await gone(5_000);
 }
 
 describe("system: the VS Code extension in code-server", function () {
@@ -105,7 +139,8 @@ describe("system: the VS Code extension in code-server", function () {
     server = spawn(
       process.execPath,
       [entry, ...common, "--auth", "none", "--bind-addr", `127.0.0.1:${port}`, "--disable-telemetry", "--disable-update-check", "--disable-workspace-trust", tree],
-      { env, stdio: ["ignore", "pipe", "pipe"] },
+      // Its own process group: the extension host and the language server it starts end with it (below).
+      { env, stdio: ["ignore", "pipe", "pipe"], detached: true },
     );
     await waitForOutput(server, /HTTP server listening on/, log);
 
@@ -121,12 +156,7 @@ describe("system: the VS Code extension in code-server", function () {
       await page.screenshot({ path: join(ARTIFACTS, "code-server.png") }).catch(() => {});
     }
     await browser?.close().catch(() => {});
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once("exit", r));
-      server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (server.exitCode === null) server.kill("SIGKILL");
-    }
+    if (server?.pid) await endGroup(server.pid);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
@@ -171,5 +201,56 @@ describe("system: the VS Code extension in code-server", function () {
     assert.match(text, /etc\/layout\.conf:\d+/);
     assert.match(text, /derived from the tree/);
     assert.match(text, /\.control/);
+  });
+
+  it("shows the build graph beside the editor, and a click on a node opens its file", async () => {
+    const p = page!;
+    // A file the context reads that no earlier step opened: its tab can only come from the click.
+    const target = join(root, "tree", "targets", "tiny", "target", "stage.spec");
+    await p.keyboard.press("Control+P");
+    await p.keyboard.type("metro.conf");
+    await p.locator(".quick-input-widget .monaco-list-row", { hasText: "metro.conf" }).first().waitFor({ timeout: 30_000 });
+    await p.keyboard.press("Enter");
+    await p.locator(".editor-group-container.active .tab.active", { hasText: "metro.conf" }).waitFor({ timeout: 30_000 });
+    await p.locator(".monaco-editor .view-lines", { hasText: "[section path]" }).first().waitFor({ timeout: 30_000 });
+
+    // Room for the picture: hide the panel the Problems step opened.
+    if (await p.locator(".part.panel").isVisible()) await p.keyboard.press("Control+J");
+    await p.keyboard.press("Control+Shift+P");
+    await p.keyboard.type("Metro: Show Build Graph");
+    await p.locator(".quick-input-widget .monaco-list-row", { hasText: "Metro: Show Build Graph" }).first().waitFor({ timeout: 30_000 });
+    await p.keyboard.press("Enter");
+
+    // Beside the editor: a second editor group whose tab is the graph of the active context.
+    const graphTab = p.locator(".editor-group-container .tab", { hasText: "Build Graph: stage3" });
+    await graphTab.first().waitFor({ timeout: 120_000 });
+    assert.equal(await p.locator(".editor-group-container").count(), 2);
+    const groups = p.locator(".editor-group-container");
+    assert.equal(await groups.nth(0).locator(".tab", { hasText: "Build Graph" }).count(), 0);
+    assert.equal(await groups.nth(0).locator(".tab.active", { hasText: "metro.conf" }).count(), 1);
+    assert.equal(await groups.nth(1).locator(".tab", { hasText: "Build Graph" }).count(), 1);
+
+    // The webview's page sits in an iframe (the webview host) holding another (the content).
+    const view = p.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+    await view.locator("svg g.node").first().waitFor({ timeout: 120_000 });
+    const node = view.locator(`svg g.node[data-file="${target}"]`);
+    assert.equal(await node.count(), 1, "the graph has a node for targets/tiny/target/stage.spec");
+    assert.equal((await node.locator("text").first().textContent())?.trim(), "stage.spec");
+    assert.equal(await view.locator(`svg g.node[data-file="${join(root, "tree", "metro.conf")}"]`).count(), 1);
+    assert.equal(await p.locator(".tab", { hasText: /^stage\.spec/ }).count(), 0);
+    await node.scrollIntoViewIfNeeded();
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await p.screenshot({ path: join(ARTIFACTS, "code-server-graph.png") });
+
+    // Click the node's name, as a user would.
+    await node.locator("text").first().click();
+    const active = p.locator(".editor-group-container.active .tab.active", { hasText: "stage.spec" });
+    await active.waitFor({ timeout: 60_000 });
+    // In the first group (the editor's), with the graph still beside it.
+    assert.equal(await groups.nth(0).locator(".tab.active", { hasText: "stage.spec" }).count(), 1);
+    assert.equal(await groups.nth(1).locator(".tab", { hasText: "Build Graph" }).count(), 1);
+    // The editor shows that file (its first lines), not another stage.spec.
+    await p.locator(".editor-group-container.active .monaco-editor .view-lines", { hasText: "[collect ../steps/unpack.spec]" }).first().waitFor({ timeout: 30_000 });
+    await p.screenshot({ path: join(ARTIFACTS, "code-server-graph-click.png") });
   });
 });
