@@ -139,13 +139,7 @@ export function keyGraph(ctx: EvaluatedContext, key: string): BuildGraph {
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
     }
-    for (const k of keys) {
-      try {
-        ctx.get(k);
-      } catch (e) {
-        if (!(e instanceof EvaluationError)) throw e;
-      }
-    }
+    for (const k of keys) ctx.tryGet(k);
   }
   const users = ctx.referrers(key).sort();
   const uses: string[] = [];
