@@ -186,7 +186,13 @@ export class ContextManager extends Emitter<ContextEvents> {
     }
     this.editedFiles.add(path);
     this.pausedUntil = performance.now() + PAUSE_AFTER_CHANGE_MS;
-    this.activeDone = false;
+    const active = this.active;
+    // The active context does not read the edited file: nothing it says changes, so the file can be shown at once.
+    this.activeDone = !active || !this.queue.has(active);
+    if (this.activeDone && this.queue.size) {
+      const edited = new Set(this.editedFiles);
+      setImmediate(() => this.emit("progress", edited));
+    }
     this.pump(new Set([path]));
   }
 
