@@ -250,7 +250,7 @@ export async function serverBench(): Promise<Record<string, number | string>> {
     out.ls_random_session_heap_after_gc_last_mb = mb(heap[heap.length - 1]);
     await client.stop();
   } finally {
-    rmSync(root, { recursive: true, force: true });
+    rmSync(join(root, ".."), { recursive: true, force: true }); // the case folder holding root
   }
 
   // --- Issue 6: no configuration at all ------------------------------------------------------
@@ -270,7 +270,7 @@ export async function serverBench(): Promise<Record<string, number | string>> {
     out.ls_noconfig_memory_all_files_open_mb = mb(client.memory());
     await client.stop();
   } finally {
-    rmSync(root2, { recursive: true, force: true });
+    rmSync(join(root2, ".."), { recursive: true, force: true });
   }
   return out;
 }
