@@ -112,18 +112,22 @@ export function collectGraph(ctx: EvaluatedContext): BuildGraph {
   }
   // The step keys, on the file that defines them.
   if (!ctx.fatal) {
-    let keys: string[] = [];
-    try {
-      keys = ctx.keys();
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      keys = [...ctx.store.all.keys()];
-    }
+    const keys = listedKeys(ctx) ?? [...ctx.store.all.keys()];
     for (const key of keys.filter((k) => k.startsWith("steps/")).sort()) {
       for (const d of ctx.definitions(key)) nodes.get(d.file)?.details.push(d.condition ? `${key} (when ${d.condition})` : key);
     }
   }
   return { kind: "collect", root, context: { config: ctx.spec.config, args: { ...ctx.spec.args } }, fatal: ctx.fatal?.code ?? null, nodes: [...nodes.values()], edges };
+}
+
+/** Every key as metro lists them, or null when listing fails (a condition that cannot be evaluated). */
+function listedKeys(ctx: EvaluatedContext): string[] | null {
+  try {
+    return ctx.keys();
+  } catch (e) {
+    if (!(e instanceof EvaluationError)) throw e;
+    return null;
+  }
 }
 
 /**
@@ -132,15 +136,7 @@ export function collectGraph(ctx: EvaluatedContext): BuildGraph {
  * key is expanded here first).
  */
 export function keyGraph(ctx: EvaluatedContext, key: string): BuildGraph {
-  if (!ctx.fatal) {
-    let keys: string[] = [];
-    try {
-      keys = ctx.keys();
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-    }
-    for (const k of keys) ctx.tryGet(k);
-  }
+  if (!ctx.fatal) for (const k of listedKeys(ctx) ?? []) ctx.tryGet(k);
   const users = ctx.referrers(key).sort();
   const uses: string[] = [];
   for (const k of ctx.store.all.keys()) if (ctx.referrers(k).includes(key)) uses.push(k);

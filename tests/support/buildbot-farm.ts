@@ -10,22 +10,12 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { createServer } from "node:net";
 import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
+import { have, hostArchDesc } from "./builder";
 import { PROJECT } from "./shared";
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 const EXAMPLES = join(PROJECT, "examples");
 export const SUBARCHES = ["generic", "small"] as const;
 
-export function hostArchDesc(): string | null {
-  const m = machine();
-  if (m === "x86_64") return "x86-64bit";
-  if (m === "aarch64") return "arm-64bit";
-  if (m === "riscv64") return "riscv-64bit";
-  return null;
-}
-
-function have(tool: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
-}
 
 /** Why a farm cannot run here, or null. */
 export function farmPrerequisite(): string | null {

@@ -29,12 +29,17 @@ export function hostArchDesc(): string | null {
   return null;
 }
 
+/** Whether a command is on PATH. */
+export function have(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status === 0;
+}
+
 /** Why these tests cannot run here, or null. */
 export function missingPrerequisite(): string | null {
   if (process.getuid?.() !== 0) return "the builder tests need root (chroot and mounts)";
   if (!existsSync(BUILT_CLI)) return `${BUILT_CLI} is missing (run node scripts/build.mjs)`;
   for (const tool of ["busybox", "xz", "chroot", "mount", "umount", "tar", "unshare", "setpriv"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" }).status !== 0) return `${tool} is not installed`;
+    if (!have(tool)) return `${tool} is not installed`;
   }
   if (spawnSync("ldd", ["/bin/busybox"], { stdio: "ignore" }).status === 0) return "/bin/busybox is not static (install busybox-static)";
   if (!hostArchDesc()) return `no example seed for a ${machine()} host`;

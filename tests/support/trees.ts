@@ -1,8 +1,26 @@
 // Small Metro trees written to temporary directories for tests.
 
-import { mkdirSync, mkdtempSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+
+const madeDirs: string[] = [];
+
+/** A new temporary folder, as its real path; `removeTempDirs` removes those made so far (the run's TMPDIR goes at the end anyway). */
+export function tempDir(prefix = "metro-tree-"): string {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), prefix)));
+  madeDirs.push(dir);
+  return dir;
+}
+
+/** A temporary folder made elsewhere, to be removed with those of `tempDir`. */
+export function adoptTempDir(dir: string): void {
+  madeDirs.push(dir);
+}
+
+export function removeTempDirs(): void {
+  for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 /** Writes files (path -> text; the text @ROOT@ becomes the tree's path) and returns the root. */
 export function writeTree(files: Record<string, string>): string {

@@ -3,10 +3,10 @@
 // script is written, in order, with exactly the evaluated value; nothing
 // else changes anywhere.
 
+import { adoptTempDir, removeTempDirs, tempDir } from "../support/trees";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
 
@@ -48,12 +48,6 @@ function snapshotTree(dir: string): Map<string, number> {
   return new Map(walkFiles(dir).map((f) => [f, statSync(f).mtimeMs]));
 }
 
-const temporary: string[] = [];
-function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-}
 
 async function inBatches<T>(items: T[], size: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) {
@@ -66,7 +60,7 @@ describe("metro-engine build --dry-run", function () {
 
   // A dry run mounts nothing, so plain recursive removal is safe here.
   after(() => {
-    for (const dir of temporary.splice(0)) rmSync(dir, { recursive: true, force: true });
+    removeTempDirs();
   });
 
   before(function () {
@@ -81,7 +75,7 @@ describe("metro-engine build --dry-run", function () {
     before(function () {
       requireShared(this);
       kit = materialize("funtoo-metro");
-      temporary.push(dirname(kit.root));
+      adoptTempDir(dirname(kit.root));
       out = tempDir("metro-dry-run-");
     });
 

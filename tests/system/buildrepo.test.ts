@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
+import { tempDir as newTempDir } from "../support/trees";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { tmpdir, userInfo } from "node:os";
+import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { compareCodePoints, formatYmd, parsePyJson, pyInt, pySlice, strptimeYmd } from "../../engine/buildrepo/python-semantics";
 import { CLI, SHARED } from "../support/shared";
@@ -91,9 +92,7 @@ function repo(args: string[], opts: { cwd: string; home: string }) {
   return { code: p.status, out: p.stdout, err: p.stderr };
 }
 
-function tempDir(): string {
-  return realpathSync(mkdtempSync(join(tmpdir(), "metro-repo-")));
-}
+const tempDir = () => newTempDir("metro-repo-");
 
 describe("repo: buildrepo's recorded answers (../shared/buildrepo)", function () {
   const cases = existsSync(BUILDREPO) ? readdirSync(BUILDREPO).filter((n) => existsSync(join(BUILDREPO, n, "golden.json"))).sort() : [];

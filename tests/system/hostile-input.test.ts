@@ -5,25 +5,19 @@
 // located message (`spawnSync`'s timeout only stops a hung child so the
 // failure is reported; it is not a timing threshold).
 
+import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, mkdtempSync, openSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CLI } from "../support/shared";
 
 const HANG_GUARD_MS = 30000;
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+after(() => removeTempDirs());
 
-function tempDir(): string {
-  const d = realpathSync(mkdtempSync(join(tmpdir(), "metro-hostile-")));
-  made.push(d);
-  return d;
-}
+/** A new temporary folder (removed after the tests), as its real path. */
+const tempDir = () => newTempDir("metro-hostile-");
 
 function write(root: string, files: Record<string, string | Buffer>): void {
   for (const [rel, text] of Object.entries(files)) {

@@ -6,10 +6,10 @@
 // worst case near 300 MB): a server that hung would time the test out, one
 // that buffered without bound would die of the cap.
 
+import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { StdioClient, uriOf } from "../../server/testing/stdio-client";
@@ -20,17 +20,10 @@ const HEAP_CAP = ["--max-old-space-size=512"];
 /** Resident memory a server may hold after opening any of these folders (it holds about 60 MB on a small tree). */
 const MAX_RSS = 768 * 1024 * 1024;
 
-const made: string[] = [];
-after(() => {
-  for (const d of made) rmSync(d, { recursive: true, force: true });
-});
+after(() => removeTempDirs());
 
 /** A new temporary folder (removed after the tests), as its real path. */
-function tempDir(): string {
-  const d = realpathSync(mkdtempSync(join(tmpdir(), "metro-hostile-")));
-  made.push(d);
-  return d;
-}
+const tempDir = () => newTempDir("metro-hostile-");
 
 function write(root: string, files: Record<string, string>): void {
   for (const [rel, text] of Object.entries(files)) {
