@@ -187,7 +187,8 @@ export class Farm {
       "import bz2, zlib",
       "def text(o):",
       "    if not isinstance(o, bytes): raise TypeError(type(o))",
-      "    for unpack in (lambda b: b, zlib.decompress, bz2.decompress):",
+      // Compressed chunks first: any bytes decode as text, so the plain reading comes last.
+      "    for unpack in (zlib.decompress, bz2.decompress, lambda b: b):",
       "        try: return unpack(o).decode('utf-8', 'replace')",
       "        except Exception: pass",
       "    return repr(o)",

@@ -62,7 +62,8 @@ describe("buildbot farm (real master, two workers, two subarches)", function () 
   /** Plays the other build that held the snapshot lock: the snapshot appears, then the lock goes. */
   const finishSnapshot = (day: string) => {
     const out = join(farm!.mirror, "tiny-current", "snapshots", `tiny-repo-${day}.tar.xz`);
-    const r = spawnSync("sh", ["-c", 'tar -cpf - -C "$1" . | xz -c > "$2"', "sh", join(farm!.tree, "repo"), out], { encoding: "utf8" });
+    // Written under another name and renamed: a waiting build must never see half a tarball.
+    const r = spawnSync("sh", ["-c", 'tar -cpf - -C "$1" . | xz -c > "$2.part" && mv "$2.part" "$2"', "sh", join(farm!.tree, "repo"), out], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     rmSync(snapshotLock(day));
   };
