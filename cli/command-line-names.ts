@@ -38,7 +38,9 @@ function contextTrees(ctx: EvaluatedContext): string[] {
 export class TreeDefinitions {
   private readonly indexes = new Map<string, WorkspaceIndex>();
   private readonly files = new Map<string, FileIndex | null>();
-  private readonly workspace = new Workspace();
+
+  /** `workspace`: the parsed files to reuse (a check passes the one its contexts were read with). */
+  constructor(private readonly workspace = new Workspace()) {}
 
   private file(path: string): FileIndex | null {
     let fi = this.files.get(path);
@@ -50,7 +52,8 @@ export class TreeDefinitions {
     return fi;
   }
 
-  private index(root: string): WorkspaceIndex {
+  /** The index of a tree, scanned once. */
+  index(root: string): WorkspaceIndex {
     let index = this.indexes.get(root);
     if (!index) {
       index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast });

@@ -5,7 +5,14 @@ import type { MultiLineElement, Range, ReferencePart, SingleLineElement } from "
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
-import { findRequiredFile } from "./stage-builder/files";
+import { findRequiredFile, type RequiredFile } from "./stage-builder/files";
+
+/** Required files already looked for, by key and pattern: a check of many contexts looks for each once. */
+export type RequiredFileCache = Map<string, RequiredFile>;
+
+export interface CheckOptions extends EvaluateOptions {
+  required?: RequiredFileCache;
+}
 
 export interface CheckResult {
   context: EvaluatedContext;
@@ -21,17 +28,18 @@ const ORIGIN: Range = { start: { line: 0, character: 0, offset: 0 }, end: { line
  * evaluates each target's context too) and reports what fails, where:
  * errors for what the run stops on, warnings for what it never expands.
  */
-export function checkContext(spec: ContextSpec, options: EvaluateOptions = {}): CheckResult {
-  const opts = { ...options, trackReferences: true };
+export function checkContext(spec: ContextSpec, options: CheckOptions = {}): CheckResult {
+  const { required, ...evaluate } = options;
+  const opts = { ...evaluate, trackReferences: true };
   const context = evaluateContext(spec, opts);
-  if (context.fatal) return { context, diagnostics: contextDiagnostics(context, null), uses: null };
+  if (context.fatal) return { context, diagnostics: contextDiagnostics(context, null, required), uses: null };
   const perTarget = new Map<string, EvaluatedContext>();
   const uses = analyzeRun(context, (target) => {
     let c = perTarget.get(target);
     if (!c) perTarget.set(target, (c = evaluateContext({ config: spec.config, args: { ...spec.args, target } }, opts)));
     return c;
   });
-  return { context, diagnostics: contextDiagnostics(context, uses), uses };
+  return { context, diagnostics: contextDiagnostics(context, uses, required), uses };
 }
 
 /**
@@ -40,7 +48,7 @@ export function checkContext(spec: ContextSpec, options: EvaluateOptions = {}): 
  * failing reference, naming the chain from the key the run reads) and a
  * warning when nothing the run uses reads it.
  */
-export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null): EngineDiagnostic[] {
+export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null, required: RequiredFileCache = new Map()): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
   const seen = new Map<string, EngineDiagnostic>();
   const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}\0${d.missing ?? ""}`;
@@ -74,7 +82,9 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     }
     // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
     for (const r of uses.required) {
-      const found = findRequiredFile(r.key, r.pattern);
+      const cacheKey = `${r.key}\0${r.pattern}`;
+      let found = required.get(cacheKey);
+      if (!found) required.set(cacheKey, (found = findRequiredFile(r.key, r.pattern)));
       if (found.ok) continue;
       const def = r.context.definitions(r.key)[0];
       add({
@@ -111,7 +121,7 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     try {
       // A conditional name with no true condition is not there (metro lists only present names).
       if (!context.has(name)) continue;
-      error = context.tryGet(name).error ?? null;
+      error = context.failure(name);
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
       error = e;

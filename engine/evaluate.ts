@@ -115,6 +115,8 @@ export interface EvaluatedContext {
   get(key: string): MetroValue;
   /** Expands a key; an evaluation error is returned as a value. */
   tryGet(key: string): ValueOrError;
+  /** Why a key cannot be expanded, or null when it can (cheaper than tryGet: the value is not built). */
+  failure(key: string): EvaluationError | null;
   /**
    * Expands a piece of text as metro would: as a value of `element` (its
    * section resolves `$[:x]` and `$[]`), or with no element as a collect path
@@ -399,6 +401,10 @@ class Context implements EvaluatedContext {
       if (e instanceof EvaluationError) return { error: e };
       throw e;
     }
+  }
+
+  failure(key: string): EvaluationError | null {
+    return this.expander.lookupError(key);
   }
 
   tryGet(key: string): ValueOrError {

@@ -323,12 +323,21 @@ export class Expander {
 
   /** Expands `key` as a top-level lookup; throws EvaluationError. */
   lookup(key: string): MetroValue {
+    const result = this.topLevel(key);
+    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
+    throw result.error;
+  }
+
+  /** Why `key` cannot be expanded as a top-level lookup, or null when it can (no multi-line value is flattened). */
+  lookupError(key: string): EvaluationError | null {
+    const result = this.topLevel(key);
+    return result.ok ? null : result.error;
+  }
+
+  private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
     this.fresh();
     const cached = this.topMemo.get(key);
-    if (cached) {
-      if (cached.ok) return cached.value !== null && typeof cached.value === "object" ? flatten(cached.value) : cached.value;
-      throw cached.error;
-    }
+    if (cached) return cached;
     let result: { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError };
     try {
       result = { ok: true, value: this.lookupUncached(key) };
@@ -337,8 +346,7 @@ export class Expander {
       result = { ok: false, error: e };
     }
     if (this.memoVersion === this.store.version) this.topMemo.set(key, result);
-    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
-    throw result.error;
+    return result;
   }
 
   private lookupUncached(key: string): string | null | MultiResult {

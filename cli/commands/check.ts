@@ -1,18 +1,17 @@
 // `metro-engine check`: every problem of every file the contexts read.
 
-import { checkContext } from "../../engine/check";
+import { checkContext, type RequiredFileCache } from "../../engine/check";
 import type { ContextSpec, EngineDiagnostic } from "../../engine/evaluate";
 import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
 import type { ContextConfig } from "../../analysis/contexts-file";
 import { Workspace } from "../../engine/workspace";
 import { findTreeRootAbove } from "../../analysis/trees";
 import { commandLineNames, sameSpot, treeFindings } from "../../analysis/tree-findings";
-import { WorkspaceIndex } from "../../analysis/workspace-index";
 import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
-import { addCommandLineHints, contextSources } from "../command-line-names";
+import { TreeDefinitions, addCommandLineHints, contextSources } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
 export type CheckFinding = MergedFinding;
@@ -20,13 +19,16 @@ export type CheckFinding = MergedFinding;
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
   const workspace = new Workspace();
+  // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
+  const trees = new TreeDefinitions(workspace);
+  const required: RequiredFileCache = new Map();
   const perContext: ContextFindings[] = [];
   const files = new Set<string>();
   const roots = new Set<string>();
   const read = new Set<string>();
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
-    const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace });
+    const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
     const sources = contextSources(context);
     for (const r of sources.roots) roots.add(r);
     for (const f of sources.files) read.add(f);
@@ -49,7 +51,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   }
   // A name the command line usually gives: say so once, in the message before the list of contexts.
   const plain = merged.map((f) => ({ ...f, message: f.plainMessage }));
-  addCommandLineHints(plain, { roots: [...roots], files: [...read] });
+  addCommandLineHints(plain, { roots: [...roots], files: [...read] }, trees);
   merged.forEach((f, i) => {
     const said = plain[i].message;
     if (said === f.plainMessage) return;
@@ -57,7 +59,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     f.plainMessage = said;
   });
   for (const f of merged) out.push(f);
-  for (const f of unreadFileFindings(specs, workspace, roots, files)) out.push(f);
+  for (const f of unreadFileFindings(specs, trees, roots, files)) out.push(f);
   out.sort(byPlace);
   return out;
 }
@@ -69,13 +71,12 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
  * what would stop a build reading the file (a bad line, a name defined twice)
  * is a warning, since no run of these contexts reads it.
  */
-function unreadFileFindings(specs: ContextSpec[], workspace: Workspace, roots: Set<string>, read: Set<string>): CheckFinding[] {
+function unreadFileFindings(specs: ContextSpec[], trees: TreeDefinitions, roots: Set<string>, read: Set<string>): CheckFinding[] {
   const out: CheckFinding[] = [];
   const cmdline = commandLineNames(specs);
   const done = new Set<string>();
   for (const root of roots) {
-    const index = new WorkspaceIndex(root, { parse: (p) => workspace.getFile(p)?.ast });
-    index.scan();
+    const index = trees.index(root);
     for (const [path, file] of index.files) {
       // A file of two roots (a tree and the install folder inside it) is judged once.
       if (read.has(path) || done.has(path)) continue;
