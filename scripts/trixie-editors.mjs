@@ -137,7 +137,7 @@ if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).
   if (process.argv.includes("--check")) {
     const dir = preparedDir();
     if (!dir) {
-      console.error(`not prepared: ${cacheDir()} (run node scripts/trixie-editors.mjs)`);
+      console.error(`${cacheDir()} has not been prepared (run node scripts/trixie-editors.mjs)`);
       process.exit(1);
     }
     process.stdout.write(dir + "\n");

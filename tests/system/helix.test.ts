@@ -16,6 +16,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { isMetroFileName } from "../../analysis/trees";
+import { have } from "../support/builder";
 import { brokenExamples, privateHome, SERVER, trixieEditors } from "../support/editors";
 import { PROJECT, walkFiles } from "../support/shared";
 
@@ -59,13 +60,9 @@ describe("system: Helix recipe", function () {
   });
 });
 
-function have(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A tmux server of its own (socket in `dir`, no configuration file) holding one pane. */
+/** A tmux server of its own (its socket in the test's folder, no configuration file) holding one pane. */
 class Pane {
   constructor(
     private readonly socket: string,
@@ -84,7 +81,7 @@ class Pane {
     return this.tmux("capture-pane", "-p");
   }
 
-  /** The status line (the last but one row; the last is the command line). */
+  /** Helix's status line: the row that starts with the mode. */
   status(): string {
     const rows = this.screen().replace(/\n+$/, "").split("\n");
     return rows.find((r) => /^ (NOR|INS|SEL) /.test(r)) ?? "";
@@ -112,7 +109,7 @@ describe("system: Helix with the shipped recipe (Debian 13's hx in tmux)", funct
   it("attaches the server: the diagnostics picker lists the warning, hover shows an expansion, gd opens the definition", async function () {
     const trixie = trixieEditors();
     if ("reason" in trixie) {
-      console.log(`      (skipped: Debian 13's Helix is not prepared: ${trixie.reason})`);
+      console.log(`      (skipped: Debian 13's Helix is not available: ${trixie.reason})`);
       this.skip();
     }
     if (!have("tmux")) {
@@ -132,7 +129,6 @@ describe("system: Helix with the shipped recipe (Debian 13's hx in tmux)", funct
       writeFileSync(join(bin, "metro-language-server"), `#!/bin/sh\nexec '${process.execPath}' '${SERVER}' "$@"\n`);
       chmodSync(join(bin, "metro-language-server"), 0o755);
       env.PATH = `${bin}:${env.PATH}`;
-      env.TERM = "xterm-256color";
 
       pane = new Pane(join(root, "tmux.sock"), env);
       const hx = join(trixie.dir, "bin", "hx");

@@ -34,7 +34,7 @@ describe("system: Neovim with the shipped recipe (headless, built-in LSP client)
   it("Neovim 0.10 (Debian 13): the same through the recipe's 0.9+ path", function () {
     const trixie = trixieEditors();
     if ("reason" in trixie) {
-      console.log(`      (skipped: Debian 13's Neovim is not prepared: ${trixie.reason})`);
+      console.log(`      (skipped: Debian 13's Neovim is not available: ${trixie.reason})`);
       this.skip();
     }
     const nvim = join(trixie.dir, "bin", "nvim");
