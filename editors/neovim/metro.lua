@@ -6,8 +6,12 @@
 -- from init.lua). To run another server command, set before it loads:
 --   vim.g.metro_language_server = { "node", "/path/to/metro-language-server.js", "--stdio" }
 --
--- Uses only APIs Neovim 0.7 has (no vim.fs, no vim.lsp.start); on 0.8 and
--- later it uses vim.lsp.start, which reuses the tree's client.
+-- On 0.9 and later the filetype is part of detection (vim.filetype.add: a
+-- Metro file gets one FileType event, and vim.filetype.match says "metro")
+-- and vim.lsp.start reuses the tree's client. On 0.7 and 0.8 it uses only
+-- what 0.7 has (no vim.fs, no vim.lsp.start; vim.filetype.add is ignored
+-- there without g:do_filetype_lua): a BufRead autocommand sets the filetype
+-- after detection, and one client per tree is kept here.
 
 local uv = vim.uv or vim.loop
 
@@ -67,24 +71,34 @@ local function is_metro_file(root, file)
 end
 
 local group = vim.api.nvim_create_augroup("metro", { clear = true })
+local modern = vim.fn.has("nvim-0.9") == 1
 
-vim.api.nvim_create_autocmd({ "BufRead", "BufNewFile" }, {
-  group = group,
-  pattern = "*",
-  callback = function(args)
-    local file = vim.api.nvim_buf_get_name(args.buf)
-    if file == "" or file:sub(1, 1) ~= "/" then return end
-    if file:match("/%.metro$") then
-      vim.bo[args.buf].filetype = "metro"
-      return
-    end
-    local root = tree_root(file)
-    if root and is_metro_file(root, file) then
-      vim.b[args.buf].metro_root = root
-      vim.bo[args.buf].filetype = "metro"
-    end
-  end,
-})
+-- "metro" for a Metro file (and for a .metro file anywhere), else nil.
+local function metro_filetype(file)
+  if file == "" or file:sub(1, 1) ~= "/" then return nil end
+  if file:match("/%.metro$") then return "metro" end
+  local root = tree_root(file)
+  if root and is_metro_file(root, file) then return "metro" end
+  return nil
+end
+
+if modern then
+  -- Before every built-in pattern and extension (a name Neovim knows
+  -- exactly, such as resolv.conf, still wins); nil lets detection go on.
+  vim.filetype.add({
+    pattern = {
+      [".*"] = { function(path) return metro_filetype(vim.fs.normalize(path)) end, { priority = math.huge } },
+    },
+  })
+else
+  vim.api.nvim_create_autocmd({ "BufRead", "BufNewFile" }, {
+    group = group,
+    pattern = "*",
+    callback = function(args)
+      if metro_filetype(vim.api.nvim_buf_get_name(args.buf)) then vim.bo[args.buf].filetype = "metro" end
+    end,
+  })
+end
 
 local clients = {} -- tree root -> client id (Neovim 0.7)
 
@@ -97,9 +111,9 @@ vim.api.nvim_create_autocmd("FileType", {
   pattern = "metro",
   callback = function(args)
     local file = vim.api.nvim_buf_get_name(args.buf)
-    local root = vim.b[args.buf].metro_root or tree_root(file) or parent(file)
+    local root = tree_root(file) or parent(file)
     local config = { name = "metro", cmd = server_command(), root_dir = root }
-    if vim.lsp.start then
+    if modern then
       vim.lsp.start(config, { bufnr = args.buf })
       return
     end
