@@ -40,6 +40,22 @@ interface MultiResult {
   size: number;
 }
 
+const flattened = new WeakMap<MultiResult, readonly string[]>();
+
+/**
+ * The lines of a multi-line result, made once per result and frozen: a
+ * literal script is one result shared by every context, so its lines are
+ * made once; a value read twice (a step, then the whole context) too.
+ */
+function lines(r: MultiResult): readonly string[] {
+  let out = flattened.get(r);
+  if (out === undefined) {
+    out = Object.freeze(flatten(r));
+    flattened.set(r, out);
+  }
+  return out;
+}
+
 function flatten(r: MultiResult): string[] {
   const out: string[] = [];
   const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
@@ -324,7 +340,7 @@ export class Expander {
   /** Expands `key` as a top-level lookup; throws EvaluationError. */
   lookup(key: string): MetroValue {
     const result = this.topLevel(key);
-    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
+    if (result.ok) return result.value !== null && typeof result.value === "object" ? (lines(result.value) as string[]) : result.value;
     throw result.error;
   }
 
@@ -406,6 +422,11 @@ export class Expander {
     }
     const literal = prepared.literal;
     if (literal !== null) return literal;
+    const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
+    if (quick !== undefined) {
+      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, { ok: true, value: quick });
+      return quick;
+    }
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
     const reuse = this.running === 0;
     const chain: (string | null)[] = reuse ? this.sharedChain : [];
@@ -421,6 +442,68 @@ export class Expander {
     } finally {
       this.running--;
     }
+  }
+
+  /**
+   * The expansion of text whose references all name elements already
+   * expanded in the mode they are read in (or literal, or tested with `?`),
+   * without frames; undefined when any reference needs more (an element to
+   * expand, a conditional or undefined name, a section, an error): the
+   * frames then do all of it. Each step is the one `step` takes.
+   */
+  private quick(myvar: string | null, prepared: Prepared, lax: boolean, from: string | null): string | null | undefined {
+    if (prepared.fromFile) return undefined;
+    const segs = prepared.segments;
+    const store = this.store;
+    const referrerLax = myvar !== null && store.laxVars.get(myvar) === true;
+    let size = 0;
+    // First, without effects: can every reference be answered at once?
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i];
+      if (seg.t === Seg.Text) {
+        size += seg.text.length;
+        continue;
+      }
+      if (seg.t !== Seg.Ref || seg.resolved === null) return undefined;
+      const r = seg.resolved;
+      const raw = store.raw.get(r.name);
+      if (raw === undefined) return undefined;
+      if (r.boolean) {
+        size += 3;
+        continue;
+      }
+      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(r.name);
+      if (hit !== undefined) {
+        if (!hit.ok) return undefined;
+        if (hit.value !== null) size += hit.value.length;
+        continue;
+      }
+      const l = preparedDef(raw).literal;
+      if (l === null) return undefined;
+      size += l.length;
+    }
+    if (size > MAX_VALUE_SIZE) return undefined;
+    // Then as step does it.
+    let ex = "";
+    for (let i = 0; i < segs.length; i++) {
+      const seg = segs[i];
+      if (seg.t === Seg.Text) {
+        ex += seg.text;
+        continue;
+      }
+      const r = (seg as RefSegment).resolved!;
+      this.hooks.onReference?.(from, r.name);
+      const raw = store.raw.get(r.name)!;
+      if (r.boolean) {
+        ex += "yes";
+        continue;
+      }
+      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(r.name);
+      const value = hit !== undefined ? (hit as { value: string | null }).value : preparedDef(raw).literal!;
+      if (value === null || (value === "" && r.zap)) return null;
+      ex += value;
+    }
+    return ex;
   }
 
   private running = 0;
@@ -809,7 +892,8 @@ export class Expander {
         continue;
       }
       const prepared = kind as Prepared;
-      const expanded = prepared.literal !== null ? prepared.literal : this.runFrames(null, prepared, f.lax, null, 0, { element: f.name, line: pos });
+      let expanded = prepared.literal !== null ? prepared.literal : this.quick(null, prepared, f.lax, f.name);
+      if (expanded === undefined) expanded = this.runFrames(null, prepared, f.lax, null, 0, { element: f.name, line: pos });
       if (expanded !== null) this.addLine(f, expanded, pos);
     }
     return false;
