@@ -15,18 +15,34 @@ export interface ContextSources {
   files: string[];
 }
 
-export function contextSources(ctx: EvaluatedContext): ContextSources {
-  return { roots: contextTrees(ctx), files: [...ctx.collected] };
+/** What is known of the disk while many contexts are looked at: the tree above each entry file, whether a folder is a tree. */
+export interface TreeCache {
+  above: Map<string, string | undefined>;
+  isTree: Map<string, boolean>;
 }
 
-function contextTrees(ctx: EvaluatedContext): string[] {
+export function newTreeCache(): TreeCache {
+  return { above: new Map(), isTree: new Map() };
+}
+
+export function contextSources(ctx: EvaluatedContext, cache: TreeCache = newTreeCache()): ContextSources {
+  return { roots: contextTrees(ctx, cache), files: [...ctx.collected] };
+}
+
+function contextTrees(ctx: EvaluatedContext, cache: TreeCache): string[] {
   const roots = new Set<string>();
-  const above = findTreeRootAbove(ctx.spec.config);
+  const config = ctx.spec.config;
+  if (!cache.above.has(config)) cache.above.set(config, findTreeRootAbove(config));
+  const above = cache.above.get(config);
   if (above) roots.add(above);
   if (!ctx.fatal) {
     try {
       const install = ctx.has("path/install") ? ctx.get("path/install") : null;
-      if (typeof install === "string" && existsSync(install) && statSync(install).isDirectory() && isTreeRoot(install)) roots.add(install);
+      if (typeof install === "string") {
+        let tree = cache.isTree.get(install);
+        if (tree === undefined) cache.isTree.set(install, (tree = existsSync(install) && statSync(install).isDirectory() && isTreeRoot(install)));
+        if (tree) roots.add(install);
+      }
     } catch {
       // path/install cannot be expanded: the entry file's tree is all there is
     }

@@ -166,7 +166,11 @@ class Context implements EvaluatedContext {
   private readonly queue: QueueEntry[] = [];
   private readonly collectorCond = new Map<string, string>();
   private lax = false;
+  /** Referrers of each name, built from `edges` when asked (`referrers`). */
   private readonly usedBy = new Map<string, Set<string>>();
+  /** Each new reference (from, to), in the order met; `usedBy` holds the first `edgesIndexed` of them. */
+  private readonly edges: string[] = [];
+  private edgesIndexed = 0;
   private readonly uses = new Map<string, Set<string>>();
   private readonly maxElements: number;
 
@@ -187,12 +191,11 @@ class Context implements EvaluatedContext {
               d.add(to);
               return;
             }
-            let s = this.usedBy.get(to);
-            if (!s) this.usedBy.set(to, (s = new Set()));
-            s.add(from);
             let d = this.uses.get(from);
             if (!d) this.uses.set(from, (d = new Set()));
+            const size = d.size;
             d.add(to);
+            if (d.size !== size) this.edges.push(from, to);
           }
         : undefined,
       onFileRead: (path) => this.filesRead.add(path),
@@ -442,6 +445,13 @@ class Context implements EvaluatedContext {
   }
 
   referrers(key: string): string[] {
+    for (; this.edgesIndexed < this.edges.length; this.edgesIndexed += 2) {
+      const from = this.edges[this.edgesIndexed];
+      const to = this.edges[this.edgesIndexed + 1];
+      let s = this.usedBy.get(to);
+      if (!s) this.usedBy.set(to, (s = new Set()));
+      s.add(from);
+    }
     return [...(this.usedBy.get(key) ?? [])];
   }
 

@@ -40,22 +40,6 @@ interface MultiResult {
   size: number;
 }
 
-const flattened = new WeakMap<MultiResult, readonly string[]>();
-
-/**
- * The lines of a multi-line result, made once per result and frozen: a
- * literal script is one result shared by every context, so its lines are
- * made once; a value read twice (a step, then the whole context) too.
- */
-function lines(r: MultiResult): readonly string[] {
-  let out = flattened.get(r);
-  if (out === undefined) {
-    out = Object.freeze(flatten(r));
-    flattened.set(r, out);
-  }
-  return out;
-}
-
 function flatten(r: MultiResult): string[] {
   const out: string[] = [];
   const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
@@ -340,7 +324,7 @@ export class Expander {
   /** Expands `key` as a top-level lookup; throws EvaluationError. */
   lookup(key: string): MetroValue {
     const result = this.topLevel(key);
-    if (result.ok) return result.value !== null && typeof result.value === "object" ? (lines(result.value) as string[]) : result.value;
+    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
     throw result.error;
   }
 

@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
-import { TreeDefinitions, addCommandLineHints, contextSources } from "../command-line-names";
+import { TreeDefinitions, addCommandLineHints, contextSources, newTreeCache } from "../command-line-names";
 import { formatSarif } from "../sarif";
 
 export type CheckFinding = MergedFinding;
@@ -22,6 +22,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
   const trees = new TreeDefinitions(workspace);
   const required: RequiredFileCache = new Map();
+  const disk = newTreeCache();
   const perContext: ContextFindings[] = [];
   const files = new Set<string>();
   const roots = new Set<string>();
@@ -29,7 +30,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
-    const sources = contextSources(context);
+    const sources = contextSources(context, disk);
     for (const r of sources.roots) roots.add(r);
     for (const f of sources.files) read.add(f);
     for (const f of context.collected) files.add(f);
