@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { repositoryOf } from "./repository.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const client = resolve(here, "..");
@@ -21,6 +22,10 @@ const manifest = JSON.parse(readFileSync(join(client, "package.json"), "utf8"));
 // The grammar lives in the repository's grammars/ folder; the package carries a copy.
 manifest.contributes.grammars = manifest.contributes.grammars.map((g) => ({ ...g, path: "./syntaxes/metro.tmLanguage.json" }));
 delete manifest.private;
+manifest.repository ??= repositoryOf(root) ?? undefined;
+if (!manifest.repository) {
+  console.log(`note: no repository address (neither "repository" in package.json nor a network "origin" remote): the manifest has none`);
+}
 delete manifest.devDependencies;
 delete manifest.scripts;
 writeFileSync(join(stage, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
@@ -59,6 +64,7 @@ writeFileSync(join(stage, "LICENSE"), "MIT License\n\nPermission is hereby grant
 
 const out = join(client, `${manifest.name}-${manifest.version}.vsix`);
 const vsce = join(root, "node_modules", "@vscode", "vsce", "vsce");
-execFileSync(process.execPath, [vsce, "package", "--no-dependencies", "--allow-missing-repository", "--skip-license", "--out", out], { cwd: stage, stdio: "inherit" });
+const flags = manifest.repository ? [] : ["--allow-missing-repository"];
+execFileSync(process.execPath, [vsce, "package", "--no-dependencies", ...flags, "--skip-license", "--out", out], { cwd: stage, stdio: "inherit" });
 rmSync(stage, { recursive: true, force: true });
 console.log(`packaged ${out}`);
