@@ -67,7 +67,12 @@ export function contextsFor(args: ParsedArgs): ContextConfig[] {
 function contextsFromFile(file: string): ContextConfig[] {
   const { contexts, problems } = readContextsFile(file);
   if (problems.length) throw new UsageError(`${file}: ${problems.join("; ")}`);
-  for (const c of contexts) requireConfigFile(c.config, true);
+  const checked = new Set<string>();
+  for (const c of contexts) {
+    if (checked.has(c.config)) continue;
+    requireConfigFile(c.config, true);
+    checked.add(c.config);
+  }
   return contexts;
 }
 

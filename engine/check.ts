@@ -7,8 +7,15 @@ import { evaluateContext, type ContextSpec, type EngineDiagnostic, type Evaluate
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
 import { findRequiredFile, type RequiredFile } from "./stage-builder/files";
 
-/** Required files already looked for, by key and pattern: a check of many contexts looks for each once. */
-export type RequiredFileCache = Map<string, RequiredFile>;
+/** Required files already looked for (by key and pattern) and the paths seen: a check of many contexts looks at each once. */
+export interface RequiredFileCache {
+  found: Map<string, RequiredFile>;
+  paths: Map<string, boolean>;
+}
+
+export function newRequiredFileCache(): RequiredFileCache {
+  return { found: new Map(), paths: new Map() };
+}
 
 export interface CheckOptions extends EvaluateOptions {
   required?: RequiredFileCache;
@@ -48,7 +55,7 @@ export function checkContext(spec: ContextSpec, options: CheckOptions = {}): Che
  * failing reference, naming the chain from the key the run reads) and a
  * warning when nothing the run uses reads it.
  */
-export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null, required: RequiredFileCache = new Map()): EngineDiagnostic[] {
+export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null, required: RequiredFileCache = newRequiredFileCache()): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
   const seen = new Map<string, EngineDiagnostic>();
   const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}\0${d.missing ?? ""}`;
@@ -83,8 +90,8 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
     for (const r of uses.required) {
       const cacheKey = `${r.key}\0${r.pattern}`;
-      let found = required.get(cacheKey);
-      if (!found) required.set(cacheKey, (found = findRequiredFile(r.key, r.pattern)));
+      let found = required.found.get(cacheKey);
+      if (!found) required.found.set(cacheKey, (found = findRequiredFile(r.key, r.pattern, required.paths)));
       if (found.ok) continue;
       const def = r.context.definitions(r.key)[0];
       add({

@@ -1,6 +1,6 @@
 // `metro-engine check`: every problem of every file the contexts read.
 
-import { checkContext, type RequiredFileCache } from "../../engine/check";
+import { checkContext, newRequiredFileCache } from "../../engine/check";
 import type { ContextSpec, EngineDiagnostic } from "../../engine/evaluate";
 import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
 import type { ContextConfig } from "../../analysis/contexts-file";
@@ -21,7 +21,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   const workspace = new Workspace();
   // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
   const trees = new TreeDefinitions(workspace);
-  const required: RequiredFileCache = new Map();
+  const required = newRequiredFileCache();
   const disk = newTreeCache();
   const perContext: ContextFindings[] = [];
   const files = new Set<string>();

@@ -31,16 +31,25 @@ function partToRegExp(part: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-function exists(path: string): boolean {
-  try {
-    return statSync(path, { throwIfNoEntry: false }) !== undefined;
-  } catch {
-    return false;
+function exists(path: string, known?: Map<string, boolean>): boolean {
+  let there = known?.get(path);
+  if (there === undefined) {
+    try {
+      there = statSync(path, { throwIfNoEntry: false }) !== undefined;
+    } catch {
+      there = false;
+    }
+    known?.set(path, there);
   }
+  return there;
 }
 
-/** Shell-style glob of an absolute or relative pattern (`*`, `?`, `[...]`); hidden files need an explicit dot. */
-export function glob(pattern: string): string[] {
+/**
+ * Shell-style glob of an absolute or relative pattern (`*`, `?`, `[...]`);
+ * hidden files need an explicit dot. `known`: paths already found (or not)
+ * in this run, for a caller that globs many patterns with common folders.
+ */
+export function glob(pattern: string, known?: Map<string, boolean>): string[] {
   const absolute = pattern.startsWith("/");
   const parts = pattern.split("/").filter((p, i) => p !== "" || i === 0);
   let current = [absolute ? "/" : "."];
@@ -49,7 +58,7 @@ export function glob(pattern: string): string[] {
     for (const base of current) {
       if (!hasMagic(part)) {
         const path = join(base, part);
-        if (exists(path)) next.push(path);
+        if (exists(path, known)) next.push(path);
         continue;
       }
       let names: string[];
@@ -75,8 +84,8 @@ export type RequiredFile =
 
 const COMPRESSED = [".tar.xz", ".tar.gz", ".tar.bz2"];
 
-export function findRequiredFile(key: string, pattern: string): RequiredFile {
-  const matches = glob(pattern);
+export function findRequiredFile(key: string, pattern: string, known?: Map<string, boolean>): RequiredFile {
+  const matches = glob(pattern, known);
   if (matches.length > 1) {
     return { ok: false, key, pattern, problem: `${key} (${pattern}) matches ${matches.length} files; exactly one is required` };
   }
@@ -84,7 +93,7 @@ export function findRequiredFile(key: string, pattern: string): RequiredFile {
   const ending = COMPRESSED.find((e) => pattern.endsWith(e));
   if (ending) {
     const plain = pattern.slice(0, pattern.length - ending.length + ".tar".length);
-    const found = glob(plain);
+    const found = glob(plain, known);
     if (found.length === 1) return { ok: true, key, pattern, path: found[0]!, uncompressed: true };
   }
   return { ok: false, key, pattern, problem: `required file ${pattern} (${key}) not found` };
