@@ -5,11 +5,12 @@
 
 import { cpus } from "node:os";
 import { dirname, resolve } from "node:path";
-import type { CollectAnnotation, MultiLineElement, Range, Severity, SingleLineElement, Statement } from "../language";
+import type { CollectAnnotation, MultiLineElement, Range, Severity, SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { Expander, type MetroValue } from "./expand";
 import { PythonRunner } from "./python";
 import { Store, type Definition } from "./store";
+import { FileCollect, type FileDefinition } from "./file-model";
 import { Workspace } from "./workspace";
 import { FileProblem, problemCode } from "./files";
 import { pyNormpath } from "./paths";
@@ -147,7 +148,8 @@ class Fail extends Error {
 interface QueueEntry {
   path: string;
   origin: string;
-  statement: CollectAnnotation;
+  /** The collect of the file (its statement found again only for a location). */
+  collect: FileCollect;
   /** Files whose collects led to this entry, for loop detection. */
   provenance: string[];
   lastFailure?: EvaluationError;
@@ -236,7 +238,17 @@ class Context implements EvaluatedContext {
       }
       if (value === "auto") {
         const prev = this.store.raw.get("portage/MAKEOPTS")!;
-        this.store.raw.set("portage/MAKEOPTS", { ...prev, value: `-j${cpus().length + 1}`, origin: "setup", prepared: undefined });
+        const replaced: Definition = {
+          name: prev.name,
+          value: `-j${cpus().length + 1}`,
+          file: prev.file,
+          get statement() {
+            return prev.statement;
+          },
+          condition: prev.condition,
+          origin: "setup",
+        };
+        this.store.raw.set("portage/MAKEOPTS", replaced);
         this.store.version++;
       }
     }
@@ -247,58 +259,51 @@ class Context implements EvaluatedContext {
 
   private collect(path: string, entry: QueueEntry | null, provenance: string[]): void {
     const kind = this.workspace.kind(path);
-    const where = entry ? { file: entry.origin, range: entry.statement.path.range } : {};
+    const where = () => (entry ? { file: entry.origin, range: entry.collect.statement.path.range } : {});
     const refuse = (problem: FileProblem | undefined): Fail => {
       if (kind === "missing" || !problem || problem.kind === "missing") {
-        return new Fail({ code: "metro/missing-collect", message: `file "${path}" ${problem?.words ?? "does not exist"}`, ...where });
+        return new Fail({ code: "metro/missing-collect", message: `file "${path}" ${problem?.words ?? "does not exist"}`, ...where() });
       }
-      return new Fail({ code: problemCode(problem.kind), message: `"${path}" ${problem.words}`, ...where });
+      return new Fail({ code: problemCode(problem.kind), message: `"${path}" ${problem.words}`, ...where() });
     };
     if (kind !== "file") throw refuse(this.workspace.problem(path));
     const file = this.workspace.getFile(path);
     if (!file) throw refuse(this.workspace.problem(path) ?? new FileProblem("other", "cannot be read"));
     const normalised = pyNormpath(path);
     this.filesRead.add(normalised);
-    const ast = file.ast;
+    const model = file.model;
     const laxAtStart = this.lax;
     const chain = [...provenance, normalised];
     // metro stops reading at a fatal line; the context is lost either way, so nothing of the file is applied.
-    if (ast.fatal) throw new Fail({ code: ast.fatal.code, message: ast.fatal.message, file: normalised, range: ast.fatal.range });
-    for (const st of ast.statements) this.apply(st, normalised, laxAtStart, chain);
-    if (ast.laxAtEnd !== null) this.lax = ast.laxAtEnd;
+    if (model.fatal) throw new Fail({ code: model.fatal.code, message: model.fatal.message, file: normalised, range: model.fatal.range });
+    const items = model.items;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (item instanceof FileCollect) {
+        if (item.condition) this.collectorCond.set(item.path, item.condition);
+        this.queue.push({ path: item.path, origin: normalised, collect: item, provenance: chain });
+      } else this.define(item, normalised, laxAtStart);
+    }
+    if (model.laxAtEnd !== null) this.lax = model.laxAtEnd;
     this.collected.push(normalised);
   }
 
-  private apply(st: Statement, file: string, laxAtStart: boolean, provenance: string[]): void {
-    switch (st.kind) {
-      case "single":
-      case "multi": {
-        const name = st.name.qualified;
-        if (st.name.recordedSection !== null) this.store.sectionFor.set(name, st.name.recordedSection);
-        this.store.laxVars.set(name, st.scope.lax ?? laxAtStart);
-        const cond = st.scope.condition;
-        if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
-          throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: st.name.range });
-        }
-        const def = fileDefinition(st, file);
-        if (cond) {
-          const existing = this.store.conditionals.get(name)?.get(cond);
-          if (existing) throw new Fail(duplicate(name, file, st, existing, `for the condition "${cond}"`));
-          this.store.setConditional(def as Definition & { condition: string });
-        } else {
-          const existing = this.store.raw.get(name);
-          if (existing) throw new Fail(duplicate(name, file, st, existing, ""));
-          this.store.setRaw(def);
-        }
-        return;
-      }
-      case "collect": {
-        if (st.condition) this.collectorCond.set(st.path.text, st.condition);
-        this.queue.push({ path: st.path.text, origin: file, statement: st, provenance });
-        return;
-      }
-      default:
-        return;
+  private define(def: FileDefinition, file: string, laxAtStart: boolean): void {
+    const name = def.name;
+    if (def.recordedSection !== null) this.store.sectionFor.set(name, def.recordedSection);
+    this.store.laxVars.set(name, def.lax ?? laxAtStart);
+    const cond = def.condition;
+    if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
+      throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: def.statement.name.range });
+    }
+    if (cond) {
+      const existing = this.store.conditionals.get(name)?.get(cond);
+      if (existing) throw new Fail(duplicate(name, file, def, existing, `for the condition "${cond}"`));
+      this.store.setConditional(def as Definition & { condition: string });
+    } else {
+      const existing = this.store.raw.get(name);
+      if (existing) throw new Fail(duplicate(name, file, def, existing, ""));
+      this.store.setRaw(def);
     }
   }
 
@@ -315,13 +320,13 @@ class Context implements EvaluatedContext {
     const ex = this.expander;
     while (this.queue.length !== 0 && failures < this.queue.length) {
       const item = this.queue[0];
-      const site = { file: item.origin, range: item.statement.path.range };
+      const site = () => ({ file: item.origin, range: item.collect.statement.path.range });
       const cond = this.collectorCond.get(item.path);
       let target: string | null;
       try {
         if (cond !== undefined) {
           if (ex.conditionOnConditional(cond)) {
-            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition "${cond}" of [collect ${item.path}] tests an element that only has conditional definitions`, ...site });
+            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition "${cond}" of [collect ${item.path}] tests an element that only has conditional definitions`, ...site() });
           }
           if (!ex.conditionTrue(cond)) {
             item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition "${cond}" is false`, true);
@@ -342,45 +347,41 @@ class Context implements EvaluatedContext {
           throw e;
         }
       } catch (e) {
-        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in [collect ${item.path}]: ${e.message}`, ...site });
+        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in [collect ${item.path}]: ${e.message}`, ...site() });
         throw e;
       }
       if (cond !== undefined || (target !== null && target !== "")) {
-        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional [collect ${item.path}] became nothing (:zap)`, ...site });
+        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional [collect ${item.path}] became nothing (:zap)`, ...site() });
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
         const normalised = pyNormpath(path);
         if (item.provenance.includes(normalised)) {
           const loop = [...item.provenance.slice(item.provenance.indexOf(normalised)), normalised].join(" -> ");
-          throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site });
+          throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site() });
         }
         try {
           this.collect(path, item, item.provenance);
         } catch (e) {
-          if (e instanceof Fail) this.collects.push({ file: item.origin, statement: item.statement, condition: cond ?? null, outcome: "failed", target: normalised, reason: e.fatal.message });
+          if (e instanceof Fail) this.collects.push(collectRecord(item, cond ?? null, "failed", normalised, e.fatal.message));
           throw e;
         }
-        this.collects.push({ file: item.origin, statement: item.statement, condition: cond ?? null, outcome: "collected", target: normalised });
+        this.collects.push(collectRecord(item, cond ?? null, "collected", normalised));
       } else {
-        this.collects.push({ file: item.origin, statement: item.statement, condition: null, outcome: "skipped", target: null });
+        this.collects.push(collectRecord(item, null, "skipped", null));
       }
       this.queue.shift();
       failures = 0;
     }
     for (const item of this.queue) {
+      const collect = item.collect;
       this.uncollected.push({
         file: item.origin,
-        statement: item.statement,
+        get statement() {
+          return collect.statement;
+        },
         reason: item.lastFailure?.message ?? "never processed",
         missing: item.lastFailure?.missing,
       });
-      this.collects.push({
-        file: item.origin,
-        statement: item.statement,
-        condition: this.collectorCond.get(item.path) ?? null,
-        outcome: "dropped",
-        target: null,
-        reason: item.lastFailure?.message ?? "never processed",
-      });
+      this.collects.push(collectRecord(item, this.collectorCond.get(item.path) ?? null, "dropped", null, item.lastFailure?.message ?? "never processed"));
     }
   }
 
@@ -460,24 +461,23 @@ class Context implements EvaluatedContext {
   }
 }
 
-/**
- * The definition a statement of a file makes: the same object for every
- * context that reads that file (a build matrix applies the same few hundred
- * statements in every context), so what is worked out about its value once
- * (expand.ts's scan) serves them all.
- */
-const fileDefinitions = new WeakMap<SingleLineElement | MultiLineElement, Definition>();
-
-function fileDefinition(st: SingleLineElement | MultiLineElement, file: string): Definition {
-  let def = fileDefinitions.get(st);
-  if (def === undefined || def.file !== file) {
-    def = { name: st.name.qualified, value: st.kind === "single" ? st.value.text : st.rawLines, file, statement: st, condition: st.scope.condition, origin: "file" };
-    fileDefinitions.set(st, def);
-  }
-  return def;
+/** What became of a queued collect; its statement is found again only when asked for. */
+function collectRecord(item: QueueEntry, condition: string | null, outcome: CollectRecord["outcome"], target: string | null, reason?: string): CollectRecord {
+  const collect = item.collect;
+  const record: CollectRecord = {
+    file: item.origin,
+    get statement() {
+      return collect.statement;
+    },
+    condition,
+    outcome,
+    target,
+  };
+  if (reason !== undefined) record.reason = reason;
+  return record;
 }
 
-function duplicate(name: string, file: string, st: SingleLineElement | MultiLineElement, existing: Definition, what: string): Fatal {
+function duplicate(name: string, file: string, def: FileDefinition, existing: Definition, what: string): Fatal {
   const first =
     existing.file && existing.statement
       ? [{ file: existing.file, range: existing.statement.name.range, message: `first definition of "${name}"` }]
@@ -487,7 +487,7 @@ function duplicate(name: string, file: string, st: SingleLineElement | MultiLine
     code: "metro/duplicate-definition",
     message: `"${name}" is already defined${what ? " " + what : ""}${where}: an element may be defined only once`,
     file,
-    range: st.name.range,
+    range: def.statement.name.range,
     related: first,
   };
 }

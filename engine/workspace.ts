@@ -4,12 +4,45 @@
 
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
-import { parseMetroBytes, parseMetro, type MetroFile } from "../language";
+import { decodeMetroBytes, parseMetroDecoded, type DecodedText, type MetroFile } from "../language";
+import { lowerFile, type FileModel } from "./file-model";
 import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
+import { pyNormpath } from "./paths";
 
-export interface WorkspaceFile {
-  path: string;
-  ast: MetroFile;
+/**
+ * A file the workspace read: its text, its syntax tree and its model (what
+ * the evaluator applies). The tree is kept once someone asks for it (the
+ * editor's index, a finding's location); the evaluator needs only the model,
+ * so a run that reports nothing holds no tree: a tree is about 25 times the
+ * size of its text. Parsing the same text again gives the same tree.
+ */
+export class WorkspaceFile {
+  private tree: MetroFile | null = null;
+  private lowered: FileModel | null = null;
+  constructor(
+    readonly path: string,
+    private readonly decoded: DecodedText,
+  ) {}
+
+  /** The text read (decoded; invalid UTF-8 as replacement characters). */
+  get text(): string {
+    return this.decoded.text;
+  }
+
+  /** The syntax tree (parsed on first use, then kept). */
+  get ast(): MetroFile {
+    return (this.tree ??= parseMetroDecoded(this.decoded));
+  }
+
+  /** The definitions and collects of the file as the evaluator applies them; their statements come from `ast` when asked for. */
+  get model(): FileModel {
+    if (this.lowered === null) {
+      // Lowered from the kept tree, or from a tree parsed for this alone and dropped.
+      const ast = this.tree ?? parseMetroDecoded(this.decoded);
+      this.lowered = lowerFile(ast, pyNormpath(this.path), this);
+    }
+    return this.lowered;
+  }
 }
 
 export interface WorkspaceOptions {
@@ -140,7 +173,7 @@ export class Workspace {
     return this.problems.get(path);
   }
 
-  /** The parsed file at `path`, or undefined when it cannot be read (then `problem` says why). */
+  /** The file at `path` (read once, parsed when asked), or undefined when it cannot be read (then `problem` says why). */
   getFile(path: string): WorkspaceFile | undefined {
     let f = this.files.get(path);
     if (f === undefined) {
@@ -149,10 +182,10 @@ export class Workspace {
         if (overlay.length > MAX_FILE_BYTES) {
           this.problems.set(path, tooLarge(Buffer.byteLength(overlay)));
           f = null;
-        } else f = { path, ast: parseMetro(overlay) };
+        } else f = new WorkspaceFile(path, { text: overlay, invalid: false });
       } else {
         try {
-          f = { path, ast: parseMetroBytes(this.readDisk(path)) };
+          f = new WorkspaceFile(path, decodeMetroBytes(this.readDisk(path)));
         } catch (e) {
           this.problems.set(path, problemOf(e));
           f = null;

@@ -1,6 +1,6 @@
 // The language layer: text in, syntax tree and diagnostics out. No I/O, never throws.
 export * from "./ast";
-export { parseMetro, parseMetroBytes, parseValue } from "./parser";
+export { decodeMetroBytes, parseMetro, parseMetroBytes, parseMetroDecoded, parseValue, type DecodedText } from "./parser";
 export { printMetro, printLines } from "./print";
 export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKind } from "./classify";
 export { pySplit, pyStrip, splitLines, fileLines, isPySpace } from "./text";

@@ -505,16 +505,24 @@ function fileLevelDiagnostics(text: string, lines: SourceLine[], out: Diagnostic
   }
 }
 
-/** Decodes bytes as UTF-8 and parses them; invalid UTF-8 is reported (metro cannot read such a file). */
-export function parseMetroBytes(bytes: Uint8Array): MetroFile {
-  let text: string;
-  let invalid = false;
+/** Text decoded from bytes as UTF-8; `invalid` when they are not valid UTF-8 (replacement characters stand in). */
+export interface DecodedText {
+  text: string;
+  invalid: boolean;
+}
+
+/** Decodes bytes as UTF-8 the way `parseMetroBytes` reads them. */
+export function decodeMetroBytes(bytes: Uint8Array): DecodedText {
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes), invalid: false };
   } catch {
-    text = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes);
-    invalid = true;
+    return { text: new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes), invalid: true };
   }
+}
+
+/** Parses decoded text; invalid UTF-8 is reported (metro cannot read such a file). Parsing the same input twice gives equal trees. */
+export function parseMetroDecoded(decoded: DecodedText): MetroFile {
+  const { text, invalid } = decoded;
   const file = parseMetro(text);
   if (invalid) {
     const at = text.indexOf("\ufffd");
@@ -527,4 +535,9 @@ export function parseMetroBytes(bytes: Uint8Array): MetroFile {
     file.fatal = d;
   }
   return file;
+}
+
+/** Decodes bytes as UTF-8 and parses them; invalid UTF-8 is reported (metro cannot read such a file). */
+export function parseMetroBytes(bytes: Uint8Array): MetroFile {
+  return parseMetroDecoded(decodeMetroBytes(bytes));
 }

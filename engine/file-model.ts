@@ -1,0 +1,83 @@
+// What the evaluator needs of a file, kept once per file and shared by every
+// context that reads it: its definitions in order with the collects between
+// them, the line metro stops on, and the `[option]` mode it leaves. The syntax
+// tree is not kept for this: a definition or collect finds its statement
+// again through its file (`WorkspaceFile.ast`, parsed again on demand, which
+// gives the same tree) when a caller asks for a location.
+
+import type { CollectAnnotation, Diagnostic, MetroFile, MultiLineElement, SingleLineElement } from "../language";
+import type { Definition, RawValue } from "./store";
+
+/** The file a model was made from: its syntax tree, kept or parsed again on demand. */
+export interface TreeSource {
+  readonly ast: MetroFile;
+}
+
+/**
+ * A definition made by a statement of a file: the same object for every
+ * context that reads the file, so what is worked out about its value once
+ * (expand.ts's scan, in `prepared`) serves them all.
+ */
+export class FileDefinition implements Definition {
+  prepared?: object = undefined;
+  constructor(
+    readonly name: string,
+    readonly value: RawValue,
+    readonly file: string,
+    readonly condition: string | null,
+    /** The section the definition records for its name (metro's sectionfor), or null. */
+    readonly recordedSection: string | null,
+    /** The file's `[option parse/...]` mode in force, or null when the file set none before it. */
+    readonly lax: boolean | null,
+    private readonly source: TreeSource,
+    private readonly index: number,
+  ) {}
+  get origin(): "file" {
+    return "file";
+  }
+  /** The statement, from the file's syntax tree (parsed again when it is not kept). */
+  get statement(): SingleLineElement | MultiLineElement {
+    return this.source.ast.statements[this.index] as SingleLineElement | MultiLineElement;
+  }
+}
+
+/** A `[collect PATH]` of a file. */
+export class FileCollect {
+  readonly kind = "collect";
+  constructor(
+    /** The path as written (expanded when the queue reaches it). */
+    readonly path: string,
+    /** Its own condition or the surrounding `[when]`, or null. */
+    readonly condition: string | null,
+    private readonly source: TreeSource,
+    private readonly index: number,
+  ) {}
+  get statement(): CollectAnnotation {
+    return this.source.ast.statements[this.index] as CollectAnnotation;
+  }
+}
+
+export interface FileModel {
+  /** Definitions and collects in file order. */
+  items: (FileDefinition | FileCollect)[];
+  /** The first line metro stops on when it reads the file (see MetroFile.fatal). */
+  fatal: Diagnostic | null;
+  /** The `[option parse/...]` mode at the end of the file, or null when the file sets none. */
+  laxAtEnd: boolean | null;
+}
+
+/** The model of a parsed file; `file` is the name its definitions carry (the normalised path). */
+export function lowerFile(ast: MetroFile, file: string, source: TreeSource): FileModel {
+  const items: (FileDefinition | FileCollect)[] = [];
+  const statements = ast.statements;
+  for (let i = 0; i < statements.length; i++) {
+    const st = statements[i];
+    if (st.kind === "single" || st.kind === "multi") {
+      const value = st.kind === "single" ? st.value.text : st.rawLines;
+      items.push(new FileDefinition(st.name.qualified, value, file, st.scope.condition, st.name.recordedSection, st.scope.lax, source, i));
+    } else if (st.kind === "collect") {
+      items.push(new FileCollect(st.path.text, st.condition, source, i));
+    }
+  }
+  return { items, fatal: ast.fatal, laxAtEnd: ast.laxAtEnd };
+}
