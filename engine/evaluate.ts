@@ -248,8 +248,7 @@ class Context implements EvaluatedContext {
           condition: prev.condition,
           origin: "setup",
         };
-        this.store.raw.set("portage/MAKEOPTS", replaced);
-        this.store.version++;
+        this.store.replaceRaw(replaced);
       }
     }
   }
@@ -276,6 +275,7 @@ class Context implements EvaluatedContext {
     const chain = [...provenance, normalised];
     // metro stops reading at a fatal line; the context is lost either way, so nothing of the file is applied.
     if (model.fatal) throw new Fail({ code: model.fatal.code, message: model.fatal.message, file: normalised, range: model.fatal.range });
+    this.store.startFile(file, laxAtStart);
     const items = model.items;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -290,19 +290,23 @@ class Context implements EvaluatedContext {
 
   private define(def: FileDefinition, file: string, laxAtStart: boolean): void {
     const name = def.name;
-    if (def.recordedSection !== null) this.store.sectionFor.set(name, def.recordedSection);
-    this.store.laxVars.set(name, def.lax ?? laxAtStart);
     const cond = def.condition;
+    // The store works out a name's section and lax mark from its definitions; metro sets them before it finds a
+    // duplicate or (here) too many names, so they are set directly on the way to those errors.
+    const stop = (fatal: Fatal): Fail => {
+      this.store.markName(name, def.recordedSection, def.lax ?? laxAtStart);
+      return new Fail(fatal);
+    };
     if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
-      throw new Fail({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: def.statement.name.range });
+      throw stop({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: def.statement.name.range });
     }
     if (cond) {
       const existing = this.store.conditionals.get(name)?.get(cond);
-      if (existing) throw new Fail(duplicate(name, file, def, existing, `for the condition "${cond}"`));
+      if (existing) throw stop(duplicate(name, file, def, existing, `for the condition "${cond}"`));
       this.store.setConditional(def as Definition & { condition: string });
     } else {
       const existing = this.store.raw.get(name);
-      if (existing) throw new Fail(duplicate(name, file, def, existing, ""));
+      if (existing) throw stop(duplicate(name, file, def, existing, ""));
       this.store.setRaw(def);
     }
   }

@@ -29,7 +29,8 @@ export class FileDefinition implements Definition {
     readonly recordedSection: string | null,
     /** The file's `[option parse/...]` mode in force, or null when the file set none before it. */
     readonly lax: boolean | null,
-    private readonly source: TreeSource,
+    /** The file it belongs to. */
+    readonly source: TreeSource,
     private readonly index: number,
   ) {}
   get origin(): "file" {

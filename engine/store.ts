@@ -1,8 +1,14 @@
 // The definitions of one context, organised the way metro's parser keeps
 // them: unconditional values, conditional values by condition text, the
 // section recorded for each name and its lax mark.
+//
+// Only `raw` and `conditionals` are tables of their own. Every other view
+// (`all`, `sectionFor`, `laxVars`) is worked out from the definitions a name
+// has, kept in a list only for the few names with more than one: a context of
+// a million elements holds no table per view.
 
 import type { MultiLineElement, SingleLineElement } from "../language";
+import { FileDefinition } from "./file-model";
 
 export type RawValue = string | string[];
 
@@ -19,33 +25,151 @@ export interface Definition {
   prepared?: object;
 }
 
+/** Every definition read for a name (conditional ones and those a command-line value replaced included), in order. */
+export interface DefinitionLists {
+  get(name: string): Definition[] | undefined;
+  has(name: string): boolean;
+  /** The number of names defined. */
+  readonly size: number;
+  /** The names, in the order they were first defined. */
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<Definition[]>;
+}
+
 export class Store {
   readonly raw = new Map<string, Definition>();
   readonly conditionals = new Map<string, Map<string, Definition>>();
-  readonly sectionFor = new Map<string, string>();
-  readonly laxVars = new Map<string, boolean>();
-  /** Every definition read, including conditional ones and those a command-line value replaced. */
-  readonly all = new Map<string, Definition[]>();
+  /** Every definition of the names that have more than one (or whose unconditional value setup replaced), in order. */
+  private readonly several = new Map<string, Definition[]>();
+  /** Names in the order they were first defined. */
+  private readonly names: string[] = [];
+  /** The `[option parse/...]` mode in force when each file was read, for its definitions that come before any option of their own. */
+  private readonly laxAtStart = new Map<object, boolean>();
+  /** Section and lax marks set by `markName` rather than worked out from the definitions. */
+  private readonly sectionSet = new Map<string, string>();
+  private readonly laxSet = new Map<string, boolean>();
   /** Bumped on every change, so that caches of expansions know when they are stale. */
   version = 0;
 
-  record(def: Definition): void {
-    const list = this.all.get(def.name);
-    if (list) list.push(def);
-    else this.all.set(def.name, [def]);
+  /** Every definition read for a name. */
+  readonly all: DefinitionLists;
+  /** The section recorded for a name (metro's sectionfor): by its last file definition that records one. */
+  readonly sectionFor: { get(name: string): string | undefined };
+  /** Whether a name is lax (metro's laxvars): the mode in force at its last file definition. */
+  readonly laxVars: { get(name: string): boolean | undefined };
+
+  constructor() {
+    const store = this;
+    this.all = {
+      get: (name) => this.definitionsOf(name),
+      has: (name) => this.raw.has(name) || this.conditionals.has(name),
+      get size() {
+        return store.names.length;
+      },
+      keys: () => this.names[Symbol.iterator](),
+      values: () => this.names.map((n) => this.definitionsOf(n)!)[Symbol.iterator](),
+    };
+    this.sectionFor = { get: (name) => this.sectionOf(name) };
+    this.laxVars = { get: (name) => this.laxOf(name) };
+  }
+
+  /**
+   * Says which lax mode was in force when `source` (a file's model) started
+   * to be read in this context. A file read a second time stops the context
+   * at its first definition (a duplicate), so the first reading's mode stays.
+   */
+  startFile(source: object, lax: boolean): void {
+    if (!this.laxAtStart.has(source)) this.laxAtStart.set(source, lax);
+  }
+
+  /**
+   * Sets a name's section and lax marks directly, as metro does before it
+   * finds that a definition is a duplicate (the context then stops).
+   */
+  markName(name: string, section: string | null, lax: boolean): void {
+    if (section !== null) this.sectionSet.set(name, section);
+    this.laxSet.set(name, lax);
   }
 
   setRaw(def: Definition): void {
-    this.raw.set(def.name, def);
     this.record(def);
+    this.raw.set(def.name, def);
     this.version++;
   }
 
   setConditional(def: Definition & { condition: string }): void {
+    this.record(def);
     let byCond = this.conditionals.get(def.name);
     if (!byCond) this.conditionals.set(def.name, (byCond = new Map()));
     byCond.set(def.condition, def);
-    this.record(def);
     this.version++;
+  }
+
+  /** Replaces a name's unconditional value without recording a new definition (setup's `MAKEOPTS: auto`). */
+  replaceRaw(def: Definition): void {
+    const list = this.definitionsOf(def.name);
+    if (list && !this.several.has(def.name)) this.several.set(def.name, list);
+    this.raw.set(def.name, def);
+    this.version++;
+  }
+
+  /** Adds a definition to its name's list; called before the definition is stored. */
+  private record(def: Definition): void {
+    const name = def.name;
+    const list = this.several.get(name);
+    if (list) {
+      list.push(def);
+      return;
+    }
+    const before = this.definitionsOf(name);
+    if (before) this.several.set(name, [...before, def]);
+    else this.names.push(name);
+  }
+
+  private definitionsOf(name: string): Definition[] | undefined {
+    const list = this.several.get(name);
+    if (list) return list;
+    const raw = this.raw.get(name);
+    if (raw) return [raw];
+    const byCond = this.conditionals.get(name);
+    // A name without a list has exactly one definition.
+    if (byCond) return [...byCond.values()];
+    return undefined;
+  }
+
+  /** The last definition of `name` read from a file (setup and command-line values mark no section and no lax). */
+  private lastFileDefinition(name: string, want: (d: FileDefinition) => boolean): FileDefinition | undefined {
+    const list = this.several.size === 0 ? undefined : this.several.get(name);
+    if (list) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const d = list[i];
+        if (d instanceof FileDefinition && want(d)) return d;
+      }
+      return undefined;
+    }
+    let d: Definition | undefined = this.raw.get(name);
+    if (d === undefined) {
+      const byCond = this.conditionals.get(name);
+      if (byCond) d = byCond.values().next().value;
+    }
+    return d instanceof FileDefinition && want(d) ? d : undefined;
+  }
+
+  private sectionOf(name: string): string | undefined {
+    if (this.sectionSet.size !== 0) {
+      const s = this.sectionSet.get(name);
+      if (s !== undefined) return s;
+    }
+    return this.lastFileDefinition(name, (d) => d.recordedSection !== null)?.recordedSection ?? undefined;
+  }
+
+  private laxOf(name: string): boolean | undefined {
+    if (this.laxSet.size !== 0) {
+      const l = this.laxSet.get(name);
+      if (l !== undefined) return l;
+    }
+    const d = this.lastFileDefinition(name, () => true);
+    if (d === undefined) return undefined;
+    return d.lax ?? this.laxAtStart.get(d.source) ?? false;
   }
 }

@@ -17,14 +17,24 @@ export interface DumpedContext {
   ctx: EvaluatedContext;
   /** The context's problem that stops it (a fatal setup error, or keys that cannot be listed). */
   fatal: { code: string; message: string } | null;
-  /** Every key, sorted, with its value or its evaluation error; empty when fatal. */
-  settings: [string, { value: MetroValue } | { error: string; message: string }][];
+  /** Every key, sorted; empty when fatal. Each is evaluated when `settingOf` asks for it, so that a writer holds one at a time. */
+  keys: string[];
+}
+
+export type Setting = { value: MetroValue } | { error: string; message: string };
+
+/** A key's value or its evaluation error. */
+export function settingOf(d: DumpedContext, key: string): Setting {
+  const { value, error } = d.ctx.tryGet(key);
+  return error ? { error: error.code, message: error.message } : { value };
 }
 
 /**
- * Evaluates every key of each context and hands each context to `onContext`
- * as soon as it is evaluated; nothing of it is kept after that, so a build
- * matrix never holds more than one context's answer. With `allowExec`, every
+ * Sets up each context and lists its keys, and hands it to `onContext`,
+ * which evaluates the keys one at a time (`settingOf`) as it writes them;
+ * nothing of a context is kept after that, so a build matrix never holds more
+ * than one context's answer, and no answer is held as a whole beside the
+ * context's own cache. With `allowExec`, every
  * context is set up first so that one python interpreter runs the blocks of
  * them all.
  */
@@ -54,20 +64,15 @@ export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onCo
 }
 
 function dumpOne(spec: ContextSpec, ctx: EvaluatedContext): DumpedContext {
-  if (ctx.fatal) return { spec, ctx, fatal: { code: ctx.fatal.code, message: ctx.fatal.message }, settings: [] };
+  if (ctx.fatal) return { spec, ctx, fatal: { code: ctx.fatal.code, message: ctx.fatal.message }, keys: [] };
   let keys: string[];
   try {
     keys = ctx.keys().sort();
   } catch (e) {
     if (!(e instanceof EvaluationError)) throw e;
-    return { spec, ctx, fatal: { code: e.code, message: e.message }, settings: [] };
+    return { spec, ctx, fatal: { code: e.code, message: e.message }, keys: [] };
   }
-  const settings: DumpedContext["settings"] = [];
-  for (const key of keys) {
-    const { value, error } = ctx.tryGet(key);
-    settings.push([key, error ? { error: error.code, message: error.message } : { value }]);
-  }
-  return { spec, ctx, fatal: null, settings };
+  return { spec, ctx, fatal: null, keys };
 }
 
 /** The conformance kit's shape of a dumped context (config, args, collected, then fatal and message, or settings). */
@@ -75,7 +80,7 @@ export function dumpedResult(d: DumpedContext): Record<string, unknown> {
   const base = { config: d.spec.config, args: d.spec.args, collected: d.ctx.collected };
   if (d.fatal) return { ...base, fatal: d.fatal.code, message: d.fatal.message };
   const settings: Record<string, unknown> = Object.create(null);
-  for (const [k, v] of d.settings) settings[k] = v;
+  for (const k of d.keys) settings[k] = settingOf(d, k);
   return { ...base, settings };
 }
 
@@ -113,7 +118,8 @@ function writeJson(out: Output, d: DumpedContext): void {
   }
   out.write(`,"settings":{`);
   let first = true;
-  for (const [key, s] of d.settings) {
+  for (const key of d.keys) {
+    const s = settingOf(d, key);
     const item = "value" in s ? `{"value":${J(s.value)}}` : `{"error":${J(s.error)},"message":${J(s.message)}}`;
     out.write(first ? `${J(key)}:${item}` : `,${J(key)}:${item}`);
     first = false;
@@ -165,7 +171,8 @@ Exit codes: 0, 1 when a context is fatal, 2 usage.`,
         process.stderr.write(`error: ${d.fatal.message} [${d.fatal.code}]\n`);
         return;
       }
-      for (const [key, s] of d.settings) {
+      for (const key of d.keys) {
+        const s = settingOf(d, key);
         if ("error" in s) out.write(`# ${key}: cannot be resolved: ${s.message} [${s.error}]\n`);
         else out.write(printValue(key, s.value ?? null) + "\n");
       }
