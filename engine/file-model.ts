@@ -5,12 +5,14 @@
 // again through its file (`WorkspaceFile.ast`, parsed again on demand, which
 // gives the same tree) when a caller asks for a location.
 
-import type { CollectAnnotation, Diagnostic, MetroFile, MultiLineElement, SingleLineElement } from "../language";
+import { outlineMetro, type CollectAnnotation, type Diagnostic, type MetroFile, type MultiLineElement, type SingleLineElement } from "../language";
 import type { Definition, RawValue } from "./store";
 
 /** The file a model was made from: its syntax tree, kept or parsed again on demand. */
 export interface TreeSource {
   readonly ast: MetroFile;
+  /** The name its definitions carry (the normalised path). */
+  readonly normalised: string;
 }
 
 /**
@@ -20,25 +22,35 @@ export interface TreeSource {
  */
 export class FileDefinition implements Definition {
   prepared?: object = undefined;
+  /** The statement's index in the file's tree, times 4, plus the lax mode (0 none, 1 strict, 2 lax): a context of a million definitions holds one field less. */
+  private readonly bits: number;
   constructor(
     readonly name: string,
     readonly value: RawValue,
-    readonly file: string,
     readonly condition: string | null,
     /** The section the definition records for its name (metro's sectionfor), or null. */
     readonly recordedSection: string | null,
-    /** The file's `[option parse/...]` mode in force, or null when the file set none before it. */
-    readonly lax: boolean | null,
+    lax: boolean | null,
     /** The file it belongs to. */
     readonly source: TreeSource,
-    private readonly index: number,
-  ) {}
+    index: number,
+  ) {
+    this.bits = index * 4 + (lax === null ? 0 : lax ? 2 : 1);
+  }
+  get file(): string {
+    return this.source.normalised;
+  }
   get origin(): "file" {
     return "file";
   }
+  /** The file's `[option parse/...]` mode in force, or null when the file set none before it. */
+  get lax(): boolean | null {
+    const l = this.bits & 3;
+    return l === 0 ? null : l === 2;
+  }
   /** The statement, from the file's syntax tree (parsed again when it is not kept). */
   get statement(): SingleLineElement | MultiLineElement {
-    return this.source.ast.statements[this.index] as SingleLineElement | MultiLineElement;
+    return this.source.ast.statements[Math.floor(this.bits / 4)] as SingleLineElement | MultiLineElement;
   }
 }
 
@@ -67,15 +79,25 @@ export interface FileModel {
   laxAtEnd: boolean | null;
 }
 
-/** The model of a parsed file; `file` is the name its definitions carry (the normalised path). */
-export function lowerFile(ast: MetroFile, file: string, source: TreeSource): FileModel {
+/** The model of a file read without its tree (language/outline.ts), or null when it has a line metro stops on. */
+export function outlineFile(text: string, source: TreeSource): FileModel | null {
+  const items: (FileDefinition | FileCollect)[] = [];
+  const laxAtEnd = outlineMetro(text, {
+    definition: (name, value, condition, recordedSection, lax, statement) => items.push(new FileDefinition(name, value, condition, recordedSection, lax, source, statement)),
+    collect: (path, condition, statement) => items.push(new FileCollect(path, condition, source, statement)),
+  });
+  return laxAtEnd === undefined ? null : { items, fatal: null, laxAtEnd };
+}
+
+/** The model of a parsed file. */
+export function lowerFile(ast: MetroFile, source: TreeSource): FileModel {
   const items: (FileDefinition | FileCollect)[] = [];
   const statements = ast.statements;
   for (let i = 0; i < statements.length; i++) {
     const st = statements[i];
     if (st.kind === "single" || st.kind === "multi") {
       const value = st.kind === "single" ? st.value.text : st.rawLines;
-      items.push(new FileDefinition(st.name.qualified, value, file, st.scope.condition, st.name.recordedSection, st.scope.lax, source, i));
+      items.push(new FileDefinition(st.name.qualified, value, st.scope.condition, st.name.recordedSection, st.scope.lax, source, i));
     } else if (st.kind === "collect") {
       items.push(new FileCollect(st.path.text, st.condition, source, i));
     }

@@ -5,7 +5,7 @@
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
 import { decodeMetroBytes, parseMetroDecoded, type DecodedText, type MetroFile } from "../language";
-import { lowerFile, type FileModel } from "./file-model";
+import { lowerFile, outlineFile, type FileModel } from "./file-model";
 import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
 import { pyNormpath } from "./paths";
 
@@ -19,6 +19,7 @@ import { pyNormpath } from "./paths";
 export class WorkspaceFile {
   private tree: MetroFile | null = null;
   private lowered: FileModel | null = null;
+  private normalisedPath: string | null = null;
   constructor(
     readonly path: string,
     private readonly decoded: DecodedText,
@@ -29,17 +30,26 @@ export class WorkspaceFile {
     return this.decoded.text;
   }
 
+  /** The path normalised as metro names a collected file (the name its definitions carry). */
+  get normalised(): string {
+    return (this.normalisedPath ??= pyNormpath(this.path));
+  }
+
   /** The syntax tree (parsed on first use, then kept). */
   get ast(): MetroFile {
     return (this.tree ??= parseMetroDecoded(this.decoded));
   }
 
-  /** The definitions and collects of the file as the evaluator applies them; their statements come from `ast` when asked for. */
+  /**
+   * The definitions and collects of the file as the evaluator applies them;
+   * their statements come from `ast` when asked for. Read without a tree when
+   * none is kept (a file with a line metro stops on is parsed, for the
+   * diagnostic).
+   */
   get model(): FileModel {
     if (this.lowered === null) {
-      // Lowered from the kept tree, or from a tree parsed for this alone and dropped.
-      const ast = this.tree ?? parseMetroDecoded(this.decoded);
-      this.lowered = lowerFile(ast, pyNormpath(this.path), this);
+      if (this.tree === null && !this.decoded.invalid) this.lowered = outlineFile(this.decoded.text, this);
+      this.lowered ??= lowerFile(this.tree ?? parseMetroDecoded(this.decoded), this);
     }
     return this.lowered;
   }

@@ -2,6 +2,7 @@
 export * from "./ast";
 export { decodeMetroBytes, parseMetro, parseMetroBytes, parseMetroDecoded, parseValue, type DecodedText } from "./parser";
 export { printMetro, printLines } from "./print";
+export { outlineMetro, type OutlineSink } from "./outline";
 export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKind } from "./classify";
 export { pySplit, pyStrip, splitLines, fileLines, isPySpace } from "./text";
 export { absoluteName, modifierProblem, nextReference, parseReferenceInner, type ReferenceSpan, type ReferenceSyntax } from "./reference";
