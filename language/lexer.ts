@@ -96,16 +96,21 @@ export const BlockText = createToken({ name: "BlockText", pattern: { exec: block
 
 export const fileTokens: TokenType[] = [Newline, MultiStart, AnnotationLine, ElementLine, BlankLine, IgnoredLine, BlockEnd, BlockText];
 
-export const fileLexer = new Lexer(
-  {
-    modes: {
-      top: [Newline, MultiStart, AnnotationLine, ElementLine, BlankLine, IgnoredLine],
-      block: [Newline, BlockEnd, BlockText],
+let fileLexerMade: Lexer | null = null;
+
+/** The file lexer, made on first use: a run that reads files without their trees never pays for it. */
+export function fileLexer(): Lexer {
+  return (fileLexerMade ??= new Lexer(
+    {
+      modes: {
+        top: [Newline, MultiStart, AnnotationLine, ElementLine, BlankLine, IgnoredLine],
+        block: [Newline, BlockEnd, BlockText],
+      },
+      defaultMode: "top",
     },
-    defaultMode: "top",
-  },
-  { positionTracking: "onlyOffset", ensureOptimizations: false, skipValidations: true },
-);
+    { positionTracking: "onlyOffset", ensureOptimizations: false, skipValidations: true },
+  ));
+}
 
 // ---------------------------------------------------------------------------
 // Value lexer
@@ -116,13 +121,18 @@ export const Text = createToken({ name: "Text", pattern: /[^$]+|\$/, line_breaks
 export const RefInner = createToken({ name: "RefInner", pattern: /[^\]]+/, line_breaks: true });
 export const RefClose = createToken({ name: "RefClose", pattern: /\]/, pop_mode: true });
 
-export const valueLexer = new Lexer(
-  {
-    modes: {
-      value: [MultiLiteral, RefOpen, Text],
-      reference: [RefInner, RefClose],
+let valueLexerMade: Lexer | null = null;
+
+/** The value lexer, made on first use. */
+export function valueLexer(): Lexer {
+  return (valueLexerMade ??= new Lexer(
+    {
+      modes: {
+        value: [MultiLiteral, RefOpen, Text],
+        reference: [RefInner, RefClose],
+      },
+      defaultMode: "value",
     },
-    defaultMode: "value",
-  },
-  { positionTracking: "onlyOffset", skipValidations: true },
-);
+    { positionTracking: "onlyOffset", skipValidations: true },
+  ));
+}

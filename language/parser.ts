@@ -69,7 +69,12 @@ class LineGroupParser extends EmbeddedActionsParser {
   });
 }
 
-const groupParser = new LineGroupParser();
+let groupParserMade: LineGroupParser | null = null;
+
+/** The line grouping parser, made on first use (its grammar analysis costs a few milliseconds and megabytes). */
+function groupParser(): LineGroupParser {
+  return (groupParserMade ??= new LineGroupParser());
+}
 
 // ---------------------------------------------------------------------------
 // Values
@@ -136,7 +141,7 @@ function valueParts(line: SourceLine, from: number, text: string, diagnostics: D
   if (text.indexOf("$[") === -1) {
     return text.length === 0 ? [] : [{ kind: "text", text, range: rangeIn(line, from, from + text.length) }];
   }
-  const tokens = valueLexer.tokenize(text).tokens;
+  const tokens = valueLexer().tokenize(text).tokens;
   const parts: ValuePart[] = [];
   const pushText = (start: number, end: number) => {
     const last = parts[parts.length - 1];
@@ -454,9 +459,10 @@ export function parseMetro(text: string): MetroFile {
   const state: State = { section: "", condition: null, lax: null, fatal: null, diagnostics: [] };
   const statements: Statement[] = [];
   classifiedLines.clear();
-  const lexed = fileLexer.tokenize(text);
-  groupParser.input = lexed.tokens;
-  const groups = groupParser.file();
+  const lexed = fileLexer().tokenize(text);
+  const parser = groupParser();
+  parser.input = lexed.tokens;
+  const groups = parser.file();
   let cursor = 0;
   /** Index of the line starting at offset; groups come in order, so a forward scan finds it. */
   const lineAt = { get(offset: number): number | undefined {
