@@ -64,28 +64,32 @@ function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
 // ---------------------------------------------------------------------------
 // Scanning single-line text for references
 
-const enum Seg {
-  Text,
-  Ref,
-  Unterminated,
-}
 /**
- * A reference as written. For the absolute form the name and modifier are
- * worked out once (`resolved`); the section forms depend on the element being
- * expanded and are resolved each time.
+ * A reference as written. For the absolute form with at most one valid
+ * modifier, the name and modifier are worked out once (`name` is then the
+ * name looked up); the section forms depend on the element being expanded and
+ * are resolved each time (`name` is null). One object per reference: a
+ * context of a million elements keeps one for each reference it expanded.
  */
 interface RefSegment {
-  t: Seg.Ref;
-  name: string;
-  resolved: { name: string; boolean: boolean; zap: boolean; lax: boolean } | null;
+  /** The text between `$[` and `]`. */
+  written: string;
+  name: string | null;
+  boolean: boolean;
+  zap: boolean;
+  lax: boolean;
 }
-type Segment = { t: Seg.Text; text: string } | RefSegment | { t: Seg.Unterminated };
+/** Where a `$[` has no closing `]`: the scan stops there. */
+const UNTERMINATED = 0;
+/** Literal text, a reference, or an unterminated reference. */
+type Segment = string | RefSegment | typeof UNTERMINATED;
 
-/** Name, boolean and modifier of an absolute reference, when it has at most one valid modifier. */
-function resolveAbsolute(written: string): RefSegment["resolved"] {
+function refSegment(written: string): RefSegment {
   const syntax = parseReferenceInner(written);
-  if (syntax.form !== "absolute" || modifierProblem(syntax.modifier)) return null;
-  return { name: syntax.name, boolean: syntax.boolean, zap: syntax.modifier === "zap", lax: syntax.modifier === "lax" };
+  if (syntax.form !== "absolute" || modifierProblem(syntax.modifier)) return { written, name: null, boolean: false, zap: false, lax: false };
+  // The name is most often the whole text: one string for both.
+  const name = syntax.name === written ? written : syntax.name;
+  return { written, name, boolean: syntax.boolean, zap: syntax.modifier === "zap", lax: syntax.modifier === "lax" };
 }
 
 interface Prepared {
@@ -98,21 +102,27 @@ interface Prepared {
   segments: Segment[];
 }
 
+/** Segments are gathered here and copied out at their exact length (an array grown by push keeps room for 17). */
+const scratch: Segment[] = [];
+
 function scan(text: string): Segment[] {
-  const out: Segment[] = [];
+  const out = scratch;
+  out.length = 0;
   let pos = 0;
   for (let span = nextReference(text, 0); span; span = nextReference(text, pos)) {
-    if (span.start > pos) out.push({ t: Seg.Text, text: text.slice(pos, span.start) });
+    if (span.start > pos) out.push(text.slice(pos, span.start));
     if (!span.terminated) {
-      out.push({ t: Seg.Unterminated });
-      return out;
+      out.push(UNTERMINATED);
+      pos = text.length;
+      break;
     }
-    const written = text.slice(span.innerStart, span.innerEnd);
-    out.push({ t: Seg.Ref, name: written, resolved: resolveAbsolute(written) });
+    out.push(refSegment(text.slice(span.innerStart, span.innerEnd)));
     pos = span.innerEnd + 1;
   }
-  if (pos < text.length) out.push({ t: Seg.Text, text: text.slice(pos) });
-  return out;
+  if (pos < text.length) out.push(text.slice(pos));
+  const segments = out.slice();
+  out.length = 0;
+  return segments;
 }
 
 const preparedStrings = new Map<string, Prepared>();
@@ -146,7 +156,7 @@ function prepareText(text: string, stripped: string): Prepared {
   const words = stripped.split(" ");
   if (words.length === 2 && words[0] === "<<") return { literal: null, fromFile: true, text: words[1], segments: scan(words[1]) };
   const segments = scan(text);
-  const literal = segments.every((s) => s.t === Seg.Text) ? segments.map((s) => (s as { text: string }).text).join("") : null;
+  const literal = segments.every((s) => typeof s === "string") ? segments.join("") : null;
   return { literal, fromFile: false, text, segments };
 }
 
@@ -252,7 +262,8 @@ export interface ExpanderHooks {
 }
 
 export class Expander {
-  private readonly memo: Map<string, Outcome>[] = [new Map(), new Map(), new Map(), new Map()];
+  /** Expansions by element name, one table per mode: the value (null for :zap), or why it failed. */
+  private readonly memo: Map<string, string | null | EvaluationError>[] = [new Map(), new Map(), new Map(), new Map()];
   private multiMemo = new Map<string, { lines: MultiResult } | { error: EvaluationError }>();
   /** Top-level lookups; a multi-line result is kept shared and flattened on each lookup. */
   private topMemo = new Map<string, { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError }>();
@@ -399,16 +410,16 @@ export class Expander {
   private runFrames(myvar: string | null, prepared: Prepared, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
     if (memoKey !== null) {
       const hit = this.memo[memoMode].get(memoKey);
-      if (hit) {
-        if (hit.ok) return hit.value;
-        throw hit.error;
+      if (hit !== undefined) {
+        if (hit instanceof EvaluationError) throw hit;
+        return hit;
       }
     }
     const literal = prepared.literal;
     if (literal !== null) return literal;
     const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
     if (quick !== undefined) {
-      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, { ok: true, value: quick });
+      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, quick);
       return quick;
     }
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
@@ -444,22 +455,21 @@ export class Expander {
     // First, without effects: can every reference be answered at once?
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
-      if (seg.t === Seg.Text) {
-        size += seg.text.length;
+      if (typeof seg === "string") {
+        size += seg.length;
         continue;
       }
-      if (seg.t !== Seg.Ref || seg.resolved === null) return undefined;
-      const r = seg.resolved;
-      const raw = store.raw.get(r.name);
+      if (seg === UNTERMINATED || seg.name === null) return undefined;
+      const raw = store.raw.get(seg.name);
       if (raw === undefined) return undefined;
-      if (r.boolean) {
+      if (seg.boolean) {
         size += 3;
         continue;
       }
-      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(r.name);
+      const hit = this.memo[this.memoMode(referrerLax, lax || seg.lax)].get(seg.name);
       if (hit !== undefined) {
-        if (!hit.ok) return undefined;
-        if (hit.value !== null) size += hit.value.length;
+        if (hit instanceof EvaluationError) return undefined;
+        if (hit !== null) size += hit.length;
         continue;
       }
       const l = preparedDef(raw).literal;
@@ -471,19 +481,20 @@ export class Expander {
     let ex = "";
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
-      if (seg.t === Seg.Text) {
-        ex += seg.text;
+      if (typeof seg === "string") {
+        ex += seg;
         continue;
       }
-      const r = (seg as RefSegment).resolved!;
-      this.hooks.onReference?.(from, r.name);
-      const raw = store.raw.get(r.name)!;
+      const r = seg as RefSegment;
+      const name = r.name!;
+      this.hooks.onReference?.(from, name);
+      const raw = store.raw.get(name)!;
       if (r.boolean) {
         ex += "yes";
         continue;
       }
-      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(r.name);
-      const value = hit !== undefined ? (hit as { value: string | null }).value : preparedDef(raw).literal!;
+      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(name);
+      const value = hit !== undefined ? (hit as string | null) : preparedDef(raw).literal!;
       if (value === null || (value === "" && r.zap)) return null;
       ex += value;
     }
@@ -553,7 +564,7 @@ export class Expander {
       if (!outcome) continue; // a child was pushed
       // This frame is finished.
       pop();
-      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome);
+      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome.ok ? outcome.value : outcome.error);
       if (frames.length === 0) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
@@ -577,23 +588,23 @@ export class Expander {
     const store = this.store;
     while (f.next < segs.length) {
       const seg = segs[f.next++];
-      if (seg.t === Seg.Text) {
-        this.append(f, seg.text, undefined);
+      if (typeof seg === "string") {
+        this.append(f, seg, undefined);
         continue;
       }
-      if (seg.t === Seg.Unterminated) {
+      if (seg === UNTERMINATED) {
         throw this.err("metro/unterminated-reference", `"$[" without a closing "]" in ${JSON.stringify(f.prepared.text)}`, false, f);
       }
-      const written = seg.name;
+      const written = seg.written;
       let name: string;
       let boolean: boolean;
       let lax = f.lax;
       let zap = false;
-      if (seg.resolved !== null) {
-        name = seg.resolved.name;
-        boolean = seg.resolved.boolean;
-        zap = seg.resolved.zap;
-        lax ||= seg.resolved.lax;
+      if (seg.name !== null) {
+        name = seg.name;
+        boolean = seg.boolean;
+        zap = seg.zap;
+        lax ||= seg.lax;
       } else {
         const syntax = parseReferenceInner(written);
         boolean = syntax.boolean;
@@ -627,10 +638,10 @@ export class Expander {
         const referrerLax = f.myvar !== null && store.laxVars.get(f.myvar) === true;
         const mode = this.memoMode(referrerLax, lax);
         const hit = this.memo[mode].get(name);
-        if (hit) {
-          if (!hit.ok) throw hit.error;
-          if (hit.value === null || (hit.value === "" && zap)) return { ok: true, value: null };
-          this.append(f, hit.value, written);
+        if (hit !== undefined) {
+          if (hit instanceof EvaluationError) throw hit;
+          if (hit === null || (hit === "" && zap)) return { ok: true, value: null };
+          this.append(f, hit, written);
           continue;
         }
         const prepared = preparedDef(raw);
