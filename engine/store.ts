@@ -116,13 +116,21 @@ export class Store {
   /** Adds a definition to its name's list; called before the definition is stored. */
   private record(def: Definition): void {
     const name = def.name;
-    const list = this.several.get(name);
-    if (list) {
-      list.push(def);
+    if (this.several.size !== 0) {
+      const list = this.several.get(name);
+      if (list) {
+        list.push(def);
+        return;
+      }
+    }
+    // A name without a list has one definition: unconditional, or a single conditional one.
+    const raw = this.raw.get(name);
+    if (raw !== undefined) {
+      this.several.set(name, [raw, def]);
       return;
     }
-    const before = this.definitionsOf(name);
-    if (before) this.several.set(name, [...before, def]);
+    const byCond = this.conditionals.get(name);
+    if (byCond !== undefined) this.several.set(name, [...byCond.values(), def]);
     else this.names.push(name);
   }
 
@@ -168,8 +176,10 @@ export class Store {
       const l = this.laxSet.get(name);
       if (l !== undefined) return l;
     }
-    const d = this.lastFileDefinition(name, () => true);
-    if (d === undefined) return undefined;
-    return d.lax ?? this.laxAtStart.get(d.source) ?? false;
+    // The common case first: one unconditional definition, from a file.
+    const d = this.several.size === 0 ? this.raw.get(name) : undefined;
+    const last = d instanceof FileDefinition ? d : this.lastFileDefinition(name, () => true);
+    if (last === undefined) return undefined;
+    return last.lax ?? this.laxAtStart.get(last.source) ?? false;
   }
 }
