@@ -91,20 +91,34 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
   return out;
 }
 
-/** Collects output text and writes it in large pieces. */
+/**
+ * Collects output text and writes it in large pieces. The text is encoded
+ * into a buffer as it comes (no joined copy of each piece, which for a
+ * million keys would be hundreds of megabytes of large strings for the
+ * garbage collector); each full buffer is handed to stdout and a new one
+ * started, since stdout may still hold it (pipes are asynchronous on some
+ * systems).
+ */
 class Output {
-  private parts: string[] = [];
-  private size = 0;
+  private static readonly SIZE = 1 << 20;
+  private buffer = Buffer.allocUnsafeSlow(Output.SIZE);
+  private used = 0;
   write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size > 1 << 20) this.flush();
+    // A UTF-16 code unit takes at most three bytes in UTF-8.
+    if (this.used + s.length * 3 > Output.SIZE) {
+      this.flush();
+      if (s.length * 3 > Output.SIZE) {
+        process.stdout.write(s);
+        return;
+      }
+    }
+    this.used += this.buffer.write(s, this.used);
   }
   flush(): void {
-    if (this.parts.length === 0) return;
-    process.stdout.write(this.parts.join(""));
-    this.parts = [];
-    this.size = 0;
+    if (this.used === 0) return;
+    process.stdout.write(this.buffer.subarray(0, this.used));
+    this.buffer = Buffer.allocUnsafeSlow(Output.SIZE);
+    this.used = 0;
   }
 }
 
@@ -120,8 +134,12 @@ function writeJson(out: Output, d: DumpedContext): void {
   let first = true;
   for (const key of d.keys) {
     const s = settingOf(d, key);
-    const item = "value" in s ? `{"value":${J(s.value)}}` : `{"error":${J(s.error)},"message":${J(s.message)}}`;
-    out.write(first ? `${J(key)}:${item}` : `,${J(key)}:${item}`);
+    out.write(first ? J(key) : "," + J(key));
+    if ("value" in s) {
+      out.write(':{"value":');
+      out.write(J(s.value));
+      out.write("}");
+    } else out.write(`:{"error":${J(s.error)},"message":${J(s.message)}}`);
     first = false;
   }
   out.write("}}");
