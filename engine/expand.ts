@@ -61,6 +61,26 @@ function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
   return new EvaluationError("metro/value-too-large", `${what} grows beyond ${MAX_VALUE_SIZE / (1024 * 1024)} MiB when expanded (metro would exhaust memory)`, false, site);
 }
 
+/**
+ * Values up to this many characters are made flat (one piece of text) when
+ * they are kept; longer ones stay joined pieces that share the values they
+ * include (a deep chain must not copy each level's text again).
+ */
+const FLAT_UP_TO = 1024;
+
+/**
+ * A value about to be kept in the memo. Appending makes a tree of joined
+ * pieces; flattened now, while its parts were just made, it is one copy of
+ * flat parts, and the pieces die young instead of ageing in the old
+ * generation until someone reads the value (and then flattening it walks
+ * them all, long since cold: the dump of a million elements spent most of
+ * its time there). Reading a character flattens a JavaScript string.
+ */
+function settled(value: string | null): string | null {
+  if (value !== null && value.length <= FLAT_UP_TO && value.length > 0) value.charCodeAt(0);
+  return value;
+}
+
 // ---------------------------------------------------------------------------
 // Scanning single-line text for references
 
@@ -421,7 +441,7 @@ export class Expander {
     if (literal !== null) return literal;
     const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
     if (quick !== undefined) {
-      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, quick);
+      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, settled(quick));
       return quick;
     }
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
@@ -566,7 +586,7 @@ export class Expander {
       if (!outcome) continue; // a child was pushed
       // This frame is finished.
       pop();
-      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome.ok ? outcome.value : outcome.error);
+      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome.ok ? settled(outcome.value) : outcome.error);
       if (frames.length === 0) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
