@@ -376,15 +376,7 @@ class Context implements EvaluatedContext {
       failures = 0;
     }
     for (const item of this.queue) {
-      const collect = item.collect;
-      this.uncollected.push({
-        file: item.origin,
-        get statement() {
-          return collect.statement;
-        },
-        reason: item.lastFailure?.message ?? "never processed",
-        missing: item.lastFailure?.missing,
-      });
+      this.uncollected.push(new Uncollected(item.origin, item.collect, item.lastFailure?.message ?? "never processed", item.lastFailure?.missing));
       this.collects.push(collectRecord(item, this.collectorCond.get(item.path) ?? null, "dropped", null, item.lastFailure?.message ?? "never processed"));
     }
   }
@@ -465,20 +457,39 @@ class Context implements EvaluatedContext {
   }
 }
 
-/** What became of a queued collect; its statement is found again only when asked for. */
+/** What became of a queued collect; its statement is found again only when asked for (a getter on the class: no closure per record). */
+class Collected implements CollectRecord {
+  reason?: string;
+  constructor(
+    readonly file: string,
+    private readonly collect: FileCollect,
+    readonly condition: string | null,
+    readonly outcome: CollectRecord["outcome"],
+    readonly target: string | null,
+    reason: string | undefined,
+  ) {
+    if (reason !== undefined) this.reason = reason;
+  }
+  get statement(): CollectAnnotation {
+    return this.collect.statement;
+  }
+}
+
 function collectRecord(item: QueueEntry, condition: string | null, outcome: CollectRecord["outcome"], target: string | null, reason?: string): CollectRecord {
-  const collect = item.collect;
-  const record: CollectRecord = {
-    file: item.origin,
-    get statement() {
-      return collect.statement;
-    },
-    condition,
-    outcome,
-    target,
-  };
-  if (reason !== undefined) record.reason = reason;
-  return record;
+  return new Collected(item.origin, item.collect, condition, outcome, target, reason);
+}
+
+/** A collect still queued when the queue stopped. */
+class Uncollected implements UncollectedEntry {
+  constructor(
+    readonly file: string,
+    private readonly collect: FileCollect,
+    readonly reason: string,
+    readonly missing: string | undefined,
+  ) {}
+  get statement(): CollectAnnotation {
+    return this.collect.statement;
+  }
 }
 
 function duplicate(name: string, file: string, def: FileDefinition, existing: Definition, what: string): Fatal {

@@ -145,13 +145,17 @@ export class Store {
     return undefined;
   }
 
-  /** The last definition of `name` read from a file (setup and command-line values mark no section and no lax). */
-  private lastFileDefinition(name: string, want: (d: FileDefinition) => boolean): FileDefinition | undefined {
+  /**
+   * The last definition of `name` read from a file (setup and command-line
+   * values mark no section and no lax), or with `recordingSection` the last
+   * one that records a section.
+   */
+  private lastFileDefinition(name: string, recordingSection: boolean): FileDefinition | undefined {
     const list = this.several.size === 0 ? undefined : this.several.get(name);
     if (list) {
       for (let i = list.length - 1; i >= 0; i--) {
         const d = list[i];
-        if (d instanceof FileDefinition && want(d)) return d;
+        if (d instanceof FileDefinition && (!recordingSection || d.recordedSection !== null)) return d;
       }
       return undefined;
     }
@@ -160,7 +164,7 @@ export class Store {
       const byCond = this.conditionals.get(name);
       if (byCond) d = byCond.values().next().value;
     }
-    return d instanceof FileDefinition && want(d) ? d : undefined;
+    return d instanceof FileDefinition && (!recordingSection || d.recordedSection !== null) ? d : undefined;
   }
 
   private sectionOf(name: string): string | undefined {
@@ -168,7 +172,7 @@ export class Store {
       const s = this.sectionSet.get(name);
       if (s !== undefined) return s;
     }
-    return this.lastFileDefinition(name, (d) => d.recordedSection !== null)?.recordedSection ?? undefined;
+    return this.lastFileDefinition(name, true)?.recordedSection ?? undefined;
   }
 
   private laxOf(name: string): boolean | undefined {
@@ -176,10 +180,8 @@ export class Store {
       const l = this.laxSet.get(name);
       if (l !== undefined) return l;
     }
-    // The common case first: one unconditional definition, from a file.
-    const d = this.several.size === 0 ? this.raw.get(name) : undefined;
-    const last = d instanceof FileDefinition ? d : this.lastFileDefinition(name, () => true);
-    if (last === undefined) return undefined;
-    return last.lax ?? this.laxAtStart.get(last.source) ?? false;
+    const d = this.lastFileDefinition(name, false);
+    if (d === undefined) return undefined;
+    return d.lax ?? this.laxAtStart.get(d.source) ?? false;
   }
 }

@@ -23,7 +23,10 @@ export class WorkspaceFile {
   constructor(
     readonly path: string,
     private readonly decoded: DecodedText,
-  ) {}
+    keepTree = false,
+  ) {
+    if (keepTree) this.tree = parseMetroDecoded(decoded);
+  }
 
   /** The text read (decoded; invalid UTF-8 as replacement characters). */
   get text(): string {
@@ -64,6 +67,12 @@ export interface WorkspaceOptions {
    * hold); past `max` a file is refused as too large. Unlimited when absent.
    */
   budget?: ByteBudget;
+  /**
+   * Parse each file's syntax tree as it is read and keep it (the editor and
+   * `check` index every file anyway); by default a file is read into its
+   * model alone and parsed only when a location is asked for.
+   */
+  keepTrees?: boolean;
 }
 
 export interface ByteBudget {
@@ -192,10 +201,10 @@ export class Workspace {
         if (overlay.length > MAX_FILE_BYTES) {
           this.problems.set(path, tooLarge(Buffer.byteLength(overlay)));
           f = null;
-        } else f = new WorkspaceFile(path, { text: overlay, invalid: false });
+        } else f = new WorkspaceFile(path, { text: overlay, invalid: false }, this.options.keepTrees);
       } else {
         try {
-          f = new WorkspaceFile(path, decodeMetroBytes(this.readDisk(path)));
+          f = new WorkspaceFile(path, decodeMetroBytes(this.readDisk(path)), this.options.keepTrees);
         } catch (e) {
           this.problems.set(path, problemOf(e));
           f = null;

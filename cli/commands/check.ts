@@ -18,7 +18,8 @@ export type CheckFinding = MergedFinding;
 
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
-  const workspace = new Workspace();
+  // Every file is indexed for the findings: each is parsed once, as it is read.
+  const workspace = new Workspace({ keepTrees: true });
   // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
   const trees = new TreeDefinitions(workspace);
   const required = newRequiredFileCache();
