@@ -305,9 +305,8 @@ class Context implements EvaluatedContext {
       if (existing) throw stop(duplicate(name, file, def, existing, `for the condition "${cond}"`));
       this.store.setConditional(def as Definition & { condition: string });
     } else {
-      const existing = this.store.raw.get(name);
+      const existing = this.store.defineRaw(def);
       if (existing) throw stop(duplicate(name, file, def, existing, ""));
-      this.store.setRaw(def);
     }
   }
 
