@@ -95,9 +95,9 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
  * Collects output text and writes it in large pieces. The text is encoded
  * into a buffer as it comes (no joined copy of each piece, which for a
  * million keys would be hundreds of megabytes of large strings for the
- * garbage collector); each full buffer is handed to stdout and a new one
- * started, since stdout may still hold it (pipes are asynchronous on some
- * systems).
+ * garbage collector). The buffer is used again once stdout has written it
+ * (a file, a pipe on Linux); a stream that still holds it (a pipe written
+ * asynchronously) keeps it, and another is started.
  */
 class Output {
   private static readonly SIZE = 1 << 20;
@@ -117,7 +117,8 @@ class Output {
   flush(): void {
     if (this.used === 0) return;
     process.stdout.write(this.buffer.subarray(0, this.used));
-    this.buffer = Buffer.allocUnsafeSlow(Output.SIZE);
+    // A file, or a pipe on Linux, is written at once; a stream still holding the buffer gets to keep it.
+    if (process.stdout.writableLength !== 0) this.buffer = Buffer.allocUnsafeSlow(Output.SIZE);
     this.used = 0;
   }
 }
