@@ -376,9 +376,9 @@ export class Expander {
       if (!(e instanceof EvaluationError)) throw e;
       result = { ok: false, error: e };
     }
-    // An unconditional single-line value is in runFrames's memo (mode 0) already, and found there again at once: a
-    // second table of it would double what a context of a million elements holds.
-    if (this.memoVersion === this.store.version && !(result.ok && typeof result.value === "string" && this.memo[0].has(key))) this.topMemo.set(key, result);
+    // A single-line value that is not conditional is in runFrames's memo (mode 0) already, or literal, or a `?` test,
+    // and is found again at once: a second table of it would double what a context of a million elements holds.
+    if (this.memoVersion === this.store.version && !(result.ok && typeof result.value === "string" && !this.store.conditionals.has(key))) this.topMemo.set(key, result);
     return result;
   }
 
