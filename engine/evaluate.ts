@@ -291,23 +291,27 @@ class Context implements EvaluatedContext {
   private define(def: FileDefinition, file: string, laxAtStart: boolean): void {
     const name = def.name;
     const cond = def.condition;
-    // The store works out a name's section and lax mark from its definitions; metro sets them before it finds a
-    // duplicate or (here) too many names, so they are set directly on the way to those errors.
-    const stop = (fatal: Fatal): Fail => {
-      this.store.markName(name, def.recordedSection, def.lax ?? laxAtStart);
-      return new Fail(fatal);
-    };
     if (this.store.all.size >= this.maxElements && !this.store.all.has(name)) {
-      throw stop({ code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: def.statement.name.range });
+      throw this.stop(def, laxAtStart, { code: "metro/too-many-elements", message: `the files of this context define more than ${this.maxElements} elements, the limit here`, file, range: def.statement.name.range });
     }
     if (cond) {
       const existing = this.store.conditionals.get(name)?.get(cond);
-      if (existing) throw stop(duplicate(name, file, def, existing, `for the condition "${cond}"`));
+      if (existing) throw this.stop(def, laxAtStart, duplicate(name, file, def, existing, `for the condition "${cond}"`));
       this.store.setConditional(def as Definition & { condition: string });
     } else {
       const existing = this.store.defineRaw(def);
-      if (existing) throw stop(duplicate(name, file, def, existing, ""));
+      if (existing) throw this.stop(def, laxAtStart, duplicate(name, file, def, existing, ""));
     }
+  }
+
+  /**
+   * The store works out a name's section and lax mark from its definitions;
+   * metro sets them before it finds a duplicate or (here) too many names, so
+   * they are set directly on the way to those errors.
+   */
+  private stop(def: FileDefinition, laxAtStart: boolean, fatal: Fatal): Fail {
+    this.store.markName(def.name, def.recordedSection, def.lax ?? laxAtStart);
+    return new Fail(fatal);
   }
 
   // -------------------------------------------------------------------------
