@@ -48,6 +48,8 @@ export class Store {
   /** Section and lax marks set by `markName` rather than worked out from the definitions. */
   private readonly sectionSet = new Map<string, string>();
   private readonly laxSet = new Map<string, boolean>();
+  /** Whether any file was read in lax mode or any definition is lax: until then no name is lax, and asking costs nothing. */
+  private anyLax = false;
   /** Bumped on every change, so that caches of expansions know when they are stale. */
   version = 0;
 
@@ -55,7 +57,7 @@ export class Store {
   readonly all: DefinitionLists;
   /** The section recorded for a name (metro's sectionfor): by its last file definition that records one. */
   readonly sectionFor: { get(name: string): string | undefined };
-  /** Whether a name is lax (metro's laxvars): the mode in force at its last file definition. */
+  /** Whether a name is lax (metro's laxvars): the mode in force at its last file definition (undefined or false: not lax). */
   readonly laxVars: { get(name: string): boolean | undefined };
 
   constructor() {
@@ -79,7 +81,10 @@ export class Store {
    * at its first definition (a duplicate), so the first reading's mode stays.
    */
   startFile(source: object, lax: boolean): void {
-    if (!this.laxAtStart.has(source)) this.laxAtStart.set(source, lax);
+    if (!this.laxAtStart.has(source)) {
+      this.laxAtStart.set(source, lax);
+      if (lax) this.anyLax = true;
+    }
   }
 
   /**
@@ -89,6 +94,7 @@ export class Store {
   markName(name: string, section: string | null, lax: boolean): void {
     if (section !== null) this.sectionSet.set(name, section);
     this.laxSet.set(name, lax);
+    if (lax) this.anyLax = true;
   }
 
   setRaw(def: Definition): void {
@@ -107,6 +113,7 @@ export class Store {
     const name = def.name;
     const existing = this.raw.get(name);
     if (existing !== undefined) return existing;
+    this.noteLax(def);
     const list = this.several.size === 0 ? undefined : this.several.get(name);
     if (list) list.push(def);
     else {
@@ -137,6 +144,7 @@ export class Store {
 
   /** Adds a definition to its name's list; called before the definition is stored. */
   private record(def: Definition): void {
+    this.noteLax(def);
     const name = def.name;
     if (this.several.size !== 0) {
       const list = this.several.get(name);
@@ -154,6 +162,10 @@ export class Store {
     const byCond = this.conditionals.get(name);
     if (byCond !== undefined) this.several.set(name, [...byCond.values(), def]);
     else this.names.push(name);
+  }
+
+  private noteLax(def: Definition): void {
+    if (!this.anyLax && def instanceof FileDefinition && def.lax === true) this.anyLax = true;
   }
 
   private definitionsOf(name: string): Definition[] | undefined {
@@ -198,6 +210,7 @@ export class Store {
   }
 
   private laxOf(name: string): boolean | undefined {
+    if (!this.anyLax) return false;
     if (this.laxSet.size !== 0) {
       const l = this.laxSet.get(name);
       if (l !== undefined) return l;
