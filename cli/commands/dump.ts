@@ -134,13 +134,13 @@ function writeJson(out: Output, d: DumpedContext): void {
   out.write(`,"settings":{`);
   let first = true;
   for (const key of d.keys) {
-    const s = settingOf(d, key);
+    const { value, error } = d.ctx.tryGet(key);
     out.write(first ? J(key) : "," + J(key));
-    if ("value" in s) {
+    if (error === undefined) {
       out.write(':{"value":');
-      out.write(J(s.value));
+      out.write(J(value));
       out.write("}");
-    } else out.write(`:{"error":${J(s.error)},"message":${J(s.message)}}`);
+    } else out.write(`:{"error":${J(error.code)},"message":${J(error.message)}}`);
     first = false;
   }
   out.write("}}");
