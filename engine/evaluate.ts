@@ -183,6 +183,7 @@ class Context implements EvaluatedContext {
     this.workspace = options.workspace ?? new Workspace();
     this.maxElements = options.maxElements ?? Infinity;
     const python = options.allowExec ? (options.python ?? new PythonRunner()) : null;
+    this.workspace.contextsServed++;
     this.expander = new Expander(this.store, this.workspace, python, {
       onReference: options.trackReferences
         ? (from, to) => {

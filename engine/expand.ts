@@ -148,7 +148,9 @@ function scan(text: string): Segment[] {
 const preparedStrings = new Map<string, Prepared>();
 const preparedLists = new WeakMap<string[], Prepared>();
 
-function prepare(value: RawValue): Prepared {
+/** The scan of a value, kept (and shared by equal texts) when `keep`, else made afresh and left to the caller. */
+function prepare(value: RawValue, keep = true): Prepared {
+  if (!keep) return typeof value === "string" ? prepareText(value, pyStrip(value)) : prepareJoined(value);
   if (typeof value === "string") {
     let p = preparedStrings.get(value);
     if (!p) {
@@ -160,16 +162,30 @@ function prepare(value: RawValue): Prepared {
   }
   let p = preparedLists.get(value);
   if (!p) {
-    const joined = pyStrip(value.map((l) => pyStrip(l)).join(" "));
-    p = prepareText(joined, joined);
+    p = prepareJoined(value);
     preparedLists.set(value, p);
   }
   return p;
 }
 
-/** The prepared value of a definition, kept on it. */
-function preparedDef(def: Definition): Prepared {
-  return (def.prepared ??= prepare(def.value)) as Prepared;
+/** A multi-line value read as single-line text: its lines stripped and joined. */
+function prepareJoined(lines: string[]): Prepared {
+  const joined = pyStrip(lines.map((l) => pyStrip(l)).join(" "));
+  return prepareText(joined, joined);
+}
+
+/**
+ * The prepared value of a definition, kept on it when `keep` (for the
+ * contexts to come) or when it is literal (small, and read by every
+ * reference to it); otherwise made for this expansion only: the expansion's
+ * result is what the context keeps.
+ */
+function preparedDef(def: Definition, keep: boolean): Prepared {
+  const p = def.prepared as Prepared | undefined;
+  if (p !== undefined) return p;
+  const fresh = prepare(def.value, keep);
+  if (keep || fresh.literal !== null) def.prepared = fresh;
+  return fresh;
 }
 
 function prepareText(text: string, stripped: string): Prepared {
@@ -216,15 +232,15 @@ type LineInfo = LineKind.Python | string | Prepared;
 
 const lineKindCache = new WeakMap<string[], LineInfo[]>();
 
-/** For each line of a multi-line value: the text of a `$[[...]]` reference, a python start, or text (spec 3.4). */
-function lineKinds(lines: string[]): LineInfo[] {
+/** For each line of a multi-line value: the text of a `$[[...]]` reference, a python start, or text (spec 3.4); kept when `keep`. */
+function lineKinds(lines: string[], keep = true): LineInfo[] {
   let kinds = lineKindCache.get(lines);
   if (!kinds) {
     kinds = lines.map((line) => {
       const k = blockLineKind(line);
-      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : prepare(line);
+      return k.kind === "multi-reference" ? line.slice(k.innerStart, k.innerEnd) : k.kind === "python-start" ? LineKind.Python : prepare(line, keep);
     });
-    lineKindCache.set(lines, kinds);
+    if (keep) lineKindCache.set(lines, kinds);
   }
   return kinds;
 }
@@ -236,11 +252,11 @@ const literalMultiCache = new WeakMap<string[], MultiResult | null>();
  * includes: its lines as written, the same in every context, so it is made
  * once and shared (a build matrix expands the same scripts in every context).
  */
-function literalMulti(lines: string[]): MultiResult | null {
+function literalMulti(lines: string[], keep: boolean): MultiResult | null {
   let r = literalMultiCache.get(lines);
   if (r === undefined) {
     r = null;
-    const kinds = lineKinds(lines);
+    const kinds = lineKinds(lines, keep);
     let size = 0;
     const parts: string[] = [];
     for (const k of kinds) {
@@ -289,12 +305,17 @@ export class Expander {
   private topMemo = new Map<string, { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError }>();
   private memoVersion = -1;
 
+  /** Whether scanned values are kept on their definitions for other contexts (see Workspace.contextsServed). */
+  private readonly keep: boolean;
+
   constructor(
     private readonly store: Store,
     private readonly workspace: Workspace,
     private readonly python: PythonRunner | null,
     private readonly hooks: ExpanderHooks = {},
-  ) {}
+  ) {
+    this.keep = workspace.contextsServed > 1;
+  }
 
   private fresh(): void {
     if (this.memoVersion !== this.store.version) {
@@ -400,11 +421,11 @@ export class Expander {
     if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name);
     // A single-line (or conditional) element: expandString(myvar=name).
     let prepared: Prepared;
-    if (raw) prepared = preparedDef(raw);
+    if (raw) prepared = preparedDef(raw, this.keep);
     else {
       const def = this.conditionalValue(name);
       if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
-      prepared = preparedDef(def);
+      prepared = preparedDef(def, this.keep);
     }
     return this.runFrames(name, prepared, false, name, 0, { element: name });
   }
@@ -412,13 +433,13 @@ export class Expander {
   /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
   expandAs(element: string, text: string): string | null {
     this.fresh();
-    return this.runFrames(element, prepare(text), false, null, 0, { element });
+    return this.runFrames(element, prepare(text, this.keep), false, null, 0, { element });
   }
 
   /** Expands text the way a collect path or a line of a multi-line value is expanded: no element, a fresh chain. */
   expandText(text: string, lax: boolean, site: ErrorSite): string | null {
     this.fresh();
-    return this.runFrames(null, prepare(text), lax, null, 0, site);
+    return this.runFrames(null, prepare(text, this.keep), lax, null, 0, site);
   }
 
   /** The memo table for an expansion mode: whether the referrer is lax, whether :lax is inherited. */
@@ -473,8 +494,10 @@ export class Expander {
     const segs = prepared.segments;
     const store = this.store;
     const referrerLax = myvar !== null && store.laxVars.get(myvar) === true;
+    // First, without effects: can every reference be answered at once? (Each answer is kept for the second pass.)
+    const answers = this.answers;
+    answers.length = 0;
     let size = 0;
-    // First, without effects: can every reference be answered at once?
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i];
       if (typeof seg === "string") {
@@ -486,42 +509,42 @@ export class Expander {
       if (raw === undefined) return undefined;
       if (seg.boolean) {
         size += 3;
+        answers.push("yes");
         continue;
       }
       const hit = this.memo[this.memoMode(referrerLax, lax || seg.lax)].get(seg.name);
       if (hit !== undefined) {
         if (hit instanceof EvaluationError) return undefined;
         if (hit !== null) size += hit.length;
+        answers.push(hit);
         continue;
       }
-      const l = preparedDef(raw).literal;
-      if (l === null) return undefined;
-      size += l.length;
+      // A value not scanned yet is left to the frames when nothing is kept (they scan it once).
+      const p = (raw.prepared as Prepared | undefined) ?? (this.keep ? preparedDef(raw, true) : undefined);
+      if (p === undefined || p.literal === null) return undefined;
+      size += p.literal.length;
+      answers.push(p.literal);
     }
     if (size > MAX_VALUE_SIZE) return undefined;
     // Then as step does it.
     let ex = "";
-    for (let i = 0; i < segs.length; i++) {
+    for (let i = 0, n = 0; i < segs.length; i++) {
       const seg = segs[i];
       if (typeof seg === "string") {
         ex += seg;
         continue;
       }
       const r = seg as RefSegment;
-      const name = r.name!;
-      this.hooks.onReference?.(from, name);
-      const raw = store.raw.get(name)!;
-      if (r.boolean) {
-        ex += "yes";
-        continue;
-      }
-      const hit = this.memo[this.memoMode(referrerLax, lax || r.lax)].get(name);
-      const value = hit !== undefined ? (hit as string | null) : preparedDef(raw).literal!;
-      if (value === null || (value === "" && r.zap)) return null;
+      this.hooks.onReference?.(from, r.name!);
+      const value = answers[n++];
+      if (value === null || (value === "" && r.zap && !r.boolean)) return null;
       ex += value;
     }
     return ex;
   }
+
+  /** The answers of quick's first pass, in order (one array, used again). */
+  private readonly answers: (string | null)[] = [];
 
   private running = 0;
   private readonly sharedChain: (string | null)[] = [];
@@ -666,7 +689,7 @@ export class Expander {
           this.append(f, hit, written);
           continue;
         }
-        const prepared = preparedDef(raw);
+        const prepared = preparedDef(raw, this.keep);
         const literal = prepared.literal;
         if (literal !== null) {
           if (literal === "" && zap) return { ok: true, value: null };
@@ -691,7 +714,7 @@ export class Expander {
         f.childConditional = true;
         f.childName = name;
         f.childWritten = written;
-        push(this.frame(name, preparedDef(def), lax, null, 0, f.depth + 1, { element: name }));
+        push(this.frame(name, preparedDef(def, this.keep), lax, null, 0, f.depth + 1, { element: name }));
         return null;
       }
       if (zap) return { ok: true, value: null };
@@ -854,7 +877,7 @@ export class Expander {
       if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: holder });
       value = def.value;
     }
-    const literal = literalMulti(value);
+    const literal = literalMulti(value, this.keep);
     if (literal) return { kind: "done", lines: literal };
     const key = (lax ? "1" : "0") + name;
     const hit = this.multiMemo.get(key);
@@ -868,7 +891,7 @@ export class Expander {
   /** Advances a multi-line frame; returns true after opening a child frame. */
   private stepMulti(f: MultiFrame, open: (written: string, lax: boolean) => MultiResult | null): boolean {
     const lines = f.lines;
-    const kinds = lineKinds(lines);
+    const kinds = lineKinds(lines, this.keep);
     while (f.pos < lines.length) {
       const pos = f.pos++;
       const kind = kinds[pos];

@@ -93,6 +93,14 @@ export class Workspace {
   /** Bytes read from disk for each path held in `files` or `texts`, and their sum. */
   private readonly sizes = new Map<string, number>();
 
+  /**
+   * How many contexts have been set up with this workspace. The evaluator
+   * keeps each definition's scanned value for the next context once a second
+   * one comes (a build matrix, the language server); a single context scans
+   * each value when it expands it and keeps only the result.
+   */
+  contextsServed = 0;
+
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
   /**
