@@ -212,6 +212,8 @@ interface Frame {
   /** Cache slot of this frame's result: the element's name in memo[memoMode]; null when not cached. */
   memoKey: string | null;
   memoMode: number;
+  /** The definition in force for memoKey (its result may be kept on it: Expander.memoGet). */
+  memoDef: Definition | null;
   /** How the pending child's result is used. */
   childZap: boolean;
   childConditional: boolean;
@@ -307,6 +309,12 @@ export class Expander {
 
   /** Whether scanned values are kept on their definitions for other contexts (see Workspace.contextsServed). */
   private readonly keep: boolean;
+  /**
+   * When the workspace serves only this context, plain-mode results are kept
+   * on the definitions themselves (no table of every name; one look-up per
+   * reference), stamped with `stamp`, which changes whenever the store does.
+   */
+  private stamp: object = {};
 
   constructor(
     private readonly store: Store,
@@ -323,6 +331,7 @@ export class Expander {
       for (const m of this.memo) if (m.size) m.clear();
       if (this.multiMemo.size) this.multiMemo.clear();
       if (this.topMemo.size) this.topMemo.clear();
+      this.stamp = {};
       this.memoVersion = this.store.version;
     }
   }
@@ -420,14 +429,10 @@ export class Expander {
     else throw new EvaluationError("metro/undefined-element", `"${name}" is not defined`, false, { element: null }, name);
     if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name);
     // A single-line (or conditional) element: expandString(myvar=name).
-    let prepared: Prepared;
-    if (raw) prepared = preparedDef(raw, this.keep);
-    else {
-      const def = this.conditionalValue(name);
-      if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
-      prepared = preparedDef(def, this.keep);
-    }
-    return this.runFrames(name, prepared, false, name, 0, { element: name });
+    if (raw) return this.expandElement(name, raw);
+    const def = this.conditionalValue(name);
+    if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
+    return this.expandElement(name, def);
   }
 
   /** Expands text as a single-line value of `element` is expanded (its section resolves `$[:x]`), a fresh chain. */
@@ -447,12 +452,35 @@ export class Expander {
     return (referrerLax ? 2 : 0) + (lax ? 1 : 0);
   }
 
+  /** The kept expansion of `name` (whose definition in force is `def`) in `mode`, if any. */
+  private memoGet(mode: number, name: string, def: Definition | null): string | null | EvaluationError | undefined {
+    if (mode === 0 && def !== null && !this.keep) return def.memoStamp === this.stamp ? (def.memo as string | null | EvaluationError) : undefined;
+    return this.memo[mode].get(name);
+  }
+
+  private memoSet(mode: number, name: string, def: Definition | null, value: string | null | EvaluationError): void {
+    if (mode === 0 && def !== null && !this.keep) {
+      def.memo = value;
+      def.memoStamp = this.stamp;
+    } else this.memo[mode].set(name, value);
+  }
+
   // -------------------------------------------------------------------------
   // Single-line expansion on an explicit stack
 
-  private runFrames(myvar: string | null, prepared: Prepared, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite): string | null {
+  /** Expands element `name` (definition `def`) as a top-level lookup does: its kept result, or a fresh chain. */
+  private expandElement(name: string, def: Definition): string | null {
+    const hit = this.memoGet(0, name, def);
+    if (hit !== undefined) {
+      if (hit instanceof EvaluationError) throw hit;
+      return hit;
+    }
+    return this.runFrames(name, preparedDef(def, this.keep), false, name, 0, { element: name }, def);
+  }
+
+  private runFrames(myvar: string | null, prepared: Prepared, lax: boolean, memoKey: string | null, memoMode: number, site: ErrorSite, memoDef: Definition | null = null): string | null {
     if (memoKey !== null) {
-      const hit = this.memo[memoMode].get(memoKey);
+      const hit = this.memoGet(memoMode, memoKey, memoDef);
       if (hit !== undefined) {
         if (hit instanceof EvaluationError) throw hit;
         return hit;
@@ -462,7 +490,7 @@ export class Expander {
     if (literal !== null) return literal;
     const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
     if (quick !== undefined) {
-      if (memoKey !== null && this.memoVersion === this.store.version) this.memo[memoMode].set(memoKey, settled(quick));
+      if (memoKey !== null && this.memoVersion === this.store.version) this.memoSet(memoMode, memoKey, memoDef, settled(quick));
       return quick;
     }
     // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
@@ -476,7 +504,7 @@ export class Expander {
     onStack.clear();
     this.running++;
     try {
-      return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames);
+      return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames, memoDef);
     } finally {
       this.running--;
     }
@@ -512,7 +540,7 @@ export class Expander {
         answers.push("yes");
         continue;
       }
-      const hit = this.memo[this.memoMode(referrerLax, lax || seg.lax)].get(seg.name);
+      const hit = this.memoGet(this.memoMode(referrerLax, lax || seg.lax), seg.name, raw);
       if (hit !== undefined) {
         if (hit instanceof EvaluationError) return undefined;
         if (hit !== null) size += hit.length;
@@ -561,6 +589,7 @@ export class Expander {
     chain: (string | null)[],
     onStack: Map<string, number>,
     frames: Frame[],
+    memoDef: Definition | null,
   ): string | null {
     const push = (f: Frame) => {
       if (frames.length > 0) {
@@ -579,7 +608,7 @@ export class Expander {
       }
       return f;
     };
-    push(this.frame(myvar, prepared, lax, memoKey, memoMode, 0, site));
+    push(this.frame(myvar, prepared, lax, memoKey, memoMode, 0, site, memoDef));
 
     let delivered: Outcome | null = null;
     for (;;) {
@@ -609,7 +638,7 @@ export class Expander {
       if (!outcome) continue; // a child was pushed
       // This frame is finished.
       pop();
-      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memo[f.memoMode].set(f.memoKey, outcome.ok ? settled(outcome.value) : outcome.error);
+      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memoSet(f.memoMode, f.memoKey, f.memoDef, outcome.ok ? settled(outcome.value) : outcome.error);
       if (frames.length === 0) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
@@ -682,7 +711,7 @@ export class Expander {
         }
         const referrerLax = f.myvar !== null && store.laxVars.get(f.myvar) === true;
         const mode = this.memoMode(referrerLax, lax);
-        const hit = this.memo[mode].get(name);
+        const hit = this.memoGet(mode, name, raw);
         if (hit !== undefined) {
           if (hit instanceof EvaluationError) throw hit;
           if (hit === null || (hit === "" && zap)) return { ok: true, value: null };
@@ -700,7 +729,7 @@ export class Expander {
         f.childConditional = false;
         f.childName = name;
         f.childWritten = written;
-        push(this.frame(name, prepared, lax, name, mode, f.depth + 1, { element: name }));
+        push(this.frame(name, prepared, lax, name, mode, f.depth + 1, { element: name }, raw));
         return null;
       }
       if (store.conditionals.has(name)) {
@@ -732,8 +761,9 @@ export class Expander {
     f.ex += text;
   }
 
-  private frame(name: string | null, prepared: Prepared, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite): Frame {
+  private frame(name: string | null, prepared: Prepared, lax: boolean, key: string | null, mode: number, depth: number, site: ErrorSite, memoDef: Definition | null = null): Frame {
     return {
+      memoDef,
       myvar: name,
       depth,
       lax,

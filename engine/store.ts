@@ -23,6 +23,13 @@ export interface Definition {
   origin: "file" | "command-line" | "setup";
   /** The value scanned for references, once (see expand.ts); shared by every context that reads the same statement. */
   prepared?: object;
+  /**
+   * The expansion of this definition's value in the plain mode, for the one
+   * context a workspace serves (expand.ts: it saves a table of every name);
+   * valid while `memoStamp` is that context's current stamp.
+   */
+  memo?: unknown;
+  memoStamp?: object;
 }
 
 /** Every definition read for a name (conditional ones and those a command-line value replaced included), in order. */
