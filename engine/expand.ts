@@ -842,6 +842,8 @@ export class Expander {
       // f is finished (or failed).
       frames.pop();
       index.delete(names.pop()!);
+      // Kept, and maybe included: at its exact length (an array grown by push holds room for 17).
+      if (!failure && f.out.parts.length < 16) f.out.parts = f.out.parts.slice();
       const depth = frames.length;
       if (f.low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
       if (frames.length === 0) {

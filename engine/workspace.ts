@@ -87,6 +87,8 @@ export class Workspace {
   private readonly texts = new Map<string, string | null>();
 
   private readonly placeholders = new Map<string, string | FileProblem | null>();
+  /** Small files read to see whether they are link placeholders, until they are read for their content (once). */
+  private readonly smallFiles = new Map<string, Buffer>();
   private readonly kinds = new Map<string, FileKind>();
   /** Why a path could not be read (or is not a file), for the diagnostics that name it. */
   private readonly problems = new Map<string, FileProblem>();
@@ -119,7 +121,8 @@ export class Workspace {
     try {
       const st = lstatSync(path);
       if (st.isFile() && st.size > 0 && st.size < 256) {
-        const text = readRegularFile(path, 256).toString("utf8");
+        const bytes = readRegularFile(path, 256);
+        const text = bytes.toString("utf8");
         if (!/[\s:\0$\[\]#]/.test(text) && !text.startsWith("/")) {
           const target = join(dirname(path), text);
           const real = realPath(target);
@@ -131,6 +134,8 @@ export class Workspace {
             else t = target;
           }
         }
+        // Not a placeholder (most small files): its bytes serve the read that usually follows.
+        if (t === null) this.smallFiles.set(path, bytes);
       }
     } catch {
       t = null;
@@ -249,7 +254,13 @@ export class Workspace {
 
   /** The bytes of `path` from disk (placeholders followed), within the size limits. Throws a FileProblem. */
   private readDisk(path: string): Buffer {
-    const bytes = readRegularFile(this.physical(path));
+    const real = this.physical(path);
+    const small = this.smallFiles.get(real);
+    let bytes: Buffer;
+    if (small !== undefined) {
+      this.smallFiles.delete(real);
+      bytes = small;
+    } else bytes = readRegularFile(real);
     const budget = this.options.budget;
     const before = this.sizes.get(path) ?? 0;
     if (budget) {
@@ -279,5 +290,6 @@ export class Workspace {
     // Which paths exist may have changed too (a file created or removed).
     this.kinds.clear();
     this.placeholders.clear();
+    this.smallFiles.clear();
   }
 }
