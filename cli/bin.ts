@@ -1,6 +1,9 @@
 // The metro-engine executable: runs the CLI and sets the exit code.
 import { main } from "./main";
 import { describeError } from "../engine/system-errors";
+import { keepYoungGenerationSmall } from "./heap";
+
+keepYoungGenerationSmall();
 
 // When the reader of our output goes away (`metro-engine dump | head -1`),
 // stop quietly with the status a tool killed by SIGPIPE has (128 + 13), as

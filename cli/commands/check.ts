@@ -13,6 +13,7 @@ import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
 import { TreeDefinitions, addCommandLineHints, contextSources, newTreeCache } from "../command-line-names";
 import { formatSarif } from "../sarif";
+import { youngGenerationFor } from "../heap";
 
 export type CheckFinding = MergedFinding;
 
@@ -31,6 +32,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
+    youngGenerationFor(context.store.all.size);
     const sources = contextSources(context, disk);
     for (const r of sources.roots) roots.add(r);
     for (const f of sources.files) read.add(f);

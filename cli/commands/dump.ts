@@ -2,6 +2,7 @@
 
 import { EvaluationError, evaluateContext, type ContextSpec, type EvaluatedContext, type MetroValue } from "../../engine/evaluate";
 import { PythonRunner } from "../../engine/python";
+import { youngGenerationFor } from "../heap";
 import { Workspace } from "../../engine/workspace";
 import { CONFIG_OPTION, CONTEXTS_OPTION, JSON_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 
@@ -58,6 +59,7 @@ export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onCo
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
     const ctx = ready ? ready[i]! : evaluateContext(spec, { allowExec, workspace, python });
+    youngGenerationFor(ctx.store.all.size);
     if (ready) ready[i] = null;
     onContext(dumpOne(spec, ctx));
   }

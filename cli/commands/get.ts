@@ -6,6 +6,7 @@ import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 import { TreeDefinitions, commandLineHint, contextSources } from "../command-line-names";
 import { reportFatal } from "./dump";
+import { youngGenerationFor } from "../heap";
 
 export const getCommand: Command = {
   name: "get",
@@ -25,6 +26,7 @@ Example:
     if (args.positional.length !== 1) throw new UsageError("get needs exactly one KEY");
     const [spec] = contextsFor({ ...args, options: new Map([...args.options].filter(([k]) => k !== "--contexts")) });
     const ctx = evaluateContext(spec, { allowExec: !args.options.has("--no-exec") });
+    youngGenerationFor(ctx.store.all.size);
     if (ctx.fatal) return reportFatal(ctx);
     const { value, error } = ctx.tryGet(args.positional[0]);
     if (error) {
