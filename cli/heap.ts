@@ -5,15 +5,15 @@
 // tree's contexts (tens of thousands of elements, or a matrix of hundreds of
 // contexts evaluated one after another) a young generation kept at its first
 // size holds far less memory for the same speed or better (the 100,000-element
-// benchmark: 146 -> 114 MB). A context of hundreds of thousands of elements
-// is faster with V8's usual growth, so it gets it back. The flag is read each
-// time the young generation would grow, so setting it while running takes
-// effect.
+// benchmark: 146 -> 114 MB). A tree of hundreds of thousands of elements is
+// faster with V8's usual growth, so once that much has been read the run gets
+// it back. The flag is read each time the young generation would grow, so
+// setting it while running takes effect.
 
 import { setFlagsFromString } from "node:v8";
 
-/** Elements from which a context gets V8's usual growth of the young generation. */
-const LARGE_CONTEXT = 300_000;
+/** Bytes of Metro files read from which a run gets V8's usual growth (about 400,000 elements). */
+const LARGE_TREE_BYTES = 16 * 1024 * 1024;
 let usual = false;
 
 /** At the start of a run: keep the young generation at its first size. */
@@ -21,9 +21,9 @@ export function keepYoungGenerationSmall(): void {
   setFlagsFromString("--semi-space-growth-factor=1");
 }
 
-/** After a context is set up: a large one lets the young generation grow as V8 usually does (2 is V8's default). */
-export function youngGenerationFor(elements: number): void {
-  if (usual || elements < LARGE_CONTEXT) return;
+/** As files are read (Workspace's onBytesRead): a large tree lets the young generation grow as V8 usually does (2 is V8's default). */
+export function youngGenerationFor(bytesRead: number): void {
+  if (usual || bytesRead < LARGE_TREE_BYTES) return;
   usual = true;
   setFlagsFromString("--semi-space-growth-factor=2");
 }

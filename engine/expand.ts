@@ -397,6 +397,16 @@ export class Expander {
 
   private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
     this.fresh();
+    // Most keys name an unconditional single-line value: its result is kept with the element's (expandElement), not here.
+    const raw = this.store.raw.get(key);
+    if (raw !== undefined && typeof raw.value === "string") {
+      try {
+        return { ok: true, value: this.expandElement(key, raw) };
+      } catch (e) {
+        if (!(e instanceof EvaluationError)) throw e;
+        return { ok: false, error: e };
+      }
+    }
     const cached = this.topMemo.get(key);
     if (cached) return cached;
     let result: { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError };

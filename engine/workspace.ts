@@ -73,6 +73,8 @@ export interface WorkspaceOptions {
    * model alone and parsed only when a location is asked for.
    */
   keepTrees?: boolean;
+  /** Told the bytes read from disk so far, after each file (the CLI sizes V8's heap by it: cli/heap.ts). */
+  onBytesRead?: (total: number) => void;
 }
 
 export interface ByteBudget {
@@ -102,6 +104,7 @@ export class Workspace {
    * each value when it expands it and keeps only the result.
    */
   contextsServed = 0;
+  private bytesRead = 0;
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -270,6 +273,10 @@ export class Workspace {
       budget.held += bytes.length - before;
     }
     this.sizes.set(path, bytes.length);
+    if (this.options.onBytesRead) {
+      this.bytesRead += bytes.length;
+      this.options.onBytesRead(this.bytesRead);
+    }
     return bytes;
   }
 

@@ -20,7 +20,7 @@ export type CheckFinding = MergedFinding;
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
   // Every file is indexed for the findings: each is parsed once, as it is read.
-  const workspace = new Workspace({ keepTrees: true });
+  const workspace = new Workspace({ keepTrees: true, onBytesRead: youngGenerationFor });
   // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
   const trees = new TreeDefinitions(workspace);
   const required = newRequiredFileCache();
@@ -32,7 +32,6 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
-    youngGenerationFor(context.store.all.size);
     const sources = contextSources(context, disk);
     for (const r of sources.roots) roots.add(r);
     for (const f of sources.files) read.add(f);

@@ -40,7 +40,7 @@ export function settingOf(d: DumpedContext, key: string): Setting {
  * them all.
  */
 export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onContext: (d: DumpedContext) => void): void {
-  const workspace = new Workspace();
+  const workspace = new Workspace({ onBytesRead: youngGenerationFor });
   const python = allowExec ? new PythonRunner() : undefined;
   let ready: (EvaluatedContext | null)[] | null = null;
   if (python) {
@@ -59,7 +59,6 @@ export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onCo
   for (let i = 0; i < specs.length; i++) {
     const spec = specs[i];
     const ctx = ready ? ready[i]! : evaluateContext(spec, { allowExec, workspace, python });
-    youngGenerationFor(ctx.store.all.size);
     if (ready) ready[i] = null;
     onContext(dumpOne(spec, ctx));
   }
