@@ -398,7 +398,8 @@ export class Expander {
   private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
     this.fresh();
     // Most keys name an unconditional single-line value: its result is kept with the element's (expandElement), not here.
-    const raw = this.store.raw.get(key);
+    // (A key ending in "?" asks whether the name before it is defined, whatever defines that key itself.)
+    const raw = key.endsWith("?") ? undefined : this.store.raw.get(key);
     if (raw !== undefined && typeof raw.value === "string") {
       try {
         return { ok: true, value: this.expandElement(key, raw) };
