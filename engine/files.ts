@@ -5,6 +5,7 @@
 
 import { closeSync, constants, existsSync, fstatSync, ftruncateSync, openSync, readSync, realpathSync, writeSync, type Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
+import { decodeUtf8 } from "../language/text";
 
 /**
  * Files larger than this are not read. The largest file of the funtoo tree
@@ -159,12 +160,9 @@ function readRest(fd: number, head: Buffer, maxBytes: number): Buffer {
 
 /** The text of a regular file read with readRegularFile; invalid UTF-8 is a FileProblem too. */
 export function readRegularText(file: string, maxBytes = MAX_FILE_BYTES): string {
-  const bytes = readRegularFile(file, maxBytes);
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
-  }
+  const text = decodeUtf8(readRegularFile(file, maxBytes));
+  if (text === null) throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
+  return text;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
-import { decodeMetroBytes, parseMetroDecoded, type DecodedText, type MetroFile } from "../language";
+import { decodeMetroBytes, decodeUtf8, parseMetroDecoded, type DecodedText, type MetroFile } from "../language";
 import { lowerFile, outlineFile, type FileModel } from "./file-model";
 import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
 import { pyNormpath } from "./paths";
@@ -239,12 +239,8 @@ export class Workspace {
       if (overlay !== undefined) t = overlay;
       else {
         try {
-          const bytes = this.readDisk(path);
-          try {
-            t = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-          } catch {
-            throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
-          }
+          t = decodeUtf8(this.readDisk(path));
+          if (t === null) throw new FileProblem("invalid-utf8", "is not valid UTF-8 text");
         } catch (e) {
           this.problems.set(path, problemOf(e));
           t = null;

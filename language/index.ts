@@ -4,6 +4,6 @@ export { decodeMetroBytes, parseMetro, parseMetroBytes, parseMetroDecoded, parse
 export { printMetro, printLines } from "./print";
 export { outlineMetro, type OutlineSink } from "./outline";
 export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKind } from "./classify";
-export { pySplit, pyStrip, splitLines, fileLines, isPySpace } from "./text";
+export { pySplit, pyStrip, splitLines, fileLines, isPySpace, decodeUtf8, decodeUtf8Lenient } from "./text";
 export { absoluteName, modifierProblem, nextReference, parseReferenceInner, type ReferenceSpan, type ReferenceSyntax } from "./reference";
 export { formatEdits, formatText, applyEdits, sameMeaning, type FormatEdit, type FormatRange } from "./format";

@@ -19,7 +19,7 @@ import type {
 import { blockLineKind, classifyLine, isPythonEnd, type ClassifiedLine } from "./classify";
 import { modifierProblem, nextReference, parseReferenceInner } from "./reference";
 import { AnnotationLine, BlankLine, classifiedLines, BlockEnd, BlockText, ElementLine, fileLexer, fileTokens, IgnoredLine, MultiStart, Newline, RefClose, RefInner, RefOpen, valueLexer } from "./lexer";
-import { linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
+import { decodeUtf8, decodeUtf8Lenient, linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
 
 // ---------------------------------------------------------------------------
 // Grouping lines into statements (Chevrotain parser over line tokens)
@@ -519,11 +519,8 @@ export interface DecodedText {
 
 /** Decodes bytes as UTF-8 the way `parseMetroBytes` reads them. */
 export function decodeMetroBytes(bytes: Uint8Array): DecodedText {
-  try {
-    return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes), invalid: false };
-  } catch {
-    return { text: new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes), invalid: true };
-  }
+  const text = decodeUtf8(bytes);
+  return text !== null ? { text, invalid: false } : { text: decodeUtf8Lenient(bytes), invalid: true };
 }
 
 /** Parses decoded text; invalid UTF-8 is reported (metro cannot read such a file). Parsing the same input twice gives equal trees. */

@@ -117,3 +117,22 @@ export function linesRange(lines: SourceLine[]): Range {
   const last = lines[lines.length - 1];
   return { start: positionIn(first, 0), end: positionIn(last, last.text.length) };
 }
+
+// One decoder of each kind for the whole process (making one per file cost as
+// much as decoding a small file).
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenientUtf8 = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
+
+/** Bytes as UTF-8 text as metro reads them (a BOM kept), or null when they are not valid UTF-8. */
+export function decodeUtf8(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes as UTF-8 text, invalid sequences replaced (for showing what metro would refuse to read). */
+export function decodeUtf8Lenient(bytes: Uint8Array): string {
+  return lenientUtf8.decode(bytes);
+}

@@ -4,20 +4,14 @@
 
 import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { applyEdits, formatEdits, parseMetro } from "../../language";
+import { applyEdits, decodeUtf8, formatEdits, parseMetro } from "../../language";
 import { describeFsError, readRegularFile } from "../../engine/files";
 import { findTreeRootAbove, isMetroFileName, listFiles } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
 
 /** Decodes UTF-8 strictly: a file metro cannot read is never rewritten. */
-function decode(bytes: Uint8Array): string | null {
-  try {
-    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    return null;
-  }
-}
+const decode = decodeUtf8;
 
 function format(text: string): string {
   return applyEdits(text, formatEdits(parseMetro(text)));

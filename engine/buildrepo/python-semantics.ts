@@ -4,6 +4,7 @@
 // os.path.join, sorting by code point, and json.loads with its key order.
 
 import { describeError } from "../system-errors";
+import { decodeUtf8 } from "../../language/text";
 
 /** buildrepo stopped with a Python exception: what it printed stays printed, the exit status is 1. */
 export class BuildrepoCrash extends Error {
@@ -90,13 +91,8 @@ export function pyInt(text: string): bigint | null {
 
 /** Bytes read in Python's text mode (UTF-8, universal newlines); null where Python raises UnicodeDecodeError. */
 export function decodeText(bytes: Uint8Array): string | null {
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
-  } catch {
-    return null;
-  }
-  return text.replace(/\r\n?/g, "\n");
+  const text = decodeUtf8(bytes);
+  return text === null ? null : text.replace(/\r\n?/g, "\n");
 }
 
 /** Python's seq[start:stop] for a list (missing bounds as undefined; negative bounds count from the end). */
