@@ -102,12 +102,32 @@ export function dumpContexts(specs: ContextSpec[], allowExec: boolean): { spec: 
  */
 class Output {
   private static readonly SIZE = 1 << 20;
+  /** Pieces are joined into text of up to this many characters before they are encoded (one call into the encoder, not one a piece). */
+  private static readonly PENDING = 1 << 14;
   private buffer = Buffer.allocUnsafeSlow(Output.SIZE);
   private used = 0;
+  private pending = "";
   write(s: string): void {
+    if (this.pending.length + s.length <= Output.PENDING) {
+      this.pending += s;
+      return;
+    }
+    this.encode(this.pending);
+    this.pending = "";
+    if (s.length <= Output.PENDING) this.pending = s;
+    else this.encode(s);
+  }
+  flush(): void {
+    this.encode(this.pending);
+    this.pending = "";
+    this.writeBuffer();
+  }
+  /** Encodes text after what the buffer holds (writing the buffer first when the text may not fit). */
+  private encode(s: string): void {
+    if (s === "") return;
     // A UTF-16 code unit takes at most three bytes in UTF-8.
     if (this.used + s.length * 3 > Output.SIZE) {
-      this.flush();
+      this.writeBuffer();
       if (s.length * 3 > Output.SIZE) {
         process.stdout.write(s);
         return;
@@ -115,7 +135,7 @@ class Output {
     }
     this.used += this.buffer.write(s, this.used);
   }
-  flush(): void {
+  private writeBuffer(): void {
     if (this.used === 0) return;
     process.stdout.write(this.buffer.subarray(0, this.used));
     // A file, or a pipe on Linux, is written at once; a stream still holding the buffer gets to keep it.
