@@ -1,7 +1,7 @@
 // The metro-engine executable: runs the CLI and sets the exit code.
 import { main } from "./main";
 import { describeError } from "../engine/system-errors";
-import { keepYoungGenerationSmall } from "./heap";
+import { keepYoungGenerationSmall } from "../engine/heap";
 
 keepYoungGenerationSmall();
 

@@ -417,8 +417,8 @@ export class Expander {
       if (!(e instanceof EvaluationError)) throw e;
       result = { ok: false, error: e };
     }
-    // A single-line value that is not conditional is in runFrames's memo (mode 0) already, or literal, or a `?` test,
-    // and is found again at once: a second table of it would double what a context of a million elements holds.
+    // Besides multi-line and conditional values, what reaches here is a `?` test or the answer for an undefined
+    // (or lax) name: single-line answers found again at once, not worth a table of every key.
     if (this.memoVersion === this.store.version && !(result.ok && typeof result.value === "string" && !this.store.conditionals.has(key))) this.topMemo.set(key, result);
     return result;
   }

@@ -4,7 +4,6 @@ import { checkContext, newRequiredFileCache } from "../../engine/check";
 import type { ContextSpec, EngineDiagnostic } from "../../engine/evaluate";
 import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
 import type { ContextConfig } from "../../analysis/contexts-file";
-import { Workspace } from "../../engine/workspace";
 import { findTreeRootAbove } from "../../analysis/trees";
 import { commandLineNames, sameSpot, treeFindings } from "../../analysis/tree-findings";
 import { dirname } from "node:path";
@@ -13,14 +12,14 @@ import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiagnostic, type Command } from "../command";
 import { TreeDefinitions, addCommandLineHints, contextSources, newTreeCache } from "../command-line-names";
 import { formatSarif } from "../sarif";
-import { youngGenerationFor } from "../heap";
+import { commandWorkspace } from "../heap";
 
 export type CheckFinding = MergedFinding;
 
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
   // Every file is indexed for the findings: each is parsed once, as it is read.
-  const workspace = new Workspace({ keepTrees: true, onBytesRead: youngGenerationFor });
+  const workspace = commandWorkspace({ keepTrees: true });
   // Each tree is indexed once, from the files the contexts parsed, for the hints and for the files no context reads.
   const trees = new TreeDefinitions(workspace);
   const required = newRequiredFileCache();

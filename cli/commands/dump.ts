@@ -2,8 +2,7 @@
 
 import { EvaluationError, evaluateContext, type ContextSpec, type EvaluatedContext, type MetroValue } from "../../engine/evaluate";
 import { PythonRunner } from "../../engine/python";
-import { youngGenerationFor } from "../heap";
-import { Workspace } from "../../engine/workspace";
+import { commandWorkspace } from "../heap";
 import { CONFIG_OPTION, CONTEXTS_OPTION, JSON_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 
 export function reportFatal(ctx: EvaluatedContext): number {
@@ -40,7 +39,7 @@ export function settingOf(d: DumpedContext, key: string): Setting {
  * them all.
  */
 export function eachDumpedContext(specs: ContextSpec[], allowExec: boolean, onContext: (d: DumpedContext) => void): void {
-  const workspace = new Workspace({ onBytesRead: youngGenerationFor });
+  const workspace = commandWorkspace();
   const python = allowExec ? new PythonRunner() : undefined;
   let ready: (EvaluatedContext | null)[] | null = null;
   if (python) {

@@ -6,8 +6,7 @@ import { UsageError } from "../args";
 import { CONFIG_OPTION, NO_EXEC_OPTION, contextsFor, type Command } from "../command";
 import { TreeDefinitions, commandLineHint, contextSources } from "../command-line-names";
 import { reportFatal } from "./dump";
-import { youngGenerationFor } from "../heap";
-import { Workspace } from "../../engine/workspace";
+import { commandWorkspace } from "../heap";
 
 export const getCommand: Command = {
   name: "get",
@@ -26,7 +25,7 @@ Example:
   run(args) {
     if (args.positional.length !== 1) throw new UsageError("get needs exactly one KEY");
     const [spec] = contextsFor({ ...args, options: new Map([...args.options].filter(([k]) => k !== "--contexts")) });
-    const ctx = evaluateContext(spec, { allowExec: !args.options.has("--no-exec"), workspace: new Workspace({ onBytesRead: youngGenerationFor }) });
+    const ctx = evaluateContext(spec, { allowExec: !args.options.has("--no-exec"), workspace: commandWorkspace() });
     if (ctx.fatal) return reportFatal(ctx);
     const { value, error } = ctx.tryGet(args.positional[0]);
     if (error) {

@@ -6,6 +6,7 @@ import { collectGraph, keyGraph, toDot, toSvg } from "../../engine/graph";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, type Command } from "../command";
+import { commandWorkspace } from "../heap";
 
 const FORMATS = ["dot", "svg", "json"];
 
@@ -42,7 +43,7 @@ until then), 1 when --key names an element nothing defines or uses, 2 usage.`,
     const chosen = wanted === undefined ? contexts[0] : contexts.find((c) => c.name === wanted || contextLabel(c.args, c.config) === wanted);
     if (!chosen) throw new UsageError(`no context named "${wanted}"; the contexts are: ${contexts.map((c) => c.name).join(", ")}`);
     const key = optionValue(args, "--key");
-    const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined });
+    const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined, workspace: commandWorkspace() });
     const graph = key === undefined ? collectGraph(ctx) : keyGraph(ctx, key);
     if (key !== undefined && graph.edges.length === 0 && ctx.definitions(key).length === 0 && !ctx.has(key)) {
       process.stderr.write(`metro-engine: "${key}" is not defined in this context and no value uses it\n`);
