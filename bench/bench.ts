@@ -34,21 +34,64 @@ interface Measured {
   status: number;
 }
 
+type Run = Measured & { bytes: number };
+
+/** One run of a command through measure.py, its output written to `out`. */
+function measureOnce(cmd: string[], out: string, okStatus: number[]): Run {
+  const p = spawnSync("python3", [MEASURE, out, "--", ...cmd], { encoding: "utf8" });
+  if (p.status !== 0) throw new Error(`measure.py failed: ${p.stderr}`);
+  const m = JSON.parse(p.stdout) as Measured;
+  if (!okStatus.includes(m.status)) throw new Error(`${cmd.join(" ")} exited ${m.status}: ${p.stderr.slice(0, 2000)}`);
+  return { ...m, bytes: statSync(out).size };
+}
+
+/** The median run by wall time. */
+function medianRun(all: Run[]): Run {
+  return [...all].sort((a, b) => a.wall_ms - b.wall_ms)[Math.floor(all.length / 2)];
+}
+
 /** Runs a command `runs` times through measure.py; the median run (by wall time) and its output's size. */
-function measure(cmd: string[], runs: number, okStatus: number[] = [0]): Measured & { bytes: number } {
+function measure(cmd: string[], runs: number, okStatus: number[] = [0]): Run {
   const dir = mkdtempSync(join(tmpdir(), "metro-bench-"));
-  const out = join(dir, "out");
   try {
-    const all: (Measured & { bytes: number })[] = [];
-    for (let r = 0; r < runs; r++) {
-      const p = spawnSync("python3", [MEASURE, out, "--", ...cmd], { encoding: "utf8" });
-      if (p.status !== 0) throw new Error(`measure.py failed: ${p.stderr}`);
-      const m = JSON.parse(p.stdout) as Measured;
-      if (!okStatus.includes(m.status)) throw new Error(`${cmd.join(" ")} exited ${m.status}: ${p.stderr.slice(0, 2000)}`);
-      all.push({ ...m, bytes: statSync(out).size });
+    const all: Run[] = [];
+    for (let r = 0; r < runs; r++) all.push(measureOnce(cmd, join(dir, "out"), okStatus));
+    return medianRun(all);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Paired {
+  ours: Run;
+  theirs: Run | null;
+  /** metro's wall time over ours, for each pair of runs made one after the other. */
+  ratios: number[];
+}
+
+/**
+ * Our command `runs` times and metro's `refRuns` times, taking turns (ours,
+ * metro's, ours, ...), so that both sides see the machine in the same state:
+ * on a shared machine whose speed drifts, runs made apart compare the drift
+ * as much as the programs. Each of metro's runs is paired with the run of
+ * ours just before it.
+ */
+function measurePaired(ours: string[], theirs: string[] | null, runs: number, refRuns: number, okStatus: number[] = [0]): Paired {
+  const dir = mkdtempSync(join(tmpdir(), "metro-bench-"));
+  try {
+    const mine: Run[] = [];
+    const ref: Run[] = [];
+    const ratios: number[] = [];
+    for (let r = 0; r < Math.max(runs, theirs ? refRuns : 0); r++) {
+      const a = measureOnce(ours, join(dir, "ours"), okStatus);
+      if (r < runs) mine.push(a);
+      if (theirs && r < refRuns) {
+        const b = measureOnce(theirs, join(dir, "theirs"), [0]);
+        ref.push(b);
+        ratios.push(b.wall_ms / a.wall_ms);
+      }
     }
-    all.sort((a, b) => a.wall_ms - b.wall_ms);
-    return all[Math.floor(all.length / 2)];
+    return { ours: medianRun(mine), theirs: ref.length ? medianRun(ref) : null, ratios };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -57,13 +100,15 @@ function measure(cmd: string[], runs: number, okStatus: number[] = [0]): Measure
 const sec = (m: Measured) => `${(m.wall_ms / 1000).toFixed(2)} s (cpu ${(m.cpu_ms / 1000).toFixed(2)} s)`;
 const mbOf = (m: Measured) => `${(m.max_rss_kb / 1024).toFixed(0)} MB`;
 
-/** Our figure beside metro's: time (wall and processor) and peak memory, with the ratios. */
-function sideBySide(name: string, ours: Measured, theirs: Measured | null, goal: string): void {
+/** Our figure beside metro's: time (wall and processor) and peak memory, with the ratios (and the range of the paired runs' ratios). */
+function sideBySide(name: string, { ours, theirs, ratios }: Paired, goal: string): void {
   if (!theirs) {
     record(name, `${sec(ours)}, ${mbOf(ours)}`, goal);
     return;
   }
-  const ratio = `${(theirs.wall_ms / ours.wall_ms).toFixed(1)}x faster (cpu ${(theirs.cpu_ms / ours.cpu_ms).toFixed(1)}x), ${(ours.max_rss_kb / theirs.max_rss_kb).toFixed(2)}x the memory`;
+  // The median of the paired runs' ratios: each pair saw the machine in the same state.
+  const range = ratios.length > 1 ? ` (pairs ${Math.min(...ratios).toFixed(1)}x to ${Math.max(...ratios).toFixed(1)}x)` : "";
+  const ratio = `${median(ratios).toFixed(1)}x faster${range} (cpu ${(theirs.cpu_ms / ours.cpu_ms).toFixed(1)}x), ${(ours.max_rss_kb / theirs.max_rss_kb).toFixed(2)}x the memory`;
   record(name, `${sec(ours)}, ${mbOf(ours)}`, `metro ${sec(theirs)}, ${mbOf(theirs)}: ${ratio}; ${goal}`);
 }
 
@@ -71,18 +116,17 @@ function sideBySideFigures(reference: string | null, runs: number): void {
   const modules = reference ? join(reference, "modules") : null;
   if (modules && !existsSync(join(modules, "flexdata.py"))) throw new Error(`--reference ${reference}: no modules/flexdata.py there (a checkout of funtoo/metro is expected)`);
   const refRuns = Math.max(1, Math.min(runs, 3));
-  console.log(`side by side (median of ${runs} runs${modules ? `, metro's parser median of ${refRuns}` : ""}; our figure vs metro's):`);
+  console.log(`side by side (median of ${runs} runs${modules ? `, metro's parser median of ${refRuns}, the two taking turns` : ""}; our figure vs metro's):`);
   const work = mkdtempSync(join(tmpdir(), "metro-bench-"));
   try {
     if (haveShared()) {
       const m = writeMatrix(work);
       try {
-        const check = measure([process.execPath, CLI, "check", "--no-exec", "--contexts", m.contexts], runs, [0, 1]);
-        const dump = measure([process.execPath, CLI, "dump", "--json", "--no-exec", "--contexts", m.contexts], runs, [0, 1]);
-        const refCheck = modules ? measure(["python3", DRIVER, modules, m.contexts, "check"], refRuns) : null;
-        const refDump = modules ? measure(["python3", DRIVER, modules, m.contexts, "dump"], refRuns) : null;
-        sideBySide(`check --no-exec, ${m.count} funtoo contexts, whole process`, check, refCheck, "goal >= 10x");
-        sideBySide(`dump --json --no-exec, ${m.count} contexts (${(dump.bytes / 1e6).toFixed(1)} MB)`, dump, refDump, "goal >= 6x");
+        const driver = (mode: string) => (modules ? ["python3", DRIVER, modules, m.contexts, mode] : null);
+        const check = measurePaired([process.execPath, CLI, "check", "--no-exec", "--contexts", m.contexts], driver("check"), runs, refRuns, [0, 1]);
+        const dump = measurePaired([process.execPath, CLI, "dump", "--json", "--no-exec", "--contexts", m.contexts], driver("dump"), runs, refRuns, [0, 1]);
+        sideBySide(`check --no-exec, ${m.count} funtoo contexts, whole process`, check, "goal >= 10x");
+        sideBySide(`dump --json --no-exec, ${m.count} contexts (${(dump.ours.bytes / 1e6).toFixed(1)} MB)`, dump, "goal >= 6x");
       } finally {
         rmSync(join(m.root, ".."), { recursive: true, force: true });
       }
@@ -94,14 +138,15 @@ function sideBySideFigures(reference: string | null, runs: number): void {
       const dir = join(work, `tree-${n}`);
       writeGeneratedTree(n, dir);
       const config = join(dir, "metro.conf");
-      trees[n] = measure([process.execPath, CLI, "dump", "--json", "--no-exec", "--config", config], runs);
-      let ref: Measured | null = null;
+      let theirs: string[] | null = null;
       if (modules && n === 100_000) {
         const contexts = join(dir, "contexts.json");
         writeFileSync(contexts, JSON.stringify([{ config, args: {} }]));
-        ref = measure(["python3", DRIVER, modules, contexts, "dump"], refRuns);
+        theirs = ["python3", DRIVER, modules, contexts, "dump"];
       }
-      if (n === 100_000) sideBySide(`generated tree, 100,000 elements, dump --json, whole process`, trees[n], ref, "goal >= 3x faster, <= 1.5x memory");
+      const paired = measurePaired([process.execPath, CLI, "dump", "--json", "--no-exec", "--config", config], theirs, runs, refRuns);
+      trees[n] = paired.ours;
+      if (n === 100_000) sideBySide(`generated tree, 100,000 elements, dump --json, whole process`, paired, "goal >= 3x faster, <= 1.5x memory");
       else record(`generated tree, ${n.toLocaleString("en")} elements, dump --json, whole process`, `${sec(trees[n])}, ${mbOf(trees[n])}`, "");
       rmSync(dir, { recursive: true, force: true });
     }
