@@ -151,8 +151,24 @@ interface QueueEntry {
   /** The collect of the file (its statement found again only for a location). */
   collect: FileCollect;
   /** Files whose collects led to this entry, for loop detection. */
-  provenance: string[];
+  provenance: Provenance;
   lastFailure?: EvaluationError;
+}
+
+/**
+ * The chain of files whose collects led to a file, innermost first: shared
+ * by every entry the file queues (a chain of N files costs N links, not N²).
+ */
+interface Provenance {
+  readonly path: string;
+  readonly parent: Provenance | null;
+}
+
+/** The files of a chain, outermost first. */
+function chainFiles(p: Provenance | null): string[] {
+  const out: string[] = [];
+  for (let n = p; n; n = n.parent) out.push(n.path);
+  return out.reverse();
 }
 
 class Context implements EvaluatedContext {
@@ -167,6 +183,8 @@ class Context implements EvaluatedContext {
   private readonly workspace: Workspace;
   private readonly queue: QueueEntry[] = [];
   private readonly collectorCond = new Map<string, string>();
+  /** Every file read by a collect (or as the entry): only those can close a loop. */
+  private readonly entered = new Set<string>();
   private lax = false;
   /** Referrers of each name, built from `edges` when asked (`referrers`). */
   private readonly usedBy = new Map<string, Set<string>>();
@@ -224,7 +242,7 @@ class Context implements EvaluatedContext {
 
   private setup(makeopts: boolean): void {
     const entry = resolve(this.spec.config);
-    this.collect(entry, null, []);
+    this.collect(entry, null, null);
     this.store.setRaw({ name: "path/config", value: dirname(entry), file: null, statement: null, condition: null, origin: "setup" });
     for (const [k, v] of Object.entries(this.spec.args)) {
       this.store.setRaw({ name: k, value: v, file: null, statement: null, condition: null, origin: "command-line" });
@@ -257,7 +275,7 @@ class Context implements EvaluatedContext {
   // -------------------------------------------------------------------------
   // Reading files
 
-  private collect(path: string, entry: QueueEntry | null, provenance: string[]): void {
+  private collect(path: string, entry: QueueEntry | null, provenance: Provenance | null): void {
     const kind = this.workspace.kind(path);
     const where = () => (entry ? { file: entry.origin, range: entry.collect.statement.path.range } : {});
     const refuse = (problem: FileProblem | undefined): Fail => {
@@ -273,7 +291,8 @@ class Context implements EvaluatedContext {
     this.filesRead.add(normalised);
     const model = file.model;
     const laxAtStart = this.lax;
-    const chain = [...provenance, normalised];
+    const chain: Provenance = { path: normalised, parent: provenance };
+    this.entered.add(normalised);
     // metro stops reading at a fatal line; the context is lost either way, so nothing of the file is applied.
     if (model.fatal) throw new Fail({ code: model.fatal.code, message: model.fatal.message, file: normalised, range: model.fatal.range });
     this.store.startFile(file, laxAtStart);
@@ -362,8 +381,10 @@ class Context implements EvaluatedContext {
         if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional [collect ${item.path}] became nothing (:zap)`, ...site() });
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
         const normalised = pyNormpath(path);
-        if (item.provenance.includes(normalised)) {
-          const loop = [...item.provenance.slice(item.provenance.indexOf(normalised)), normalised].join(" -> ");
+        // Only a file read before can be on the chain: the chain is walked only then.
+        if (this.entered.has(normalised) && chainFiles(item.provenance).includes(normalised)) {
+          const files = chainFiles(item.provenance);
+          const loop = [...files.slice(files.indexOf(normalised)), normalised].join(" -> ");
           throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site() });
         }
         try {
