@@ -134,7 +134,13 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
       error = e;
     }
     if (error) {
-      const d = errorDiagnostic(context, error);
+      let d = errorDiagnostic(context, error);
+      if (error.site.element === null && d.range === ORIGIN) {
+        // A condition metro cannot evaluate (listing the keys evaluates them): at the definition it governs.
+        const defs = context.allDefinitions(name).filter((def) => def.file !== null && def.statement !== null);
+        const def = defs.find((x) => x.condition !== null && error!.message.includes(`"${x.condition}"`)) ?? defs[0];
+        if (def) d = { ...d, file: def.file!, range: def.statement!.name.range, message: `${d.message}, which governs ${name}` };
+      }
       if (uses && d.severity === "error") {
         // Failing here without the run failing: nothing the run uses expands it.
         d.severity = "warning";

@@ -103,6 +103,37 @@ describe("cli: metro-engine", () => {
     assert.equal((await run(["check", "--strict", "--config", examples, "target:", "stage3", "unread/value:", "$[no/such/name]"])).code, 1);
   });
 
+  it("check: a bad reference or condition the run never expands is one warning, not an error (metro fails only on expanding it)", async () => {
+    const examples = join(PROJECT, "examples");
+    const own = readFileSync(join(examples, "metro.conf"), "utf8").replace("install: $[path/config]", `install: ${examples}`);
+    const junk = ["x: $[b", "y: $[target:foo]", "z: $[target:zap:lax]", "m: [", "echo $[qq", "]", "[section q when foo is]", "w: 1"];
+    const tree = writeTree({ "metro.conf": `${own}\n[section junk]\n${junk.join("\n")}\n` });
+    try {
+      const r = await run(["check", "--format", "json", "--config", join(tree, "metro.conf"), "target:", "stage3"]);
+      const mine = (JSON.parse(r.out) as { file: string; severity: string; code: string; range: { start: { line: number } } }[]).filter((f) => f.file === join(tree, "metro.conf"));
+      const line = (text: string) => own.split("\n").length + 1 + junk.indexOf(text);
+      assert.deepEqual(
+        mine.map((f) => [f.range.start.line, f.severity, f.code]),
+        [
+          [line("x: $[b"), "warning", "metro/unterminated-reference"],
+          [line("y: $[target:foo]"), "warning", "metro/unknown-modifier"],
+          [line("z: $[target:zap:lax]"), "warning", "metro/repeated-modifier"],
+          [line("m: ["), "warning", "metro/unterminated-reference"],
+          // The condition metro cannot evaluate, at the element it governs (it was placed at the file's first line).
+          [line("w: 1"), "warning", "metro/invalid-condition"],
+        ],
+        r.out,
+      );
+      assert.equal(r.code, 0, r.out);
+      // A context that stops in its setup judges no value: the parser's error stands.
+      const stopped = await run(["check", "--config", join(tree, "metro.conf"), "target:", "stage3", "release/type:", "$[official"]);
+      assert.equal(stopped.code, 1);
+      assert.match(stopped.out, new RegExp(`metro\\.conf:${line("x: $[b") + 1}:4: error: \`\\$\\[\` has no closing`));
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it("check uses metro-contexts.json when given no context", async () => {
     const tree = writeTree({
       "metro.conf": "a: $[b]\n",

@@ -16,6 +16,13 @@ import { commandWorkspace } from "../heap";
 
 export type CheckFinding = MergedFinding;
 
+/**
+ * What the parser finds in a value or a condition that metro only fails on
+ * when it expands it: each context judges those itself (an error where its
+ * run reads the value, else a warning), so the parser's finding is not repeated.
+ */
+const EXPANSION_CODES = new Set(["metro/unterminated-reference", "metro/unknown-modifier", "metro/repeated-modifier", "metro/invalid-condition"]);
+
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
   // Every file is indexed for the findings: each is parsed once, as it is read.
@@ -28,6 +35,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   const files = new Set<string>();
   const roots = new Set<string>();
   const read = new Set<string>();
+  let allSetUp = true;
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
@@ -37,6 +45,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     for (const f of context.collected) files.add(f);
     for (const t of uses?.targets ?? []) for (const f of t.context.collected) files.add(f);
     if (context.fatal?.file) files.add(context.fatal.file);
+    if (context.fatal || uses?.targets.some((t) => t.context.fatal)) allSetUp = false;
     perContext.push({ name, diagnostics });
   }
   const merged = mergeFindings(perContext, null, specs.length, false);
@@ -48,6 +57,20 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     if (!ast) continue;
     for (const d of ast.diagnostics) {
       if (reported.has(`${file}\0${d.range.start.offset}\0${d.code}`)) continue;
+      if (EXPANSION_CODES.has(d.code)) {
+        // metro fails on these only when it expands the value: the contexts' verdict on it (error or warning) stands.
+        const statement = ast.statements.find((s) => s.range.start.offset <= d.range.start.offset && d.range.start.offset <= s.range.end.offset);
+        const judged = merged.some((f) => f.file === file && f.code === d.code && (d.code === "metro/invalid-condition" || (statement !== undefined && statement.range.start.offset <= f.range.start.offset && f.range.start.offset <= statement.range.end.offset)));
+        if (judged) continue;
+        // A context that stopped during its setup judged none of its values: the parser's word stands.
+        if (!allSetUp) {
+          out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, plainMessage: d.message, contexts: [] });
+          continue;
+        }
+        const message = `${d.message} (metro fails on it only when a value is expanded; no context here expands it)`;
+        out.push({ file, range: d.range, severity: d.severity === "error" ? "warning" : d.severity, code: d.code, message, plainMessage: message, contexts: [] });
+        continue;
+      }
       out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, plainMessage: d.message, contexts: [] });
     }
   }
