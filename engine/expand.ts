@@ -399,7 +399,8 @@ export class Expander {
     this.fresh();
     // Most keys name an unconditional single-line value: its result is kept with the element's (expandElement), not here.
     // (A key ending in "?" asks whether the name before it is defined, whatever defines that key itself.)
-    const raw = key.endsWith("?") ? undefined : this.store.raw.get(key);
+    // (metro cannot look up the empty name, even where a line `: x` outside a section defines it.)
+    const raw = key.endsWith("?") || key === "" ? undefined : this.store.raw.get(key);
     if (raw !== undefined && typeof raw.value === "string") {
       try {
         return { ok: true, value: this.expandElement(key, raw) };
@@ -430,7 +431,11 @@ export class Expander {
       boolean = true;
       name = name.slice(0, -1);
     }
-    if (name === "") throw new EvaluationError("metro/empty-name", "the empty name cannot be looked up", true, { element: null });
+    if (name === "") {
+      // metro answers "?" like any test of an undefined name; the empty name itself it cannot look up.
+      if (boolean && !this.store.raw.has("") && !this.store.conditionals.has("")) return "no";
+      throw new EvaluationError("metro/empty-name", "the empty name cannot be looked up", true, { element: null });
+    }
     let typetest: RawValue;
     const raw = this.store.raw.get(name);
     if (raw) typetest = raw.value;

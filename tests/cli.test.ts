@@ -73,6 +73,21 @@ describe("cli: metro-engine", () => {
     assert.equal(JSON.parse(f.out).fatal, "metro/bad-annotation");
   });
 
+  it("dump and get fail on the empty name as metro does, though `: x` outside a section defines it", async () => {
+    const tree = writeTree({ "metro.conf": ": x\na: 1\n" });
+    try {
+      const d = await run(["dump", "--json", "--config", join(tree, "metro.conf")]);
+      assert.equal(d.code, 0);
+      assert.equal(JSON.parse(d.out).settings[""].error, "metro/empty-name");
+      assert.deepEqual(JSON.parse(d.out).settings.a, { value: "1" });
+      const g = await run(["get", "", "--config", join(tree, "metro.conf")]);
+      assert.equal(g.code, 1);
+      assert.match(g.err, /the empty name cannot be looked up/);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it("check reports in text, json and SARIF, exit 1 with errors", async () => {
     const t = await run(["check", "--config", config]);
     assert.equal(t.code, 1);

@@ -47,6 +47,10 @@ describe("engine: expansion semantics (spec section 3)", () => {
     ["multi-line in a single-line position", { "metro.conf": "k: <$[m]>\nm: [\n  one\n\n two $[x]\n]\nx: X\n" }, "k", "<one  two X>"],
     ["unknown modifier", { "metro.conf": "k: $[a:foo]\na: 1\n" }, "k", "ERROR:metro/unknown-modifier"],
     ["unterminated reference", { "metro.conf": "k: a $[b\n" }, "k", "ERROR:metro/unterminated-reference"],
+    // metro's lookup of the empty name fails (an IndexError) even where `: x` outside a section defines it; "?" tests it like any name.
+    ["the empty name, defined by `: x`, cannot be looked up", { "metro.conf": ": x\n" }, "", "ERROR:metro/empty-name"],
+    ["? of the undefined empty name is no", { "metro.conf": "a: 1\n" }, "?", "no"],
+    ["? of the defined empty name fails", { "metro.conf": ": x\n" }, "?", "ERROR:metro/empty-name"],
     ["$[[ is literal in single-line values", { "metro.conf": "k: $[[foo]] $[b]\nb: B\n" }, "k", "$[[foo]] B"],
     ["multi-line references and :zap lines", { "metro.conf": "m: [\n$[[n]]\ndrop $[u:zap]\nkeep\n]\nn: [\n  inner\n]\n" }, "m", ["  inner", "keep"]],
     ["dynamic multi-line reference", { "metro.conf": "t: x\nm: [\n$[[steps/$[t]]]\n]\nsteps/x: [\nX\n]\n" }, "m", ["X"]],
