@@ -123,6 +123,13 @@ describe("graph: a small tree", () => {
     assert.equal(missing.code, 1);
     assert.match(missing.err, /no\/such\/key/);
   });
+
+  it("metro-engine graph --context with an unknown name lists the contexts there are, named or not", async () => {
+    const r = await runCli(["graph", "--config", join(root, "metro.conf"), "--context", "nope", "target:", "stage3"]);
+    assert.equal(r.code, 2);
+    // The one context of --config has no name: it is listed by its label (it was an empty list).
+    assert.match(r.err, /no context named "nope"; the contexts are: "[^"]*stage3[^"]*"\n/);
+  });
 });
 
 describe("graph: the language server's metro/graph", function () {

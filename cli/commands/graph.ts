@@ -41,7 +41,7 @@ until then), 1 when --key names an element nothing defines or uses, 2 usage.`,
     const contexts = contextsFor(args);
     const wanted = optionValue(args, "--context");
     const chosen = wanted === undefined ? contexts[0] : contexts.find((c) => c.name === wanted || contextLabel(c.args, c.config) === wanted);
-    if (!chosen) throw new UsageError(`no context named "${wanted}"; the contexts are: ${contexts.map((c) => c.name).join(", ")}`);
+    if (!chosen) throw new UsageError(`no context named "${wanted}"; the contexts are: ${contexts.map((c) => JSON.stringify(c.name || contextLabel(c.args, c.config))).join(", ")}`);
     const key = optionValue(args, "--key");
     const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined, workspace: commandWorkspace() });
     const graph = key === undefined ? collectGraph(ctx) : keyGraph(ctx, key);
