@@ -384,8 +384,19 @@ class Context implements EvaluatedContext {
         // Only a file read before can be on the chain: the chain is walked only then.
         if (this.entered.has(normalised) && chainFiles(item.provenance).includes(normalised)) {
           const files = chainFiles(item.provenance);
-          const loop = [...files.slice(files.indexOf(normalised)), normalised].join(" -> ");
-          throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (metro would never stop collecting)`, ...site() });
+          const ring = files.slice(files.indexOf(normalised));
+          const loop = [...ring, normalised].join(" -> ");
+          // metro reads the files of the loop again, in turn: the first that defines something stops it (a name defined twice).
+          let again: { file: string; name: string } | null = null;
+          for (const f of ring) {
+            const def = this.workspace.getFile(f)?.model.items.find((i): i is FileDefinition => !(i instanceof FileCollect));
+            if (def) {
+              again = { file: f, name: def.name };
+              break;
+            }
+          }
+          const metro = again ? `metro reads ${again.file} again and stops: "${again.name}" is defined twice` : "metro would never stop collecting";
+          throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (${metro})`, ...site() });
         }
         try {
           this.collect(path, item, item.provenance);

@@ -133,6 +133,15 @@ describe("engine: collection (spec section 4)", () => {
     assert.match(ctx.fatal!.message, /loop\.conf -> .*loop\.conf/);
   });
 
+  it("names what stops metro on a loop through a file that defines something: the name defined twice, not a run that never ends", () => {
+    const root = writeTree({ "metro.conf": "[collect ./l2.conf]\n", "l2.conf": "k: 1\n[collect ./l3.conf]\n", "l3.conf": "[collect ./l2.conf]\n" });
+    const ctx = evaluateContext({ config: join(root, "metro.conf"), args: {} });
+    assert.equal(ctx.fatal?.code, "metro/collect-loop");
+    assert.match(ctx.fatal!.message, /l2\.conf -> .*l3\.conf -> .*l2\.conf \(metro reads .*l2\.conf again and stops: "k" is defined twice\)$/);
+    // metro read both files once before it stopped.
+    assert.deepEqual(ctx.collected, [join(root, "metro.conf"), join(root, "l2.conf"), join(root, "l3.conf")]);
+  });
+
   it("lists a definition-free file collected twice from different places twice", () => {
     const root = writeTree({ "metro.conf": "[collect ./e.conf]\n[collect ./f.conf]\n", "f.conf": "[collect ./e.conf]\n", "e.conf": "# empty\n" });
     const ctx = evaluateContext({ config: join(root, "metro.conf"), args: {} });
