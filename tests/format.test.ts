@@ -7,7 +7,7 @@
 // executables).
 
 import * as assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpContexts } from "../cli/main";
@@ -196,6 +196,25 @@ describe("formatter: metro-engine fmt", () => {
     assert.equal(readFileSync(join(dir, "tree/targets/t.spec"), "utf8"), "a: 1\n");
     assert.equal(readFileSync(join(dir, "tree/README.rst"), "utf8"), messy);
     assert.equal(readFileSync(join(dir, "tree/etc/builds/x/fsroot/etc/x.conf"), "utf8"), messy);
+  });
+
+  it("a folder never leads fmt to a file outside it through a link; a link named as FILE is written through", async () => {
+    mkdirSync(join(dir, "tree", "etc"), { recursive: true });
+    mkdirSync(join(dir, "outside"));
+    const messy = "  a: 1\n";
+    writeFileSync(join(dir, "outside", "victim.conf"), messy);
+    writeFileSync(join(dir, "tree", "etc", "own.conf"), messy);
+    writeFileSync(join(dir, "tree", "etc", "real.conf"), messy);
+    symlinkSync("../../outside/victim.conf", join(dir, "tree", "etc", "out.conf"));
+    symlinkSync("real.conf", join(dir, "tree", "etc", "in.conf"));
+    const r = await run(["--check", "tree"]);
+    assert.deepEqual(r.out.trim().split("\n"), ["tree/etc/in.conf", "tree/etc/own.conf", "tree/etc/real.conf"]);
+    assert.equal((await run(["tree"])).code, 0);
+    assert.equal(readFileSync(join(dir, "outside", "victim.conf"), "utf8"), messy);
+    assert.equal(readFileSync(join(dir, "tree", "etc", "own.conf"), "utf8"), "a: 1\n");
+    assert.equal(readFileSync(join(dir, "tree", "etc", "real.conf"), "utf8"), "a: 1\n");
+    assert.equal((await run(["tree/etc/out.conf"])).code, 0);
+    assert.equal(readFileSync(join(dir, "outside", "victim.conf"), "utf8"), "a: 1\n");
   });
 
   it("no FILE, or - mixed with files, is a usage error", async () => {

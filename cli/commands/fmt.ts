@@ -5,8 +5,8 @@
 import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { applyEdits, decodeUtf8, formatEdits, parseMetro } from "../../language";
-import { describeFsError, readRegularFile } from "../../engine/files";
-import { findTreeRootAbove, isMetroFileName, listFiles } from "../../analysis/trees";
+import { describeFsError, readRegularFile, realPath } from "../../engine/files";
+import { findTreeRootAbove, isInside, isMetroFileName, listFiles } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
 
@@ -17,11 +17,21 @@ function format(text: string): string {
   return applyEdits(text, formatEdits(parseMetro(text)));
 }
 
-/** The Metro files below a folder, by name as the editor finds them (`*.conf`, `*.spec`, metro's extension-less files; never `fsroot/`). */
+/**
+ * The Metro files below a folder, by name as the editor finds them (`*.conf`,
+ * `*.spec`, metro's extension-less files; never `fsroot/`). A link to a file
+ * outside the folder is not one of them: formatting the folder never writes
+ * elsewhere.
+ */
 function metroFilesBelow(dir: string): string[] {
   const root = findTreeRootAbove(join(dir, "x")) ?? dir;
+  const real = realPath(dir);
   return listFiles(dir)
     .filter((f) => isMetroFileName(root, f))
+    .filter((f) => {
+      const target = realPath(f);
+      return real !== undefined && target !== undefined && isInside(real, target);
+    })
     .sort();
 }
 
@@ -39,9 +49,9 @@ export const fmtCommand: Command = {
   synopsis: "fmt [--check] FILE|FOLDER... | fmt -",
   details: `Rewrites each FILE in place; a FOLDER stands for the Metro files below
 it (*.conf, *.spec and metro's extension-less files under etc/multi-targets,
-etc/builds and targets/**/strategy; never fsroot/). Only what metro's parser
-ignores changes: indentation and trailing white space outside multi-line
-blocks, runs of blank lines, spacing inside [section ...], [collect ...],
+etc/builds and targets/**/strategy; never fsroot/, nor a link's target outside
+the folder). Only what metro's parser ignores changes: indentation and
+trailing white space outside multi-line blocks, runs of blank lines, spacing inside [section ...], [collect ...],
 [when ...] and [option ...], the closing ] of a block, and blank lines around
 [section] and after a block.
 Block bodies, the text after "key: ", lines metro ignores and the order of
