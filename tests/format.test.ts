@@ -7,6 +7,7 @@
 // executables).
 
 import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -215,6 +216,23 @@ describe("formatter: metro-engine fmt", () => {
     assert.equal(readFileSync(join(dir, "tree", "etc", "real.conf"), "utf8"), "a: 1\n");
     assert.equal((await run(["tree/etc/out.conf"])).code, 0);
     assert.equal(readFileSync(join(dir, "outside", "victim.conf"), "utf8"), "a: 1\n");
+  });
+
+  it("a folder's Metro files that cannot be read are named and fail the run; a folder of 20,001 files is formatted whole", async () => {
+    mkdirSync(join(dir, "tree"));
+    spawnSync("mkfifo", [join(dir, "tree", "fifo.conf")]);
+    writeFileSync(join(dir, "tree", "big.conf"), "a".repeat(2 * 1024 * 1024));
+    const r = await run(["--check", "tree"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.out, "");
+    assert.match(r.err, /^tree\/big\.conf: is \S+ \S+, more than the 1 MiB .*; left as it is\ntree\/fifo\.conf: is a FIFO, not a regular file; left as it is\n$/);
+    // The listing stopped at 20,000 files without a word: the rest were neither checked nor formatted.
+    rmSync(join(dir, "tree"), { recursive: true });
+    mkdirSync(join(dir, "many"));
+    for (let i = 0; i <= 20_000; i++) writeFileSync(join(dir, "many", `f${i}.conf`), "  a: 1\n");
+    const many = await run(["--check", "many"]);
+    assert.equal(many.code, 1);
+    assert.equal(many.out.split("\n").filter(Boolean).length, 20_001);
   });
 
   it("no FILE, or - mixed with files, is a usage error", async () => {

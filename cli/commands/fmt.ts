@@ -6,7 +6,7 @@ import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from 
 import { basename, dirname, join } from "node:path";
 import { applyEdits, decodeUtf8, formatEdits, parseMetro } from "../../language";
 import { describeFsError, readRegularFile, realPath } from "../../engine/files";
-import { findTreeRootAbove, isInside, isMetroFileName, listFiles } from "../../analysis/trees";
+import { findTreeRootAbove, isInside, isMetroFileName, walkTree } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
 
@@ -17,22 +17,31 @@ function format(text: string): string {
   return applyEdits(text, formatEdits(parseMetro(text)));
 }
 
+/** How many files a FOLDER may hold: past it, fmt says so and fails rather than format part of the folder silently. */
+const MAX_FOLDER_FILES = 100_000;
+
 /**
  * The Metro files below a folder, by name as the editor finds them (`*.conf`,
  * `*.spec`, metro's extension-less files; never `fsroot/`). A link to a file
  * outside the folder is not one of them: formatting the folder never writes
- * elsewhere.
+ * elsewhere. Metro files that cannot be read (a FIFO, a file too large) come
+ * with the reason.
  */
-function metroFilesBelow(dir: string): string[] {
+function metroFilesBelow(dir: string): { files: string[]; problems: [string, string][]; truncated: boolean } {
   const root = findTreeRootAbove(join(dir, "x")) ?? dir;
   const real = realPath(dir);
-  return listFiles(dir)
+  const listing = walkTree(dir, MAX_FOLDER_FILES + 1);
+  const truncated = listing.files.length > MAX_FOLDER_FILES;
+  const files = listing.files
+    .slice(0, MAX_FOLDER_FILES)
     .filter((f) => isMetroFileName(root, f))
     .filter((f) => {
       const target = realPath(f);
       return real !== undefined && target !== undefined && isInside(real, target);
     })
     .sort();
+  const problems: [string, string][] = [...listing.skipped].map(([f, problem]) => [f, problem.words]);
+  return { files, problems, truncated };
 }
 
 /** Writes through a temporary file beside the target (a symbolic link's target) and renames it, keeping the file's mode. */
@@ -92,7 +101,20 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
       } catch {
         // reported when it is read
       }
-      for (const f of folder ? metroFilesBelow(file) : [file]) expanded.push(f);
+      if (!folder) {
+        expanded.push(file);
+        continue;
+      }
+      const below = metroFilesBelow(file);
+      for (const f of below.files) expanded.push(f);
+      for (const [f, words] of below.problems.sort()) {
+        process.stderr.write(`${f}: ${words}; left as it is\n`);
+        failed = true;
+      }
+      if (below.truncated) {
+        process.stderr.write(`${file}: holds more than ${MAX_FOLDER_FILES} files; only the Metro files among the first ${MAX_FOLDER_FILES} are formatted (name smaller folders)\n`);
+        failed = true;
+      }
     }
     for (const file of expanded) {
       let bytes: Buffer;
