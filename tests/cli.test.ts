@@ -32,6 +32,19 @@ describe("cli: metro-engine", () => {
     assert.match(r.err, /metro\.conf:2:7: name: "target" is not defined; no file of the tree defines it: pass it on the command line: target: VALUE \[metro\/undefined-element\]/);
   });
 
+  it("get places an error at the key's definition, and gives no place for a key nothing defines", async () => {
+    const tree = writeTree({ "metro.conf": "q: 1\n[when q is 2]\nz: 1\n[section s when q is]\nw: 1\n" });
+    try {
+      const at = (key: string) => run(["get", key, "--config", join(tree, "metro.conf")]);
+      // These named the file's first line, where nothing about them is written.
+      assert.deepEqual(await at("nope"), { code: 1, out: "", err: 'nope: "nope" is not defined [metro/undefined-element]\n' });
+      assert.match((await at("z")).err, new RegExp(`^${join(tree, "metro.conf")}:3:1: z: no condition of "z" is true \\[metro/no-true-condition\\]\n$`));
+      assert.match((await at("s/w")).err, new RegExp(`^${join(tree, "metro.conf")}:5:1: s/w: invalid condition "q is"`));
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it("rejects bad arguments with exit 2 and a clear message", async () => {
     const cases: [string[], RegExp][] = [
       [["get", "name", "--config", config, "target", "stage3"], /"target" is not a key/],

@@ -30,10 +30,14 @@ Example:
     const { value, error } = ctx.tryGet(args.positional[0]);
     if (error) {
       // Where it fails: the reference (or `<<`) that cannot be expanded, as file:line:col.
+      const key = args.positional[0];
       const d = errorDiagnostic(ctx, error);
-      const where = `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}`;
+      // An error of no element (a condition, an undefined key) is placed at the key's definition; a key no file defines has no place.
+      const def = error.site.element === null ? ctx.definitions(key)[0] : undefined;
+      const at = def ? { file: def.file, line: def.statement.name.range.start.line, character: def.statement.name.range.start.character } : { file: d.file, ...d.range.start };
+      const where = def || error.site.element !== null ? `${at.file}:${at.line + 1}:${at.character + 1}: ` : "";
       const hint = error.missing !== undefined && new TreeDefinitions().isCommandLineName(error.missing, contextSources(ctx)) ? `; ${commandLineHint(error.missing)}` : "";
-      process.stderr.write(`${where}: ${args.positional[0]}: ${error.message}${hint} [${error.code}]\n`);
+      process.stderr.write(`${where}${key}: ${error.message}${hint} [${error.code}]\n`);
       return 1;
     }
     if (Array.isArray(value)) for (const l of value) process.stdout.write(l + "\n");
