@@ -52,7 +52,13 @@ export function requireConfigFile(path: string, given: boolean): string {
 export function contextsFor(args: ParsedArgs): ContextConfig[] {
   const file = optionValue(args, "--contexts");
   const config = optionValue(args, "--config");
-  if (file !== undefined) return contextsFromFile(file);
+  if (file !== undefined) {
+    // The file names every context: what the command line would add to them was dropped without a word.
+    if (config !== undefined) throw new UsageError("--contexts and --config cannot be given together: the contexts file names each context's entry file");
+    const keys = Object.keys(args.pairs);
+    if (keys.length) throw new UsageError(`--contexts takes no KEY: VALUE arguments (${keys.map((k) => `${k}:`).join(" ")}): give each context's values in the file's "args"`);
+    return contextsFromFile(file);
+  }
   if (config === undefined && Object.keys(args.pairs).length === 0) {
     try {
       if (statSync(CONTEXTS_FILE).isFile()) return contextsFromFile(CONTEXTS_FILE);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -213,6 +213,7 @@ describe("cli: metro-engine", () => {
   it("every usage error exits 2 with words: a folder or a FIFO as config, unknown options, bad --contexts", async () => {
     const dir = join(root, "etc");
     mkdirSync(dir, { recursive: true });
+    writeFileSync(join(root, "contexts.json"), JSON.stringify([{ config: "metro.conf", args: { b: "1" } }]));
     const cases: [string[], RegExp][] = [
       [["check", "--config", dir], /config ".*etc" is a folder; name the entry file/],
       [["dump", "--config", dir], /is a folder/],
@@ -221,6 +222,10 @@ describe("cli: metro-engine", () => {
       [["check", "--contexts", dir], /is a folder, not a file/],
       [["check", "--contexts", join(root, "none.json")], /does not exist/],
       [["check", "--contexts", config], /not valid JSON/],
+      // Dropped without a word before: the contexts file names every context and its values.
+      [["dump", "--contexts", join(root, "contexts.json"), "b:", "2"], /--contexts takes no KEY: VALUE arguments \(b:\)/],
+      [["check", "--contexts", join(root, "contexts.json"), "--config", config], /--contexts and --config cannot be given together/],
+      [["graph", "--contexts", join(root, "contexts.json"), "target:", "stage3"], /--contexts takes no KEY: VALUE/],
       [["check", "--frobnicate", "--config", config], /unknown option --frobnicate/],
       [["get", "--config", config], /exactly one KEY/],
       [["dump", "--config"], /needs a value/],
