@@ -253,6 +253,9 @@ function edgeColor(e: GraphEdge): string {
   return "#4a5560";
 }
 
+/** A graph the SVG layout cannot place (its recursion outgrows the stack on a chain of thousands of files). */
+export class GraphLayoutError extends Error {}
+
 export function toSvg(g: BuildGraph): string {
   const layout = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   layout.setGraph({ rankdir: "LR", nodesep: 3 * GROUP_BAND + 8, ranksep: 50, edgesep: 12, marginx: 16, marginy: 16 + GROUP_BAND });
@@ -270,7 +273,12 @@ export function toSvg(g: BuildGraph): string {
     const box = textBox(caption, 9 / 11);
     layout.setEdge(e.from, e.to, { width: box.width, height: box.height, labelpos: "c" }, `e${i}`);
   });
-  dagre.layout(layout);
+  try {
+    dagre.layout(layout);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new GraphLayoutError(`the graph (${g.nodes.length} files, ${g.edges.length} collects) is too deep to lay out as SVG here; --format dot draws it with Graphviz`);
+  }
   const graph = layout.graph();
   const width = Math.ceil((graph.width ?? 0) + 0);
   const title = g.kind === "key" ? `uses of ${g.key}` : `collects of ${g.context.config}`;

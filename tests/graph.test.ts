@@ -124,6 +124,24 @@ describe("graph: a small tree", () => {
     assert.match(missing.err, /no\/such\/key/);
   });
 
+  it("metro-engine graph --format svg of a chain of 10,000 collects says it cannot lay it out (it was an internal error); dot still draws it", async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 10_000; i++) files[`f${i}.conf`] = `[collect ./f${i + 1}.conf]\n`;
+    files["f10000.conf"] = "a: 1\n";
+    const deep = writeTree(files);
+    try {
+      const svg = await runCli(["graph", "--format", "svg", "--config", join(deep, "f0.conf")]);
+      assert.equal(svg.code, 1, svg.err);
+      assert.equal(svg.out, "");
+      assert.equal(svg.err, "metro-engine graph: the graph (10001 files, 10000 collects) is too deep to lay out as SVG here; --format dot draws it with Graphviz\n");
+      const dot = await runCli(["graph", "--config", join(deep, "f0.conf")]);
+      assert.equal(dot.code, 0);
+      assert.equal(dot.out.match(/ -> /g)?.length, 10_000);
+    } finally {
+      rmSync(deep, { recursive: true, force: true });
+    }
+  });
+
   it("metro-engine graph --context with an unknown name lists the contexts there are, named or not", async () => {
     const r = await runCli(["graph", "--config", join(root, "metro.conf"), "--context", "nope", "target:", "stage3"]);
     assert.equal(r.code, 2);

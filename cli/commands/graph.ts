@@ -2,7 +2,7 @@
 // key) as DOT, SVG or JSON.
 
 import { evaluateContext } from "../../engine/evaluate";
-import { collectGraph, keyGraph, toDot, toSvg } from "../../engine/graph";
+import { GraphLayoutError, collectGraph, keyGraph, toDot, toSvg } from "../../engine/graph";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, type Command } from "../command";
@@ -26,7 +26,8 @@ and drawn without Graphviz; json is the model. <?python blocks never run.
 With a contexts file, --context picks one by name (default: the first).
 
 Exit codes: 0 (also when the context stops: the graph shows what was read
-until then), 1 when --key names an element nothing defines or uses, 2 usage.`,
+until then), 1 when --key names an element nothing defines or uses or when
+an SVG cannot be laid out (a chain of thousands of files), 2 usage.`,
   options: [
     CONFIG_OPTION,
     CONTEXTS_OPTION,
@@ -50,7 +51,18 @@ until then), 1 when --key names an element nothing defines or uses, 2 usage.`,
       return 1;
     }
     if (format === "json") process.stdout.write(JSON.stringify(graph, null, 1) + "\n");
-    else process.stdout.write(format === "svg" ? toSvg(graph) : toDot(graph));
+    else if (format === "dot") process.stdout.write(toDot(graph));
+    else {
+      let svg: string;
+      try {
+        svg = toSvg(graph);
+      } catch (e) {
+        if (!(e instanceof GraphLayoutError)) throw e;
+        process.stderr.write(`metro-engine graph: ${e.message}\n`);
+        return 1;
+      }
+      process.stdout.write(svg);
+    }
     return 0;
   },
 };
