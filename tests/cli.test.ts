@@ -162,6 +162,26 @@ describe("cli: metro-engine", () => {
     }
   });
 
+  it("check: a finding of contexts with different targets speaks of each context's run, not of the first one's", async () => {
+    const examples = join(PROJECT, "examples");
+    const own = readFileSync(join(examples, "metro.conf"), "utf8").replace("install: $[path/config]", `install: ${examples}`);
+    const tree = writeTree({
+      "metro.conf": `${own}\n[section junk]\nx: $[no/such]\n`,
+      "contexts.json": JSON.stringify([2, 3, 3].map((n, i) => ({ name: `c${i}`, config: "metro.conf", args: { target: `stage${n}` } }))),
+    });
+    try {
+      const r = await run(["check", "--contexts", join(tree, "contexts.json")]);
+      assert.equal(r.code, 0, r.out);
+      const line = r.out.split("\n").find((l) => l.includes('"no/such"'));
+      // It said "unused by the stage2 run" of all three contexts.
+      assert.match(line ?? "", /"no\/such" is not defined \(unused by each context's run; metro never expands it\)(; .*)? \(in all 3 contexts\)/);
+      const stage3 = await run(["check", "--contexts", join(tree, "contexts.json"), "--format", "json"]);
+      assert.ok(JSON.parse(stage3.out).every((f: { message: string }) => !f.message.includes("the stage2 run")), stage3.out);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+
   it("check uses metro-contexts.json when given no context", async () => {
     const tree = writeTree({
       "metro.conf": "a: $[b]\n",

@@ -36,6 +36,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
   const roots = new Set<string>();
   const read = new Set<string>();
   let allSetUp = true;
+  const runLabels = new Map<string, string>();
   for (const spec of specs) {
     const name = ("name" in spec && spec.name) || contextLabel(spec.args, spec.config);
     const { context, diagnostics, uses } = checkContext({ config: spec.config, args: spec.args }, { allowExec: false, workspace, required });
@@ -47,8 +48,18 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     if (context.fatal?.file) files.add(context.fatal.file);
     if (context.fatal || uses?.targets.some((t) => t.context.fatal)) allSetUp = false;
     perContext.push({ name, diagnostics });
+    if (uses) runLabels.set(name, uses.label);
   }
   const merged = mergeFindings(perContext, null, specs.length, false);
+  // A finding of contexts whose runs differ ("the stage1 run", "the stage3 run") speaks of each one's run, not of the first's.
+  for (const f of merged) {
+    const labels = new Set(f.contexts.map((n) => runLabels.get(n)).filter((l): l is string => l !== undefined));
+    if (labels.size < 2) continue;
+    for (const l of labels) {
+      f.message = f.message.split(l).join("each context's run");
+      f.plainMessage = f.plainMessage.split(l).join("each context's run");
+    }
+  }
   // A fatal parse problem is already reported through the contexts.
   const reported = new Set(merged.map((f) => `${f.file}\0${f.range.start.offset}\0${f.code}`));
   const out: CheckFinding[] = [];
