@@ -111,3 +111,20 @@ export function sameSpot(a: Range, b: Range): boolean {
   if (a.start.line !== b.start.line) return false;
   return a.start.character <= b.end.character && b.start.character <= a.end.character;
 }
+
+/**
+ * The parser's findings that are problems only when the value is expanded
+ * (an unterminated `$[`, a bad modifier): metro reads such a line and fails
+ * only on a run that expands the value. Where evaluated contexts read the
+ * file, their verdict at that place stands (an error where a run reads the
+ * value, a warning where none does) and the parser's is dropped; where no
+ * context expanded the value (a condition false in every context), the
+ * parser's becomes a warning that says so.
+ */
+export const EXPANSION_CODES: ReadonlySet<string> = new Set(["metro/unterminated-reference", "metro/unknown-modifier", "metro/repeated-modifier"]);
+
+export function judgedSyntaxFinding<D extends { code?: string | number; message: unknown; severity?: unknown }>(d: D, judgedByContexts: boolean, warning: D["severity"]): D | null {
+  if (!EXPANSION_CODES.has(String(d.code))) return d;
+  if (judgedByContexts) return null;
+  return { ...d, severity: warning, message: `${String(d.message)} (metro fails on it only when a value is expanded; no context here expands it)` };
+}

@@ -205,7 +205,9 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     const def = defs.find((d) => d.condition === null) ?? defs[0];
     if (def) {
       file = def.file;
-      range = referenceRange(def.statement, site.reference, site.line) ?? fileValueRange(def.statement, site.line) ?? def.statement.name.range;
+      // An unterminated `$[` has no written reference to look for: it is the value's unterminated one.
+      const unterminated = e.code === "metro/unterminated-reference" ? referenceWhere(def.statement, site.line, (r) => !r.terminated) : null;
+      range = unterminated ?? referenceRange(def.statement, site.reference, site.line) ?? fileValueRange(def.statement, site.line) ?? def.statement.name.range;
     }
   }
   if (e.code === "metro/missing-file") {
@@ -232,6 +234,11 @@ function fileValueRange(st: SingleLineElement | MultiLineElement, line: number |
 
 function referenceRange(st: SingleLineElement | MultiLineElement, reference: string | undefined, line: number | undefined): Range | null {
   if (reference === undefined) return null;
+  return referenceWhere(st, line, (r) => r.inner === reference, reference);
+}
+
+/** The first reference of an element (or of line `line` of a multi-line element) that `hit` accepts; `whole` matches a `$[[...]]` line. */
+function referenceWhere(st: SingleLineElement | MultiLineElement, line: number | undefined, hit: (r: ReferencePart) => boolean, whole?: string): Range | null {
   const refs: ReferencePart[] = [];
   if (st.kind === "single") {
     for (const p of st.value.parts) if (p.kind === "reference") refs.push(p);
@@ -243,11 +250,11 @@ function referenceRange(st: SingleLineElement | MultiLineElement, reference: str
       }
       if (b.kind === "text") for (const p of b.value.parts) if (p.kind === "reference") refs.push(p);
       if (b.kind === "multi-reference") {
-        if (b.inner.text === reference) return b.range;
+        if (whole !== undefined && b.inner.text === whole) return b.range;
         for (const p of b.inner.parts) if (p.kind === "reference") refs.push(p);
       }
     }
   }
-  const hit = refs.find((r) => r.inner === reference);
-  return hit ? hit.range : null;
+  const found = refs.find(hit);
+  return found ? found.range : null;
 }

@@ -12,7 +12,7 @@ import { problemCode } from "../engine/files";
 import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import type { FileIndex } from "../analysis/workspace-index";
-import { commandLineNames, treeFindings } from "../analysis/tree-findings";
+import { EXPANSION_CODES, commandLineNames, judgedSyntaxFinding, treeFindings } from "../analysis/tree-findings";
 
 export const SOURCE = "metro";
 
@@ -41,15 +41,41 @@ export interface DiagnosticData {
 export const MAX_DIAGNOSTICS_PER_FILE = 1000;
 
 export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
-  const syntax = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
+  let syntax = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
+  // Problems only an expansion meets are judged by the contexts that read the file, once all are fresh.
+  const judging = contextsJudge(tree, file);
+  const fromContexts = contextDiagnostics(tree, file, judging ? syntax.filter((d) => !EXPANSION_CODES.has(String(d.code))) : syntax);
+  if (judging) {
+    // The contexts' findings by line and code: a file may hold a hundred thousand of each.
+    const byLine = new Map<string, lsp.Range[]>();
+    for (const c of fromContexts) {
+      if (!EXPANSION_CODES.has(String(c.code))) continue;
+      const key = `${c.range.start.line}\0${c.code}`;
+      byLine.set(key, [...(byLine.get(key) ?? []), c.range]);
+    }
+    const judged: lsp.Diagnostic[] = [];
+    for (const d of syntax) {
+      const there = byLine.get(`${d.range.start.line}\0${d.code}`) ?? [];
+      const j = judgedSyntaxFinding(d, there.some((r) => overlaps(r, d.range)), lsp.DiagnosticSeverity.Warning);
+      if (j) judged.push(j);
+    }
+    syntax = judged;
+  }
   // Loops, not push(...list): spreading a list of 150,000 findings overflows the stack.
   const out: lsp.Diagnostic[] = [];
   for (const d of syntax) out.push(d);
-  for (const d of contextDiagnostics(tree, file, syntax)) out.push(d);
+  for (const d of fromContexts) out.push(d);
   for (const d of indexDiagnostics(tree, file, out)) out.push(d);
   for (const d of zapHints(tree, file)) out.push(d);
   for (const d of unusedHints(tree, file)) out.push(d);
   return capped(out);
+}
+
+/** Whether the contexts' verdicts judge this file: some evaluated context read it and none waits for a new evaluation. */
+function contextsJudge(tree: MetroTree, file: FileIndex): boolean {
+  const contexts = tree.contexts.contexts;
+  if (contexts.some((c) => c.stale || !c.evaluated)) return false;
+  return contexts.some((c) => c.reads.has(file.path));
 }
 
 /** The first MAX_DIAGNOSTICS_PER_FILE diagnostics, and one saying how many more there are. */

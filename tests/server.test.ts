@@ -471,6 +471,62 @@ describe("language server: contexts", function () {
   });
 });
 
+describe("language server: problems only an expansion meets", function () {
+  it("are errors only where a context's run expands the value, each once, at the `$[`", async () => {
+    const { root, client } = await startTiny({
+      "etc/master.conf": TINY["etc/master.conf"].replace("work: $[path/tmp]/work/$[target]", "work: $[path/tmp").replace("echo $[path/cache]", "echo $[path/cache"),
+      "etc/builds/current/build.conf": `[section release]
+
+tag: current
+note: $[release/flag:zap]
+broken: $[release/tag
+odd: $[release/tag:bogus]
+
+[when release/tag is nothing]
+
+never: x $[release/tag
+
+[section path/mirror/target]
+
+path: $[release/tag
+`,
+    });
+    try {
+      const build = join(root, "etc/builds/current/build.conf");
+      const master = join(root, "etc/master.conf");
+      // One diagnostic per problem (the parser and the contexts would each say it), placed on the `$[`.
+      const on = (path: string, needle: string, delta = 0) => {
+        const p = at(path, needle, delta);
+        const here = client.diagnosticsOf(path).filter((d) => d.range.start.line === p.line && /modifier|unterminated/.test(String(d.code)));
+        assert.equal(here.length, 1, `${needle}: ${JSON.stringify(client.diagnosticsOf(path))}`);
+        assert.equal(here[0].range.start.character, p.character, `${needle}: ${JSON.stringify(here[0])}`);
+        return here[0];
+      };
+      // A value the run reads: metro stops there, an error; the only one.
+      const read = on(build, "path: $[release/tag", "path: ".length);
+      assert.equal(read.severity, 1);
+      assert.match(read.message, /the stage3 run reads path\/mirror\/target\/path and stops here/);
+      assert.equal(client.diagnosticsOf(build).filter((d) => d.severity === 1).length, 1, JSON.stringify(client.diagnosticsOf(build)));
+      assert.equal(client.diagnosticsOf(master).filter((d) => d.severity === 1).length, 0, JSON.stringify(client.diagnosticsOf(master)));
+      // Values no run expands: warnings that say why, never errors.
+      for (const [path, needle, delta, why] of [
+        [build, "broken: $[release/tag", "broken: ".length, /unused by the stage3 run; metro never expands it/],
+        [build, "odd: $[release/tag:bogus]", "odd: ".length, /unused by the stage3 run/],
+        [build, "never: x $[release/tag", "never: x ".length, /metro fails on it only when a value is expanded; no context here expands it/],
+        [master, "work: $[path/tmp", "work: ".length, /unused by the stage3 run/],
+        [master, "echo $[path/cache", "echo ".length, /unused by the stage3 run/],
+      ] as const) {
+        const d = on(path, needle, delta);
+        assert.equal(d.severity, 2, `${needle}: ${d.message}`);
+        assert.match(d.message, why);
+      }
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("language server: plain-text clients", function () {
   it("answers hover and completion documentation in plain text when the client does not offer Markdown", async function () {
     for (const formats of [["plaintext"], ["markdown", "plaintext"]]) {

@@ -118,4 +118,25 @@ describe("verdicts: what a build uses", () => {
     const findings = checkAll([{ config: examples().config, args: { target: "stage3" } }]);
     assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings.filter((f) => f.severity === "error")));
   });
+
+  it("check: an unterminated `$[` or a bad modifier is an error only where the run expands it, reported once at the reference", () => {
+    const { config, root } = examples({
+      "targets/tiny/stage3.spec": (t) =>
+        t.replace("$[packages/stage3]", "$[packages/stage3") + "\n[section unused]\n\nopen: a $[target/name\nodd: $[target/name:bogus]\n",
+    });
+    const findings = checkAll([{ config, args: ARGS(root, "stage3") }]).filter((f) => /unterminated|modifier/.test(f.code));
+    const lines = readFileSync(join(root, "examples", "targets", "tiny", "stage3.spec"), "utf8").split("\n");
+    const where = (f: (typeof findings)[0]) => lines[f.range.start.line].slice(f.range.start.character);
+    assert.deepEqual(
+      findings.map((f) => [f.severity, f.code, where(f)]),
+      [
+        ["error", "metro/unterminated-reference", "$[packages/stage3"],
+        ["warning", "metro/unterminated-reference", "$[target/name"],
+        ["warning", "metro/unknown-modifier", "$[target/name:bogus]"],
+      ],
+      JSON.stringify(findings, null, 1),
+    );
+    assert.match(findings[0].message, /the stage3 run reads the step steps\/chroot\/run and stops here/);
+    assert.match(findings[1].message, /unused by the stage3 run; metro never expands it/);
+  });
 });
