@@ -104,7 +104,13 @@ export function unreadFileDiagnostics(tree: MetroTree, path: string): lsp.Diagno
     return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: problem.kind === "missing" ? Codes.missingFile : problemCode(problem.kind), source: SOURCE, message: `this file ${problem.words}: the language server skips it` }];
   }
   if (path === tree.contexts.contextsFile && tree.contexts.contextsFileProblems.length) {
-    return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: Codes.badContextsFile, source: SOURCE, message: `${CONTEXTS_FILE} is not used: ${tree.contexts.contextsFileProblems.join("; ")}` }];
+    const problems = tree.contexts.contextsFileProblems;
+    // Entries that could be read are used: say which were left out, not that the file is ignored.
+    const used = tree.contexts.source === "file" ? tree.contexts.contexts.length : 0;
+    const message = used
+      ? `${CONTEXTS_FILE}: ${problems.length} of its ${problems.length + used} entries ${problems.length === 1 ? "is" : "are"} left out (the others are used): ${problems.join("; ")}`
+      : `${CONTEXTS_FILE} is not used: ${problems.join("; ")}`;
+    return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: Codes.badContextsFile, source: SOURCE, message }];
   }
   return undefined;
 }

@@ -684,6 +684,31 @@ describe("language server: any client, any folder", function () {
     }
   });
 
+  it("says which entries of metro-contexts.json are left out when the others are used", async () => {
+    const entries = [{ name: "good", ...ctx("stage3") }, { name: "bad" }, 7];
+    const root = writeTree({ ...TINY, "metro-contexts.json": JSON.stringify(entries) });
+    const client = await StdioClient.start({ root });
+    try {
+      await client.settled();
+      const list = await client.request<{ trees: { source: string; contexts: { name: string }[] }[] }>("metro/contexts", {});
+      assert.equal(list.trees[0].source, "file");
+      assert.deepEqual(list.trees[0].contexts.map((c) => c.name), ["good"]);
+      const file = join(root, "metro-contexts.json");
+      await client.waitFor(() => client.diagnosticsOf(file).length > 0, 5000, "the contexts file's diagnostic");
+      const d = client.diagnosticsOf(file);
+      assert.equal(d.length, 1);
+      assert.equal(d[0].message, 'metro-contexts.json: 2 of its 3 entries are left out (the others are used): entry 2 has no "config" path; entry 3 is not an object');
+      // None usable: the file is not used at all, and the contexts are derived.
+      writeFileSync(file, JSON.stringify([{ name: "bad" }]));
+      client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(file), type: 2 }] });
+      await client.waitFor(() => /is not used/.test(client.diagnosticsOf(file)[0]?.message ?? ""), 5000, "the file's new diagnostic");
+      assert.equal(client.diagnosticsOf(file)[0].message, 'metro-contexts.json is not used: entry 1 has no "config" path');
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("reads metro-contexts.json at the tree root, config relative to it", async () => {
     const entries = [
       { name: "other", config: "metro.conf", args: { ...ctx("stage3").args, "target/subarch": "zen" } },
