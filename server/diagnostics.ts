@@ -60,6 +60,9 @@ export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnosti
       if (j) judged.push(j);
     }
     syntax = judged;
+  } else if (readByNoContext(tree, file)) {
+    // No run of these contexts reads the file: nothing in it stops a build (as `check` says of such files).
+    syntax = syntax.map((d) => (d.severity === lsp.DiagnosticSeverity.Error ? { ...d, severity: lsp.DiagnosticSeverity.Warning, message: `${d.message} (no context reads this file)` } : d));
   }
   // Loops, not push(...list): spreading a list of 150,000 findings overflows the stack.
   const out: lsp.Diagnostic[] = [];
@@ -76,6 +79,13 @@ function contextsJudge(tree: MetroTree, file: FileIndex): boolean {
   const contexts = tree.contexts.contexts;
   if (contexts.some((c) => c.stale || !c.evaluated)) return false;
   return contexts.some((c) => c.reads.has(file.path));
+}
+
+/** Whether every context is evaluated, up to date, and none read this file. */
+function readByNoContext(tree: MetroTree, file: FileIndex): boolean {
+  const contexts = tree.contexts.contexts;
+  if (contexts.length === 0 || contexts.some((c) => c.stale || !c.evaluated)) return false;
+  return !contexts.some((c) => c.reads.has(file.path));
 }
 
 /** The first MAX_DIAGNOSTICS_PER_FILE diagnostics, and one saying how many more there are. */

@@ -527,6 +527,25 @@ path: $[release/tag
   });
 });
 
+describe("language server: files no context reads", function () {
+  it("shows what would stop a build reading them as warnings that say no context reads the file", async () => {
+    const block = "[section odd]\n\nk: [\nnever closed\n";
+    const { root, client } = await startTiny({ "etc/unread.conf": block, "targets/stage3.spec": TINY["targets/stage3.spec"] + "\n" + block });
+    try {
+      const unread = client.diagnosticsOf(join(root, "etc/unread.conf")).filter((d) => d.code === "metro/unterminated-block");
+      assert.equal(unread.length, 1, JSON.stringify(client.diagnosticsOf(join(root, "etc/unread.conf"))));
+      assert.equal(unread[0].severity, 2);
+      assert.match(unread[0].message, /is never closed: add a line with only `\]` \(no context reads this file\)$/);
+      // The same text in a file the stage3 context reads stops that context: an error.
+      const read = client.diagnosticsOf(join(root, "targets/stage3.spec")).filter((d) => d.code === "metro/unterminated-block");
+      assert.ok(read.length >= 1 && read.every((d) => d.severity === 1), JSON.stringify(read));
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("language server: plain-text clients", function () {
   it("answers hover and completion documentation in plain text when the client does not offer Markdown", async function () {
     for (const formats of [["plaintext"], ["markdown", "plaintext"]]) {
