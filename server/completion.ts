@@ -13,13 +13,20 @@ const OPTIONS = ["parse/lax", "parse/strict"];
 export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] {
   const doc = at.session.documents.get(at.uri);
   if (!doc) return [];
-  const line = doc.getText({ start: { line: params.position.line, character: 0 }, end: params.position });
-  const pos = params.position;
+  // The cursor's line up to the cursor; a position past the end of its line (or of the file) is taken at that end.
+  const text = doc.getText();
+  const lineStart = doc.offsetAt({ line: params.position.line, character: 0 });
+  const cursor = doc.offsetAt(params.position);
+  let end = lineStart;
+  while (end < cursor && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
+  const line = text.slice(lineStart, end);
+  const pos = doc.positionAt(end);
   const replace = (typed: string): lsp.Range => ({ start: { line: pos.line, character: pos.character - typed.length }, end: pos });
 
   let m = /^\s*\[option\s+(\S*)$/.exec(line);
   if (m) return OPTIONS.map((o) => ({ label: o, kind: lsp.CompletionItemKind.EnumMember, textEdit: { range: replace(m![1]), newText: o } }));
-  m = /^\s*\[collect\s+(\S*)$/.exec(line);
+  // After the closing `]` there is no path to complete.
+  m = /^\s*\[collect\s+([^\s\]]*)$/.exec(line);
   if (m && !m[1].includes("$[")) return pathItems(at.path, m[1], replace);
   m = /^\s*\[(\w*)$/.exec(line);
   if (m) return ANNOTATIONS.map((a) => ({ label: a, kind: lsp.CompletionItemKind.Keyword, textEdit: { range: replace(m![1]), newText: a } }));

@@ -342,6 +342,22 @@ describe("language server: layer 1 (no context needed)", function () {
     assert.ok(paths.includes("stage3.spec"), paths.join());
   });
 
+  it("completes at the end of the line when the cursor is past it, and never past a collect's closing bracket", async () => {
+    const spec = join(root, "targets/stage3.spec");
+    client.open(spec, "[collect ./st\nx: $[path/\n[collect ./stage1.spec]\n");
+    type Item = { label: string; textEdit: { range: { start: { line: number; character: number }; end: { line: number; character: number } } } };
+    const ask = (line: number, character: number) => client.request<Item[]>("textDocument/completion", { textDocument: { uri: uriOf(spec) }, position: { line, character } });
+    const paths = await ask(0, 1000);
+    assert.ok(paths.some((i) => i.label === "stage3.spec"), JSON.stringify(paths));
+    for (const i of paths) assert.deepEqual(i.textEdit.range, { start: { line: 0, character: "[collect ./".length }, end: { line: 0, character: "[collect ./st".length } });
+    const names = await ask(1, 2 ** 31);
+    assert.ok(names.some((i) => i.label === "path/tmp"));
+    for (const i of names) assert.deepEqual(i.textEdit.range, { start: { line: 1, character: 5 }, end: { line: 1, character: 10 } });
+    // After `]`, a path completion would replace the bracket.
+    assert.deepEqual(await ask(2, "[collect ./stage1.spec]".length), []);
+    client.close(spec);
+  });
+
   it("gives document symbols, workspace symbols, folding ranges, semantic tokens and code lenses", async () => {
     const master = join(root, "etc/master.conf");
     const uri = uriOf(master);
