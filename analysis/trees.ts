@@ -73,7 +73,15 @@ export interface TreeListing {
   files: string[];
   /** Metro files (by name) that are not read: not regular files, or too large. */
   skipped: Map<string, FileProblem>;
+  /** The walk stopped at its limit: files past it are not listed. */
+  truncated: boolean;
 }
+
+/** Files (and folders) a tree's walk lists at most. */
+export const MAX_TREE_FILES = 20000;
+
+/** Names listed first in a folder, so a huge folder still has its entry files listed. */
+const FIRST_NAMES = new Map(["metro.conf", "metro-contexts.json", "etc", "targets"].map((n, i) => [n, i]));
 
 /**
  * Every regular file under `root` (skipping VCS, package and fsroot folders),
@@ -83,25 +91,32 @@ export interface TreeListing {
  * files whatever links the tree holds. Links to regular files are listed
  * (they are read with the size limit like any file).
  */
-export function walkTree(root: string, limit = 20000): TreeListing {
+export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
   const files: string[] = [];
   const skipped = new Map<string, FileProblem>();
   const rootReal = realPath(root);
-  if (rootReal === undefined) return { files, skipped };
+  if (rootReal === undefined) return { files, skipped, truncated: false };
+  let truncated = false;
   const seen = new Set<string>([rootReal]);
   // Breadth first, real folders before links to folders, so a folder is listed under its own name.
   const queue: string[] = [root];
-  for (let q = 0; q < queue.length && files.length < limit; q++) {
-    const dir = queue[q];
+  let walked = 0;
+  for (; walked < queue.length && files.length < limit; walked++) {
+    const dir = queue[walked];
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch {
       continue;
     }
-    entries.sort((a, b) => Number(a.isSymbolicLink()) - Number(b.isSymbolicLink()));
+    // In a fixed order (the directory's own order is the file system's): the entry files first, then by name.
+    const rank = (e: Dirent) => FIRST_NAMES.get(e.name) ?? FIRST_NAMES.size;
+    entries.sort((a, b) => Number(a.isSymbolicLink()) - Number(b.isSymbolicLink()) || rank(a) - rank(b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const entry of entries) {
-      if (files.length >= limit) break;
+      if (files.length >= limit) {
+        truncated = true;
+        break;
+      }
       const name = entry.name;
       if (SKIPPED_DIRS.has(name) || name.startsWith(".")) continue;
       const p = join(dir, name);
@@ -114,7 +129,10 @@ export function walkTree(root: string, limit = 20000): TreeListing {
       if (st.isDirectory()) {
         const real = realPath(p);
         if (real === undefined || seen.has(real) || !isInside(rootReal, real)) continue;
-        if (seen.size >= limit) continue;
+        if (seen.size >= limit) {
+          truncated = true;
+          continue;
+        }
         seen.add(real);
         queue.push(p);
       } else if (!st.isFile()) {
@@ -124,10 +142,12 @@ export function walkTree(root: string, limit = 20000): TreeListing {
       } else files.push(p);
     }
   }
-  return { files, skipped };
+  // Folders left in the queue when the files reached the limit are not walked.
+  if (walked < queue.length) truncated = true;
+  return { files, skipped, truncated };
 }
 
 /** Every regular file under `root`: see walkTree. */
-export function listFiles(root: string, limit = 20000): string[] {
+export function listFiles(root: string, limit = MAX_TREE_FILES): string[] {
   return walkTree(root, limit).files;
 }

@@ -301,9 +301,13 @@ export class WorkspaceIndex {
     private readonly options: TreeIndexOptions,
   ) {}
 
+  /** The last scan stopped at MAX_TREE_FILES: files past it are not indexed. */
+  truncated = false;
+
   /** Lists the tree's files and parses every Metro file among them. */
   scan(): void {
     const listing = walkTree(this.root);
+    this.truncated = listing.truncated;
     this.allFiles = new Set(listing.files);
     this.clear();
     this.skipped = listing.skipped;

@@ -10,6 +10,7 @@ import * as vm from "node:vm";
 import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
 import { MAX_TREES } from "../analysis/project";
+import { MAX_TREE_FILES } from "../analysis/trees";
 import { writeRegularFile } from "../engine/files";
 import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
@@ -151,7 +152,20 @@ export function startServer(connection: lsp.Connection): Session {
 
   session.on("findingsChanged", (files) => schedulePublish(files));
   session.on("activeFresh", (files) => schedulePublish(files, true));
-  session.on("contextsChanged", (tree) => sendStatus(tree));
+  session.on("contextsChanged", (tree) => {
+    sendStatus(tree);
+    warnTruncated(tree);
+  });
+  const warnedTruncated = new Set<string>();
+  /** Says once per tree that its walk stopped at the limit (files past it are not analysed). */
+  function warnTruncated(tree: MetroTree): void {
+    if (!tree.index.truncated || warnedTruncated.has(tree.root)) return;
+    warnedTruncated.add(tree.root);
+    void connection.sendNotification(lsp.ShowMessageNotification.type, {
+      type: lsp.MessageType.Warning,
+      message: `Metro: ${tree.root} holds more than ${MAX_TREE_FILES} files and folders; only the first ${MAX_TREE_FILES} (in name order, metro.conf and etc/ first) are analysed.`,
+    });
+  }
 
   function describeContext(c: ContextState) {
     return { name: c.name, config: c.config, args: c.args, fatal: c.evaluated?.fatal?.message ?? null, evaluated: !!c.evaluated };

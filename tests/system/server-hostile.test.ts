@@ -215,6 +215,24 @@ describe("language server: hostile folders", function () {
     }
   });
 
+  it("lists a folder of more than 20,000 files in name order, entry files first, and says it stopped", async () => {
+    const root = tempDir();
+    write(root, { "metro.conf": "k: $[nowhere]\n", "metro-contexts.json": ONE_CONTEXT });
+    // Names that sort before metro.conf, more than the walk lists.
+    for (let i = 0; i <= 20000; i++) writeFileSync(join(root, `a${String(i).padStart(5, "0")}.txt`), "");
+    const client = await StdioClient.start({ serverPath: SERVER, root, nodeArgs: HEAP_CAP });
+    try {
+      await client.settled();
+      const entry = await diagnosticsWithCode(client, join(root, "metro.conf"), "metro/undefined-element");
+      assert.ok(entry.some((d) => d.code === "metro/undefined-element" && d.message.includes('"nowhere"')), JSON.stringify(entry));
+      const warnings = client.notifications.filter((n) => n.method === "window/showMessage").map((n) => (n.params as { message: string }).message);
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(warnings[0], /holds more than 20000 files and folders; only the first 20000 \(in name order, metro\.conf and etc\/ first\) are analysed/);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it("opens at most 64 trees of a folder holding thousands, and says so once", async () => {
     const root = tempDir();
     const files: Record<string, string> = {};
