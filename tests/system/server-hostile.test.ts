@@ -293,6 +293,21 @@ describe("language server: huge inputs", function () {
     }
   });
 
+  it("evaluates a chain of 100,000 files each collecting the next, and hovers the value at its end", async () => {
+    const root = tempDir();
+    const n = 100000;
+    write(root, { "metro.conf": "[collect c0.conf]\nk: $[v0]\n", "metro-contexts.json": ONE_CONTEXT });
+    for (let i = 0; i < n; i++) writeFileSync(join(root, `c${i}.conf`), i < n - 1 ? `v${i}: $[v${i + 1}]\n[collect c${i + 1}.conf]\n` : `v${i}: end\n`);
+    const { client } = await open(root);
+    try {
+      const h = await client.hover(join(root, "metro.conf"), 1, 5);
+      assert.match(h!.contents.value, /In \*\*only\*\* \(active context[^\n]*\n`` end ``/);
+      assert.ok(client.alive());
+    } finally {
+      await client.stop();
+    }
+  });
+
   for (const [what, make] of [
     ["a 20 MB document of short lines", () => "k: v\n".repeat(4 * 1024 * 1024)],
     ["a 20 MB document on one line", () => "k: " + "$[x]".repeat(5 * 1024 * 1024) + "\n"],
