@@ -146,7 +146,8 @@ describe("cli: metro-engine", () => {
           [line("x: $[b"), "warning", "metro/unterminated-reference"],
           [line("y: $[target:foo]"), "warning", "metro/unknown-modifier"],
           [line("z: $[target:zap:lax]"), "warning", "metro/repeated-modifier"],
-          [line("m: ["), "warning", "metro/unterminated-reference"],
+          // In a multi-line value, at the line holding the `$[`.
+          [line("echo $[qq"), "warning", "metro/unterminated-reference"],
           // The condition metro cannot evaluate, at the element it governs (it was placed at the file's first line).
           [line("w: 1"), "warning", "metro/invalid-condition"],
         ],

@@ -9,7 +9,7 @@
 import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync, closeSync, openSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { StdioClient, uriOf } from "../../server/testing/stdio-client";
@@ -230,6 +230,7 @@ describe("language server: hostile folders", function () {
       assert.match(warnings[0], /holds more than 20000 files and folders; only the first 20000 \(in name order, metro\.conf and etc\/ first\) are analysed/);
     } finally {
       await client.stop();
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
@@ -305,6 +306,8 @@ describe("language server: huge inputs", function () {
       assert.ok(client.alive());
     } finally {
       await client.stop();
+      // Removed here, within the test's time: 100,000 files take longer than the after-all hook may.
+      rmSync(root, { recursive: true, force: true });
     }
   });
 
