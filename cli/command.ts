@@ -73,6 +73,8 @@ export function contextsFor(args: ParsedArgs): ContextConfig[] {
 function contextsFromFile(file: string): ContextConfig[] {
   const { contexts, problems } = readContextsFile(file);
   if (problems.length) throw new UsageError(`${file}: ${problems.join("; ")}`);
+  // An empty list would "pass" a CI job that checked nothing.
+  if (contexts.length === 0) throw new UsageError(`${file}: lists no context: nothing to do`);
   const checked = new Set<string>();
   for (const c of contexts) {
     if (checked.has(c.config)) continue;

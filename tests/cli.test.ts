@@ -235,7 +235,11 @@ describe("cli: metro-engine", () => {
     const dir = join(root, "etc");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(root, "contexts.json"), JSON.stringify([{ config: "metro.conf", args: { b: "1" } }]));
+    writeFileSync(join(root, "empty.json"), "[]");
     const cases: [string[], RegExp][] = [
+      // A CI job given an empty list passed having checked nothing.
+      [["check", "--contexts", join(root, "empty.json")], /empty\.json: lists no context: nothing to do/],
+      [["dump", "--contexts", join(root, "empty.json")], /lists no context/],
       [["check", "--config", dir], /config ".*etc" is a folder; name the entry file/],
       [["dump", "--config", dir], /is a folder/],
       [["get", "x", "--config", dir], /is a folder/],
