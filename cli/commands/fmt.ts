@@ -2,10 +2,11 @@
 // input. Only changes metro's parser ignores (language/format.ts), checked on
 // every file before anything is written.
 
-import { readFileSync, realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { applyEdits, decodeUtf8, formatEdits, parseMetro } from "../../language";
-import { describeFsError, readRegularFile, realPath } from "../../engine/files";
+import { FileProblem, describeFsError, readRegularFile, realPath } from "../../engine/files";
+import { readStandardInput } from "../stdin";
 import { findTreeRootAbove, isInside, isMetroFileName, walkTree } from "../../analysis/trees";
 import { UsageError } from "../args";
 import type { Command } from "../command";
@@ -78,7 +79,15 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
     if (files.includes("-") && files.length > 1) throw new UsageError("- (standard input) cannot be mixed with files");
     const check = args.options.has("--check");
     if (files[0] === "-") {
-      const text = decode(readFileSync(0));
+      let bytes: Buffer;
+      try {
+        bytes = readStandardInput();
+      } catch (e) {
+        if (!(e instanceof FileProblem)) throw e;
+        process.stderr.write(`<stdin>: ${e.words}\n`);
+        return 1;
+      }
+      const text = decode(bytes);
       if (text === null) {
         process.stderr.write("<stdin>: not valid UTF-8: metro cannot read it\n");
         return 1;

@@ -44,4 +44,18 @@ describe("metro-engine executable", function () {
     assert.equal(check.status, 1);
     assert.equal(check.stdout, "-\n");
   });
+
+  it("parse - reads standard input; fmt - and parse - refuse more than a file's 1 MiB of it (an endless producer ends)", () => {
+    const r = spawnSync(process.execPath, [CLI, "parse", "-"], { input: "a: $[b\n", encoding: "utf8" });
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /^<stdin>:1:4: error: .*\[metro\/unterminated-reference\]\n$/);
+    assert.equal(spawnSync(process.execPath, [CLI, "parse", "-"], { input: "a: 1\n", encoding: "utf8" }).status, 0);
+    assert.equal(spawnSync(process.execPath, [CLI, "parse", "-", "x.conf"], { encoding: "utf8" }).status, 2);
+    for (const cmd of ["parse", "fmt"]) {
+      // `yes | metro-engine fmt -`: the output of yes never ends.
+      const p = spawnSync("sh", ["-c", `yes | "${process.execPath}" "${CLI}" ${cmd} -`], { encoding: "utf8" });
+      assert.equal(p.status, 1, `${cmd}: ${p.stderr}`);
+      assert.equal(p.stderr, "<stdin>: is more than the 1 MiB metro-engine reads of one file\n");
+    }
+  });
 });
