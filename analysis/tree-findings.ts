@@ -126,5 +126,10 @@ export const EXPANSION_CODES: ReadonlySet<string> = new Set(["metro/unterminated
 export function judgedSyntaxFinding<D extends { code?: string | number; message: unknown; severity?: unknown }>(d: D, judgedByContexts: boolean, warning: D["severity"]): D | null {
   if (!EXPANSION_CODES.has(String(d.code))) return d;
   if (judgedByContexts) return null;
-  return { ...d, severity: warning, message: `${String(d.message)} (metro fails on it only when a value is expanded; no context here expands it)` };
+  return { ...d, severity: warning, message: notExpanded(String(d.message)) };
+}
+
+/** The parser's message of a problem only an expansion meets, where no context expanded the value (then a warning). */
+export function notExpanded(message: string): string {
+  return `${message} (metro fails on it only when a value is expanded; no context here expands it)`;
 }

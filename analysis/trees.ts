@@ -146,8 +146,3 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
   if (walked < queue.length) truncated = true;
   return { files, skipped, truncated };
 }
-
-/** Every regular file under `root`: see walkTree. */
-export function listFiles(root: string, limit = MAX_TREE_FILES): string[] {
-  return walkTree(root, limit).files;
-}

@@ -382,8 +382,8 @@ class Context implements EvaluatedContext {
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
         const normalised = pyNormpath(path);
         // Only a file read before can be on the chain: the chain is walked only then.
-        if (this.entered.has(normalised) && chainFiles(item.provenance).includes(normalised)) {
-          const files = chainFiles(item.provenance);
+        const files = this.entered.has(normalised) ? chainFiles(item.provenance) : null;
+        if (files !== null && files.includes(normalised)) {
           const ring = files.slice(files.indexOf(normalised));
           const loop = [...ring, normalised].join(" -> ");
           // metro reads the files of the loop again, in turn: the first that defines something stops it (a name defined twice).

@@ -51,7 +51,9 @@ export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnosti
     for (const c of fromContexts) {
       if (!EXPANSION_CODES.has(String(c.code))) continue;
       const key = `${c.range.start.line}\0${c.code}`;
-      byLine.set(key, [...(byLine.get(key) ?? []), c.range]);
+      const ranges = byLine.get(key);
+      if (ranges) ranges.push(c.range);
+      else byLine.set(key, [c.range]);
     }
     const judged: lsp.Diagnostic[] = [];
     for (const d of syntax) {

@@ -5,7 +5,7 @@ import type { ContextSpec, EngineDiagnostic } from "../../engine/evaluate";
 import { mergeFindings, type ContextFindings, type MergedFinding } from "../../analysis/findings";
 import type { ContextConfig } from "../../analysis/contexts-file";
 import { findTreeRootAbove } from "../../analysis/trees";
-import { commandLineNames, sameSpot, treeFindings } from "../../analysis/tree-findings";
+import { EXPANSION_CODES, commandLineNames, notExpanded, sameSpot, treeFindings } from "../../analysis/tree-findings";
 import { dirname } from "node:path";
 import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
@@ -19,9 +19,12 @@ export type CheckFinding = MergedFinding;
 /**
  * What the parser finds in a value or a condition that metro only fails on
  * when it expands it: each context judges those itself (an error where its
- * run reads the value, else a warning), so the parser's finding is not repeated.
+ * run reads the value, else a warning), so the parser's finding is not
+ * repeated. Besides the values' problems the server shares, check judges a
+ * condition too: every context evaluates its conditions when its keys are
+ * listed (engine/check.ts places the failure at the element it governs).
  */
-const EXPANSION_CODES = new Set(["metro/unterminated-reference", "metro/unknown-modifier", "metro/repeated-modifier", "metro/invalid-condition"]);
+const JUDGED_CODES: ReadonlySet<string> = new Set([...EXPANSION_CODES, "metro/invalid-condition"]);
 
 /** Every problem of every file the contexts read, each finding once with the contexts it holds in. */
 export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[] {
@@ -68,7 +71,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     if (!ast) continue;
     for (const d of ast.diagnostics) {
       if (reported.has(`${file}\0${d.range.start.offset}\0${d.code}`)) continue;
-      if (EXPANSION_CODES.has(d.code)) {
+      if (JUDGED_CODES.has(d.code)) {
         // metro fails on these only when it expands the value: the contexts' verdict on it (error or warning) stands.
         const statement = ast.statements.find((s) => s.range.start.offset <= d.range.start.offset && d.range.start.offset <= s.range.end.offset);
         const judged = merged.some((f) => f.file === file && f.code === d.code && (d.code === "metro/invalid-condition" || (statement !== undefined && statement.range.start.offset <= f.range.start.offset && f.range.start.offset <= statement.range.end.offset)));
@@ -78,7 +81,7 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
           out.push({ file, range: d.range, severity: d.severity, code: d.code, message: d.message, plainMessage: d.message, contexts: [] });
           continue;
         }
-        const message = `${d.message} (metro fails on it only when a value is expanded; no context here expands it)`;
+        const message = notExpanded(d.message);
         out.push({ file, range: d.range, severity: d.severity === "error" ? "warning" : d.severity, code: d.code, message, plainMessage: message, contexts: [] });
         continue;
       }
