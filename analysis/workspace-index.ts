@@ -313,9 +313,13 @@ export class WorkspaceIndex {
     this.skipped = listing.skipped;
     for (const f of this.allFiles) if (isMetroFileName(this.root, f)) this.update(f);
     // Extension-less files reached by a collect path are Metro files too.
+    // Each collect is matched once: a later round matches only the collects of the files the last one added.
+    const matched = new Set<CollectEntry>();
     for (let round = 0; round < 3; round++) {
       let added = 0;
       for (const c of this.collects()) {
+        if (matched.has(c)) continue;
+        matched.add(c);
         for (const f of this.collectCandidates(c)) {
           if (!this.files.has(f) && this.allFiles.has(f)) {
             this.update(f);
