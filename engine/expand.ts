@@ -35,9 +35,24 @@ export const MAX_VALUE_SIZE = 16 * 1024 * 1024;
  * include chain costs time linear in its depth. `lines()` flattens it.
  */
 interface MultiResult {
-  parts: (string | MultiResult)[];
+  parts: (string | LiteralRun | MultiResult)[];
   /** Characters plus one per line. */
   size: number;
+}
+
+/**
+ * Consecutive lines of a multi-line value that hold no reference: the same
+ * in every context, so a workspace that serves many keeps them with the
+ * value, and their JSON is made once.
+ */
+class LiteralRun {
+  /** The lines' JSON without its brackets, once asked for. */
+  json: string | undefined = undefined;
+  constructor(
+    readonly lines: string[],
+    /** Characters plus one per line. */
+    readonly size: number,
+  ) {}
 }
 
 function flatten(r: MultiResult): string[] {
@@ -51,9 +66,36 @@ function flatten(r: MultiResult): string[] {
     }
     const p = top.r.parts[top.i++];
     if (typeof p === "string") out.push(p);
+    else if (p instanceof LiteralRun) for (const l of p.lines) out.push(l);
     else stack.push({ r: p, i: 0 });
   }
   return out;
+}
+
+/** JSON.stringify of a multi-line result's lines, with each literal run's JSON made once for all the contexts that share it. */
+function multiJson(r: MultiResult): string {
+  // Lines of this context are stringified together, a run at a time: one call into JSON.stringify each.
+  const pieces: string[] = [];
+  const lines: string[] = [];
+  const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    if (top.i >= top.r.parts.length) {
+      stack.pop();
+      continue;
+    }
+    const p = top.r.parts[top.i++];
+    if (typeof p === "string") lines.push(p);
+    else if (p instanceof LiteralRun) {
+      if (lines.length !== 0) {
+        pieces.push(JSON.stringify(lines).slice(1, -1));
+        lines.length = 0;
+      }
+      pieces.push((p.json ??= JSON.stringify(p.lines).slice(1, -1)));
+    } else stack.push({ r: p, i: 0 });
+  }
+  if (lines.length !== 0) pieces.push(JSON.stringify(lines).slice(1, -1));
+  return "[" + pieces.join(",") + "]";
 }
 
 function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
@@ -269,10 +311,36 @@ function literalMulti(lines: string[], keep: boolean): MultiResult | null {
       parts.push(k.literal);
       size += k.literal.length + 1;
     }
-    if (size >= 0 && size <= MAX_VALUE_SIZE) r = { parts, size };
+    if (size >= 0 && size <= MAX_VALUE_SIZE) r = { parts: keep && parts.length > 1 ? [new LiteralRun(parts, size)] : parts, size };
     literalMultiCache.set(lines, r);
   }
   return r;
+}
+
+const literalRunCache = new WeakMap<string[], Map<number, LiteralRun | null>>();
+
+/**
+ * The run of literal text lines of `lines` that starts at `pos` (a workspace
+ * serving many contexts keeps it), or null when fewer than two lines are
+ * literal there.
+ */
+function literalRunAt(lines: string[], kinds: LineInfo[], pos: number): LiteralRun | null {
+  let runs = literalRunCache.get(lines);
+  if (runs === undefined) literalRunCache.set(lines, (runs = new Map()));
+  let run = runs.get(pos);
+  if (run === undefined) {
+    const texts: string[] = [];
+    let size = 0;
+    for (let i = pos; i < kinds.length; i++) {
+      const k = kinds[i];
+      if (typeof k !== "object" || k.literal === null || k.fromFile) break;
+      texts.push(k.literal);
+      size += k.literal.length + 1;
+    }
+    run = texts.length > 1 ? new LiteralRun(texts, size) : null;
+    runs.set(pos, run);
+  }
+  return run;
 }
 
 interface MultiFrame {
@@ -387,6 +455,13 @@ export class Expander {
     const result = this.topLevel(key);
     if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
     throw result.error;
+  }
+
+  /** JSON.stringify of a top-level look-up's value (a multi-line value's literal runs are written once for all contexts); throws EvaluationError. */
+  lookupJson(key: string): string {
+    const result = this.topLevel(key);
+    if (!result.ok) throw result.error;
+    return result.value !== null && typeof result.value === "object" ? multiJson(result.value) : JSON.stringify(result.value);
   }
 
   /** Why `key` cannot be expanded as a top-level lookup, or null when it can (no multi-line value is flattened). */
@@ -980,6 +1055,16 @@ export class Expander {
         continue;
       }
       const prepared = kind as Prepared;
+      if (prepared.literal !== null && this.keep) {
+        // Literal lines from here on: one shared part (unless they would make the value too large: then line by line, for the error's line).
+        const run = literalRunAt(lines, kinds, pos);
+        if (run !== null && f.out.size + run.size <= MAX_VALUE_SIZE) {
+          f.out.size += run.size;
+          f.out.parts.push(run);
+          f.pos = pos + run.lines.length;
+          continue;
+        }
+      }
       let expanded = prepared.literal !== null ? prepared.literal : this.quick(null, prepared, f.lax, f.name);
       if (expanded === undefined) expanded = this.runFrames(null, prepared, f.lax, null, 0, { element: f.name, line: pos });
       if (expanded !== null) this.addLine(f, expanded, pos);

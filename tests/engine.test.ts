@@ -5,6 +5,7 @@ import { checkContext } from "../engine/check";
 import { dumpContexts } from "../cli/main";
 import { EvaluationError, evaluateContext, type MetroValue } from "../engine/evaluate";
 import { PythonRunner } from "../engine/python";
+import { Workspace } from "../engine/workspace";
 import { caseNames, compareWithGolden, haveShared, materialize, requireShared } from "./support/shared";
 import { writeTree } from "./support/trees";
 import { runCli } from "./support/run-cli";
@@ -217,6 +218,86 @@ describe("engine: scale", () => {
     for (let i = 0; i < 40; i++) lines.push(`d${i}: $[d${i + 1}]$[d${i + 1}?]`);
     lines.push("d40: x");
     assert.equal(value({ "metro.conf": lines.join("\n") + "\n" }, "d0"), "x" + "yes".repeat(40));
+  });
+});
+
+describe("engine: literal lines shared by the contexts of a workspace", () => {
+  // The second context of a workspace keeps the literal lines of multi-line values as runs shared by all contexts.
+  function both(files: Record<string, string>, args: Record<string, string>[]) {
+    const root = writeTree(files);
+    const config = join(root, "metro.conf");
+    const alone = args.map((a) => evaluateContext({ config, args: a }, { makeopts: false }));
+    const workspace = new Workspace();
+    const shared = args.map((a) => evaluateContext({ config, args: a }, { makeopts: false, workspace }));
+    return { root, alone, shared };
+  }
+
+  it("a value of literal runs, references, includes and a python block reads the same, and its JSON is JSON.stringify's", () => {
+    const files = {
+      "metro.conf": [
+        "who: world",
+        "inc: [",
+        "included one",
+        "included two",
+        "]",
+        "script: [",
+        "#!/bin/sh",
+        'echo "quote \\ and tab\there"',
+        "hello $[who]",
+        "$[[inc]]",
+        "<?python",
+        "print('x')",
+        "?>",
+        "after one",
+        "after two",
+        "$[[$[which]]]",
+        "last",
+        "]",
+        "lit: [",
+        "a",
+        "b",
+        "]",
+        "",
+      ].join("\n"),
+    };
+    const { root, alone, shared } = both(files, [{ which: "inc" }, { which: "lit" }]);
+    try {
+      for (let i = 0; i < 2; i++) {
+        for (const key of ["script", "inc", "lit", "who"]) {
+          const value = alone[i].get(key);
+          assert.deepEqual(shared[i].get(key), value, key);
+          assert.equal(shared[i].getJson(key), JSON.stringify(value), key);
+          assert.equal(alone[i].getJson(key), JSON.stringify(value), key);
+        }
+      }
+      assert.deepEqual((shared[1].get("script") as string[]).slice(-3), ["a", "b", "last"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("literal lines that make a value too large name the line that does, as they do line by line", () => {
+    // big: 2^14 lines of 1,000 characters (16,400,384 with their newlines), then three literal lines of 150,000.
+    const lines = ["k0: [", "$[[k1]]", "$[[k1]]", "]"];
+    for (let i = 1; i < 14; i++) lines.push(`k${i}: [`, `$[[k${i + 1}]]`, `$[[k${i + 1}]]`, "]");
+    lines.push("k14: [", "x".repeat(1000), "]", "big: [", "$[[k0]]", "a".repeat(150_000), "b".repeat(150_000), "c".repeat(150_000), "d", "]", "");
+    const { root, alone, shared } = both({ "metro.conf": lines.join("\n") }, [{}, {}]);
+    try {
+      const site = (ctx: ReturnType<typeof evaluateContext>) => {
+        try {
+          ctx.getJson("big");
+        } catch (e) {
+          assert.ok(e instanceof EvaluationError && e.code === "metro/value-too-large", String(e));
+          return e.site;
+        }
+        assert.fail("no error");
+      };
+      assert.deepEqual(site(alone[1]), { element: "big", line: 3 });
+      assert.deepEqual(site(shared[1]), { element: "big", line: 3 });
+      assert.equal(shared[1].getJson("k13"), JSON.stringify(alone[1].get("k13")));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -154,13 +154,19 @@ function writeJson(out: Output, d: DumpedContext): void {
   out.write(`,"settings":{`);
   let first = true;
   for (const key of d.keys) {
-    const { value, error } = d.ctx.tryGet(key);
+    let value: string;
+    try {
+      value = d.ctx.getJson(key);
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      out.write(`${first ? "" : ","}${J(key)}:{"error":${J(e.code)},"message":${J(e.message)}}`);
+      first = false;
+      continue;
+    }
     out.write(first ? J(key) : "," + J(key));
-    if (error === undefined) {
-      out.write(':{"value":');
-      out.write(J(value));
-      out.write("}");
-    } else out.write(`:{"error":${J(error.code)},"message":${J(error.message)}}`);
+    out.write(':{"value":');
+    out.write(value);
+    out.write("}");
     first = false;
   }
   out.write("}}");
