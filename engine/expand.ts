@@ -470,6 +470,13 @@ export class Expander {
     return result.ok ? null : result.error;
   }
 
+  /** Whether `key`'s top-level value is multi-line (its lines are not made); throws EvaluationError. */
+  lookupIsMultiLine(key: string): boolean {
+    const result = this.topLevel(key);
+    if (!result.ok) throw result.error;
+    return result.value !== null && typeof result.value === "object";
+  }
+
   private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
     this.fresh();
     // Most keys name an unconditional single-line value: its result is kept with the element's (expandElement), not here.

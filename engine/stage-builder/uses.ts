@@ -117,6 +117,18 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       return undefined;
     }
   };
+  /** `settings[key]` read as a step: whether it is multi-line (its lines are made when asked for: Step), undefined when it fails (recorded). */
+  const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined => {
+    const read: RunRead = { key, kind: "step", target };
+    record(ctx, read);
+    try {
+      return ctx.expander.lookupIsMultiLine(key);
+    } catch (e) {
+      if (!(e instanceof EvaluationError)) throw e;
+      fail(ctx, read, e.code, e.message, e);
+      return undefined;
+    }
+  };
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
@@ -207,15 +219,15 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
         fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key '${action.key}' not found (target ${name}, class ${cls}, needs the step ${action.key})`, null, targetFile(ctx, name));
         continue;
       }
-      const lines = value(ctx, action.key, name, "step");
-      if (lines === undefined) continue;
-      if (!Array.isArray(lines)) {
+      const multiLine = isMultiLine(ctx, action.key, name);
+      if (multiLine === undefined) continue;
+      if (!multiLine) {
         const def = ctx.definitions(action.key)[0];
         fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key '${action.key}' is not a multi-line element (a step must be written [ ... ])`, null,
           def ? { file: def.file, range: def.statement.name.range } : undefined);
         continue;
       }
-      run.steps.push({ key: action.key, chroot: action.chroot, lines });
+      run.steps.push(new Step(ctx, action.key, action.chroot));
       if (action.chroot) v("path/work");
       else v("path/tmp");
     }
@@ -240,6 +252,18 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   for (const f of failures) f.chain = chainTo(f.context, f.read.key, f.error?.site.element ?? null);
   const names = [...new Set(list)];
   return { targets, required, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };
+}
+
+/** A step the run executes; its script is made when asked for (a check of hundreds of contexts never asks). */
+class Step {
+  constructor(
+    private readonly ctx: EvaluatedContext,
+    readonly key: string,
+    readonly chroot: boolean,
+  ) {}
+  get lines(): string[] {
+    return this.ctx.get(this.key) as string[];
+  }
 }
 
 /** The spec file collected for a target (`.../<target>.spec`), where a missing step is reported. */
