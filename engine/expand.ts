@@ -55,8 +55,8 @@ class LiteralRun {
   ) {}
 }
 
-function flatten(r: MultiResult): string[] {
-  const out: string[] = [];
+/** Visits the parts of a multi-line result in order: its lines, and its literal runs whole. */
+function eachPart(r: MultiResult, visit: (part: string | LiteralRun) => void): void {
   const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
@@ -65,10 +65,17 @@ function flatten(r: MultiResult): string[] {
       continue;
     }
     const p = top.r.parts[top.i++];
-    if (typeof p === "string") out.push(p);
-    else if (p instanceof LiteralRun) for (const l of p.lines) out.push(l);
+    if (typeof p === "string" || p instanceof LiteralRun) visit(p);
     else stack.push({ r: p, i: 0 });
   }
+}
+
+function flatten(r: MultiResult): string[] {
+  const out: string[] = [];
+  eachPart(r, (p) => {
+    if (typeof p === "string") out.push(p);
+    else for (const l of p.lines) out.push(l);
+  });
   return out;
 }
 
@@ -77,23 +84,17 @@ function multiJson(r: MultiResult): string {
   // Lines of this context are stringified together, a run at a time: one call into JSON.stringify each.
   const pieces: string[] = [];
   const lines: string[] = [];
-  const stack: { r: MultiResult; i: number }[] = [{ r, i: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    if (top.i >= top.r.parts.length) {
-      stack.pop();
-      continue;
+  eachPart(r, (p) => {
+    if (typeof p === "string") {
+      lines.push(p);
+      return;
     }
-    const p = top.r.parts[top.i++];
-    if (typeof p === "string") lines.push(p);
-    else if (p instanceof LiteralRun) {
-      if (lines.length !== 0) {
-        pieces.push(JSON.stringify(lines).slice(1, -1));
-        lines.length = 0;
-      }
-      pieces.push((p.json ??= JSON.stringify(p.lines).slice(1, -1)));
-    } else stack.push({ r: p, i: 0 });
-  }
+    if (lines.length !== 0) {
+      pieces.push(JSON.stringify(lines).slice(1, -1));
+      lines.length = 0;
+    }
+    pieces.push((p.json ??= JSON.stringify(p.lines).slice(1, -1)));
+  });
   if (lines.length !== 0) pieces.push(JSON.stringify(lines).slice(1, -1));
   return "[" + pieces.join(",") + "]";
 }
