@@ -32,7 +32,7 @@ function shown(v: unknown): string {
   if (typeof v === "string") return `${quoteJson(v)} (a string)`;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
   if (Array.isArray(v)) return "an array";
-  return `a ${typeof v === "object" ? "object" : typeof v}`;
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 const field = (at: string) => (at ? `"${at}"` : "the parameters");
