@@ -36,3 +36,15 @@ export function quote(text: string, open = "`", close = open, limit = EXCERPT_CH
 export function quoteJson(text: string, limit = EXCERPT_CHARS): string {
   return text.length <= limit ? JSON.stringify(text) : `${JSON.stringify(cut(text, limit) + "…")} ${lengthMark(text)}`;
 }
+
+/** How many items of a list (a cycle's names, keys) a message names. */
+export const EXCERPT_ITEMS = 10;
+
+/**
+ * Items joined by `separator`, each cut as `excerpt` cuts, at most `maxItems`
+ * of them: a longer list ends with `… (N in all)`.
+ */
+export function excerptList(items: readonly string[], separator = ", ", maxItems = EXCERPT_ITEMS): string {
+  const shown = items.slice(0, maxItems).map((s) => excerpt(s));
+  return items.length <= maxItems ? shown.join(separator) : `${shown.join(separator)}${separator}… (${items.length.toLocaleString("en-US")} in all)`;
+}
