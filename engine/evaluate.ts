@@ -5,7 +5,7 @@
 
 import { cpus } from "node:os";
 import { dirname, resolve } from "node:path";
-import { excerptList, quote, type CollectAnnotation, type MultiLineElement, type Range, type Severity, type SingleLineElement } from "../language";
+import { excerptList, quote, quotePath, type CollectAnnotation, type MultiLineElement, type Range, type Severity, type SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { Expander, type MetroValue } from "./expand";
 import { PythonRunner } from "./python";
@@ -282,9 +282,9 @@ class Context implements EvaluatedContext {
     const where = () => (entry ? { file: entry.origin, range: entry.collect.statement.path.range } : {});
     const refuse = (problem: FileProblem | undefined): Fail => {
       if (kind === "missing" || !problem || problem.kind === "missing") {
-        return new Fail({ code: "metro/missing-collect", message: `file ${quote(path, '"')} ${problem?.words ?? "does not exist"}`, ...where() });
+        return new Fail({ code: "metro/missing-collect", message: `file ${quotePath(path)} ${problem?.words ?? "does not exist"}`, ...where() });
       }
-      return new Fail({ code: problemCode(problem.kind), message: `${quote(path, '"')} ${problem.words}`, ...where() });
+      return new Fail({ code: problemCode(problem.kind), message: `${quotePath(path)} ${problem.words}`, ...where() });
     };
     if (kind !== "file") throw refuse(this.workspace.problem(path));
     const file = this.workspace.getFile(path);

@@ -5,6 +5,8 @@
 
 /** How many characters of a text a message quotes. */
 export const EXCERPT_CHARS = 100;
+/** How many characters of a path a message quotes: real paths are often longer than 100 characters, and their end says most. */
+export const EXCERPT_PATH_CHARS = 300;
 
 function cut(text: string, limit: number): string {
   let end = limit;
@@ -47,4 +49,14 @@ export const EXCERPT_ITEMS = 10;
 export function excerptList(items: readonly string[], separator = ", ", maxItems = EXCERPT_ITEMS): string {
   const shown = items.slice(0, maxItems).map((s) => excerpt(s));
   return items.length <= maxItems ? shown.join(separator) : `${shown.join(separator)}${separator}… (${items.length.toLocaleString("en-US")} in all)`;
+}
+
+/** A path, cut as `excerpt` cuts at EXCERPT_PATH_CHARS. */
+export function excerptPath(path: string): string {
+  return excerpt(path, EXCERPT_PATH_CHARS);
+}
+
+/** A path in quotes (double by default), cut as `quote` cuts at EXCERPT_PATH_CHARS. */
+export function quotePath(path: string, open = '"', close = open): string {
+  return quote(path, open, close, EXCERPT_PATH_CHARS);
 }

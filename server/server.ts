@@ -397,11 +397,12 @@ export function startServer(connection: lsp.Connection): Session {
   connection.onCodeLens(onDocument(Params.textDocument, codeLenses, []));
 
   /**
-   * The tree a request is about: by `tree` root (one the server cannot open is "invalid
-   * params"), by a file in it (`uri`: none when the file is in no tree), or the first tree.
+   * The tree a request is about: by `tree` root, by a file in it (`uri`), or the first tree.
+   * A place that holds no tree is a well-formed question whose answer is null (the client
+   * asks with the active editor's file, whatever it is).
    */
   function treeOf(p: { tree?: string; uri?: string } | undefined): MetroTree | undefined {
-    if (p?.tree) return session.trees.get(p.tree) ?? session.treeFor(p.tree) ?? invalidParams(`no Metro tree at ${quote(p.tree, '"')}: the server has none open there and finds no metro.conf or etc/master.conf above it`);
+    if (p?.tree) return session.trees.get(p.tree) ?? session.treeFor(p.tree);
     if (p?.uri) return session.treeFor(uriToPath(p.uri));
     return session.trees.values().next().value;
   }

@@ -155,7 +155,6 @@ describe("language server: malformed request parameters (stdio)", function () {
 
   it("refuses malformed parameters of the metro/ requests and of the commands", async () => {
     await refused(client, "metro/contexts", { tree: 5 }, /"tree" must be a string, not 5/);
-    await refused(client, "metro/contexts", { tree: "/nonexistent/metro-tree" }, /no Metro tree at "\/nonexistent\/metro-tree"/);
     await refused(client, "metro/contextCandidates", { uri: "no scheme" }, /"uri" must be a URI/);
     await refused(client, "metro/expandedValue", { uri, position: { line: -1, character: 0 } }, /"position\.line" must be a whole number of 0 or more, not -1/);
     await refused(client, "metro/expandedValue", { name: ["path/tmp"] }, /"name" must be a string, not an array/);
@@ -166,7 +165,8 @@ describe("language server: malformed request parameters (stdio)", function () {
     await refused(client, "workspace/executeCommand", { command: 7 }, /"command" must be a string, not 7/);
     await refused(client, "workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: [{ tree: root }] }, /"arguments\[0\]\.name" must be a string, not missing/);
     await refused(client, "workspace/executeCommand", { command: "metro.server.setActiveContext", arguments: "x" }, /"arguments" must be an array/);
-    // Well formed, they are answered.
+    // Well formed, they are answered (a place that holds no tree has no contexts).
+    assert.deepEqual(await client.request("metro/contexts", { tree: "/nonexistent/metro-tree" }), { trees: [] });
     const contexts = await client.request<{ trees: { root: string }[] }>("metro/contexts", { tree: root });
     assert.deepEqual(contexts.trees.map((t) => t.root), [root]);
     const value = await client.request<{ name: string; text: string } | null>("metro/expandedValue", { tree: root, name: "path/tmp" });
@@ -207,3 +207,36 @@ describe("language server: malformed request parameters (stdio)", function () {
     assert.match(hover!.contents.value, /\/var\/tmp\/metro/);
   });
 });
+
+describe("language server: diagnostics about a value of 100 KB (stdio)", function () {
+  this.timeout(60_000);
+  after(() => removeTempDirs());
+
+  it("quote an excerpt of the value, name or condition, each message a few hundred characters", async () => {
+    const big = "v".repeat(100_000);
+    const name = "n".repeat(100_000);
+    const root = writeTree({
+      "metro.conf": `[section path]\n\ntmp: /var/tmp/metro\n`,
+      "metro-contexts.json": JSON.stringify([{ name: "only", config: "metro.conf", args: {} }]),
+    });
+    const conf = join(root, "metro.conf");
+    const client = await StdioClient.start({ serverPath: SERVER, root, nodeArgs: ["--max-old-space-size=256"] });
+    try {
+      await client.settled();
+      const text = [`[section path]`, ``, `tmp: /var/tmp/metro`, `unterminated: $[${big}`, `undefined: $[${name}]`, `modifier: $[a:${big}]`, `[when ${big} is]`, `x: 1`, `[when]`, `${name}: 1`, `${name}: 2`, ``].join("\n");
+      client.open(conf, text);
+      await client.waitFor(() => client.diagnosticsOf(conf).length >= 4, 20_000, "diagnostics of metro.conf");
+      await client.settled();
+      const diagnostics = client.diagnosticsOf(conf);
+      const messages = diagnostics.flatMap((d) => [d.message, ...(d.relatedInformation ?? []).map((r) => r.message)]);
+      for (const m of messages) assert.ok(m.length < 1000, `a message of ${m.length} characters: ${m.slice(0, 300)}`);
+      assert.ok(messages.some((m) => /\(100,0\d\d characters\)/.test(m)), messages.join("\n").slice(0, 3000));
+      // Hover on the long name quotes at most 400 characters of the raw value (hover's own bound).
+      const hover = await client.hover(conf, 3, 2);
+      assert.ok(hover && hover.contents.value.length < 2000, `${hover?.contents.value.length} characters of hover`);
+    } finally {
+      await client.stop();
+    }
+  });
+});
+
