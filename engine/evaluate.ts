@@ -355,7 +355,7 @@ class Context implements EvaluatedContext {
       try {
         if (cond !== undefined) {
           if (ex.conditionOnConditional(cond)) {
-            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition ${quote(cond, '"')} of ${quote(`[collect ${item.path}]`, "")} tests an element that only has conditional definitions`, ...site() });
+            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition ${quote(cond, '"')} of ${quotePath(`[collect ${item.path}]`, "")} tests an element that only has conditional definitions`, ...site() });
           }
           if (!ex.conditionTrue(cond)) {
             item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition ${quote(cond, '"')} is false`, true);
@@ -376,11 +376,11 @@ class Context implements EvaluatedContext {
           throw e;
         }
       } catch (e) {
-        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quote(`[collect ${item.path}]`, "")}: ${e.message}`, ...site() });
+        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site() });
         throw e;
       }
       if (cond !== undefined || (target !== null && target !== "")) {
-        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional ${quote(`[collect ${item.path}]`, "")} became nothing (:zap)`, ...site() });
+        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional ${quotePath(`[collect ${item.path}]`, "")} became nothing (:zap)`, ...site() });
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
         const normalised = pyNormpath(path);
         // Only a file read before can be on the chain: the chain is walked only then.

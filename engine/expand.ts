@@ -10,7 +10,7 @@
 // computing it pointed into the chain *above* V: such a result is the same
 // from whatever chain V is reached.
 
-import { absoluteName, blockLineKind, excerpt, excerptList, fileLines, quote, quoteJson, isPythonEnd, modifierProblem, nextReference, parseReferenceInner, pySplit, pyStrip } from "../language";
+import { absoluteName, blockLineKind, excerpt, excerptList, fileLines, quote, quoteJson, quotePath, isPythonEnd, modifierProblem, nextReference, parseReferenceInner, pySplit, pyStrip } from "../language";
 import { EvaluationError, type ErrorCode, type ErrorSite } from "./errors";
 import type { PythonRunner } from "./python";
 import type { Definition, RawValue, Store } from "./store";
@@ -885,7 +885,7 @@ export class Expander {
     const text = this.workspace.readText(path);
     if (text === undefined) {
       const problem = this.workspace.problem(path);
-      const named = `${quote(f.ex, '"')} (named by ${quote(`<< ${f.prepared.text}`, '"')})`;
+      const named = `${quotePath(f.ex)} (named by ${quotePath(`<< ${f.prepared.text}`)})`;
       if (!problem || problem.kind === "missing") {
         throw this.err("metro/missing-file", `cannot read ${named}: it ${problem?.words ?? "does not exist"}`, false, f);
       }
