@@ -114,8 +114,22 @@ const triggerKind: Check<lsp.CompletionTriggerKind> = (v, at) => (v === 1 || v =
 const diagnostic = obj({ range, message: str, code: optional(oneOf(str, uint, "a string or a number")), severity: optional(uint) });
 const formattingOptions = obj({ tabSize: uint, insertSpaces: bool });
 
+const markupKinds = optional(arr(str));
+
 /** The parameters of each request the server answers. */
 export const Params = {
+  /** What the server reads of `initialize` (the rest is the library's, or ignored). */
+  initialize: obj({
+    processId: optional((v, at) => (typeof v === "number" && Number.isInteger(v) ? v : wrong(at, "an integer or null", v))),
+    rootUri: optional(uri),
+    rootPath: optional(str),
+    workspaceFolders: optional(arr(obj({ uri, name: str }))),
+    capabilities: obj({
+      workspace: optional(obj({})),
+      window: optional(obj({})),
+      textDocument: optional(obj({ hover: optional(obj({ contentFormat: markupKinds })), completion: optional(obj({ completionItem: optional(obj({ documentationFormat: markupKinds })) })) })),
+    }),
+  }),
   textDocument: obj({ textDocument }),
   position: obj({ textDocument, position }),
   references: obj({ textDocument, position, context: obj({ includeDeclaration: bool }) }),

@@ -52,6 +52,19 @@ export const SERVER_VERSION: string = pkg.version;
 
 /** The method a request that came before `initialize` is turned into (see serverConnectionOptions). */
 const NOT_INITIALIZED = "$/metro/notInitialized";
+/** The method an `initialize` with malformed parameters is turned into: it answers invalid params. */
+const INVALID_INITIALIZE = "$/metro/invalidInitialize";
+
+/** Why the parameters of `initialize` are malformed, or null. */
+function initializeRefusal(params: unknown): string | null {
+  try {
+    Params.initialize(params, "");
+    return null;
+  } catch (e) {
+    if (e instanceof lsp.ResponseError) return e.message;
+    throw e;
+  }
+}
 
 /**
  * Options for the server's connection: a request that comes before
@@ -67,6 +80,12 @@ export function serverConnectionOptions(): lsp.ConnectionOptions {
         if (initializeReceived || !("method" in message)) return next(message);
         const m = message as { id?: number | string | null; method: string };
         if (m.method === "initialize") {
+          // Malformed parameters would fail inside the library before the server sees them.
+          const refusal = initializeRefusal((message as { params?: unknown }).params);
+          if (refusal !== null) {
+            if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: INVALID_INITIALIZE, params: { message: refusal } } as lsp.RequestMessage);
+            return;
+          }
           initializeReceived = true;
           return next(message);
         }
@@ -83,6 +102,7 @@ export function startServer(connection: lsp.Connection): Session {
   const onRequest = <P, R, Q>(type: Request<P, R>, check: Check<Q>, handler: (params: Q) => R | Promise<R>) =>
     connection.onRequest(type.method, (params: unknown) => handler(check(params, "")) as lsp.HandlerResult<R, void>);
   const session = new Session();
+  connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
   connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
     throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: "${p.method}" came before "initialize"`);
   });

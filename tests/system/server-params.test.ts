@@ -7,7 +7,8 @@
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ResponseError } from "vscode-jsonrpc/node";
+import { spawn } from "node:child_process";
+import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 import { StdioClient, uriOf } from "../../server/testing/stdio-client";
 import { PROJECT } from "../support/shared";
 import { removeTempDirs, writeTree } from "../support/trees";
@@ -236,6 +237,40 @@ describe("language server: diagnostics about a value of 100 KB (stdio)", functio
       assert.ok(hover && hover.contents.value.length < 2000, `${hover?.contents.value.length} characters of hover`);
     } finally {
       await client.stop();
+    }
+  });
+});
+
+describe("language server: malformed initialize (stdio)", function () {
+  this.timeout(60_000);
+
+  it("refuses initialize with malformed parameters as invalid params, then initializes with good ones", async () => {
+    const proc = spawn(process.execPath, [SERVER, "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<number | null>((resolve) => proc.on("exit", (code) => resolve(code)));
+    const connection = createMessageConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    connection.listen();
+    try {
+      const root = writeTree({ "metro.conf": "a: 1\n" });
+      const refusal = (params: unknown, message: RegExp) =>
+        assert.rejects(connection.sendRequest("initialize", params), (e: unknown) => e instanceof ResponseError && e.code === INVALID_PARAMS && message.test(e.message));
+      await refusal({ processId: null, rootUri: null }, /"capabilities" must be an object, not missing/);
+      await refusal({ processId: "me", rootUri: null, capabilities: {} }, /"processId" must be an integer or null, not "me" \(a string\)/);
+      await refusal({ processId: null, rootUri: 5, capabilities: {} }, /"rootUri" must be a string, not 5/);
+      await refusal({ processId: null, workspaceFolders: [{ uri: "x" }], capabilities: {} }, /"workspaceFolders\[0\]\.uri" must be a URI/);
+      await refusal({ processId: null, capabilities: { textDocument: { hover: { contentFormat: "markdown" } } } }, /"capabilities\.textDocument\.hover\.contentFormat" must be an array/);
+      // Until a good initialize, the server is not initialized.
+      await assert.rejects(connection.sendRequest("metro/settled", null), (e: unknown) => e instanceof ResponseError && e.code === -32002);
+      const init = await connection.sendRequest<{ capabilities: unknown }>("initialize", { processId: null, rootUri: uriOf(root), capabilities: {} });
+      assert.ok(init.capabilities);
+      void connection.sendNotification("initialized", {});
+      const settled = await connection.sendRequest<{ trees: { files: number }[] }>("metro/settled", null);
+      assert.equal(settled.trees[0].files, 1);
+      await connection.sendRequest("shutdown", null);
+      void connection.sendNotification("exit", null);
+      assert.equal(await exited, 0);
+    } finally {
+      connection.dispose();
+      proc.kill();
     }
   });
 });
