@@ -5,10 +5,12 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { PROJECT } from "./support/shared";
 import { evaluateContext } from "../engine/evaluate";
+import { checkPlainPath } from "../engine/stage-builder/paths";
 import { EXCERPT_CHARS, excerpt, excerptList, quote, quoteJson, quotePath } from "../language";
 import { runCli } from "./support/run-cli";
-import { removeTempDirs, writeTree } from "./support/trees";
+import { removeTempDirs, tempDir, writeTree } from "./support/trees";
 
 const KB100 = 100_000;
 /** The mark a cut text of 100,000 characters ends with. */
@@ -106,3 +108,31 @@ describe("excerpt: messages about a value of 100 KB", () => {
     assert.match(r.err, /"nnnn+…" \(100,000 characters\) is not defined/);
   });
 });
+
+describe("excerpt: the builder's errors about a path or target of 100 KB", () => {
+  for (const [key, value] of [
+    ["path/mirror", "/" + "m".repeat(KB100)],
+    ["target/arch_desc", "a".repeat(KB100)],
+    ["target", "s".repeat(KB100)],
+  ]) {
+    it(`build --dry-run with ${key} of 100 KB stops with a short message naming it`, async () => {
+      const base = tempDir("metro-excerpt-");
+      const r = await runCli(["build", "-c", join(PROJECT, "examples", "metro.conf"), "--dry-run", join(base, "plan"),
+        "target:", "stage3", "target/arch_desc:", "x86-64bit", "path/mirror:", join(base, "m"), "path/tmp:", join(base, "t"), `${key}:`, value]);
+      assert.equal(r.code, 2, r.err.slice(0, 500));
+      for (const l of (r.out + r.err).split("\n")) assert.ok(l.length < 1000, `a line of ${l.length} characters: ${l.slice(0, 300)}`);
+      assert.match(r.err, /\(100,\d{3} characters\)/);
+    });
+  }
+});
+
+describe("excerpt: a configured path longer than Linux takes", () => {
+  it("is a configuration error naming the key, with an excerpt of the path", () => {
+    checkPlainPath("path/tmp", "/" + "t".repeat(4094));
+    assert.throws(
+      () => checkPlainPath("path/tmp", "/" + "t".repeat(KB100)),
+      (e: Error) => e.message.length < 500 && /^path\/tmp is "\/t+…" \(100,001 characters\), longer than the 4,095 characters Linux takes in a path$/.test(e.message),
+    );
+  });
+});
+

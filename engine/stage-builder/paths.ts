@@ -28,11 +28,16 @@ declare const checked: unique symbol;
 /** A directory that passed `checkedDir`: the only kind of path processes are killed in, unmounted below or deleted. */
 export type CheckedDir = string & { readonly [checked]: true };
 
+/** Linux's PATH_MAX: the bytes of a path, its terminating NUL included. */
+const PATH_MAX = 4096;
+
 /** Characters a path may hold when it is pasted into a shell script unquoted. */
 const PLAIN = /^[A-Za-z0-9._+,:@%/=~-]*$/;
 
 /** Refuses white space and shell metacharacters in a path that steps use unquoted. */
 export function checkPlainPath(key: string, value: string): void {
+  // Longer than Linux takes (PATH_MAX, 4,096 bytes with its terminating NUL): every use would fail, each message naming it whole.
+  if (value.length >= PATH_MAX) throw new ConfigError(`${key} is ${quotePath(value)}, longer than the ${(PATH_MAX - 1).toLocaleString("en-US")} characters Linux takes in a path`, key);
   if (PLAIN.test(value)) return;
   const bad = [...value].find((c) => !PLAIN.test(c))!;
   const at = value.indexOf(bad) + 1;

@@ -25,7 +25,7 @@ export interface ContextArgs {
 
 function describeArgs(args: Record<string, string>): string {
   const target = args["target"];
-  return target === undefined ? "" : ` (target ${target})`;
+  return target === undefined ? "" : ` (target ${excerpt(target)})`;
 }
 
 export class Settings {
