@@ -14,7 +14,7 @@ import { dirname, isAbsolute, normalize } from "node:path";
 import { ConfigError, type Settings } from "./settings";
 import type { TargetFacts } from "./targets";
 import { GuardedFsError, assertNoLinks, isBelow } from "./guarded-fs";
-import { excerptPath, quoteJson, quotePath } from "../../language";
+import { EXCERPT_PATH_CHARS, excerptPath, quoteJson, quotePath } from "../../language";
 
 /** A path refused at the moment the builder would act on it (a link on the way, a path that moved). */
 export class SafetyError extends Error {
@@ -43,7 +43,7 @@ export function checkPlainPath(key: string, value: string): void {
   const at = value.indexOf(bad) + 1;
   const what = /\s/.test(bad) ? "white space" : bad.charCodeAt(0) < 32 || bad.charCodeAt(0) === 127 ? "a control character" : `the shell metacharacter ${JSON.stringify(bad)}`;
   throw new ConfigError(
-    `${key} is ${quoteJson(value)}, which contains ${what} (character ${at}); step scripts use this path unquoted, so it may only hold letters, digits and . _ + , : @ % / = ~ -`,
+    `${key} is ${quoteJson(value, EXCERPT_PATH_CHARS)}, which contains ${what} (character ${at}); step scripts use this path unquoted, so it may only hold letters, digits and . _ + , : @ % / = ~ -`,
     key,
   );
 }
