@@ -36,7 +36,7 @@ export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): 
       if (!r || !r.part?.modifierRange) continue;
       const m = r.part.modifierRange;
       out.push({
-        title: `Remove :zap (${excerpt((d.data as DiagnosticData | undefined)?.name ?? "the element")} is always defined)`,
+        title: `Remove :zap (${excerpt(nameIn(d.data) ?? "the element")} is always defined)`,
         kind: lsp.CodeActionKind.QuickFix,
         diagnostics: [d],
         edit: { changes: { [uri]: [{ range: { start: { line: m.start.line, character: m.start.character - 1 }, end: { line: m.end.line, character: m.end.character } }, newText: "" }] } },
@@ -92,4 +92,10 @@ export function lintFixes(session: Session, params: lsp.CodeActionParams): lsp.C
     }
   }
   return out;
+}
+
+/** The element a diagnostic's `data` names (the server's own data, echoed by the client: anything may come back). */
+function nameIn(data: unknown): string | undefined {
+  const name = (data as DiagnosticData | undefined | null)?.name;
+  return typeof name === "string" ? name : undefined;
 }

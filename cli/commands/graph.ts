@@ -7,6 +7,7 @@ import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, type Command } from "../command";
 import { commandWorkspace } from "../heap";
+import { excerptList, quote } from "../../language";
 
 const FORMATS = ["dot", "svg", "json"];
 
@@ -38,11 +39,11 @@ an SVG cannot be laid out (a chain of thousands of files), 2 usage.`,
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "dot";
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not "${format}"`);
+    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not ${quote(format, '"')}`);
     const contexts = contextsFor(args);
     const wanted = optionValue(args, "--context");
     const chosen = wanted === undefined ? contexts[0] : contexts.find((c) => c.name === wanted || contextLabel(c.args, c.config) === wanted);
-    if (!chosen) throw new UsageError(`no context named "${wanted}"; the contexts are: ${contexts.map((c) => JSON.stringify(c.name || contextLabel(c.args, c.config))).join(", ")}`);
+    if (!chosen) throw new UsageError(`no context named ${quote(String(wanted), '"')}; the contexts are: ${excerptList(contexts.map((c) => JSON.stringify(c.name || contextLabel(c.args, c.config))))}`);
     const key = optionValue(args, "--key");
     const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined, workspace: commandWorkspace() });
     const graph = key === undefined ? collectGraph(ctx) : keyGraph(ctx, key);

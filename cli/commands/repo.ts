@@ -9,6 +9,7 @@ import { parseMoment } from "../../engine/buildrepo/python-semantics";
 import { describeFsError } from "../../engine/files";
 import { UsageError, optionValue, suggestion } from "../args";
 import { CONFIG_OPTION, JSON_OPTION, NO_EXEC_OPTION, requireConfigFile, type Command } from "../command";
+import { quote } from "../../language";
 
 const FORMATS: PlanFormat[] = ["text", "json", "github-matrix", "gitlab"];
 
@@ -63,11 +64,11 @@ Examples:
     if (command === undefined) throw new UsageError(`repo needs a COMMAND: ${REPO_COMMANDS.join(", ")}`);
     if (Object.keys(args.pairs).length) throw new UsageError("repo takes no KEY: VALUE arguments");
     const format = optionValue(args, "--format") ?? "text";
-    if (!FORMATS.includes(format as PlanFormat)) throw new UsageError(`--format must be ${FORMATS.join(", ")}, not "${format}"`);
+    if (!FORMATS.includes(format as PlanFormat)) throw new UsageError(`--format must be ${FORMATS.join(", ")}, not ${quote(format, '"')}`);
     if (args.options.has("--format") && command !== "plan") throw new UsageError("--format is for repo plan");
     const todayText = optionValue(args, "--today");
     const today = todayText === undefined ? undefined : parseMoment(todayText);
-    if (today === null) throw new UsageError(`--today "${todayText}" is not a date: give "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"`);
+    if (today === null) throw new UsageError(`--today ${quote(String(todayText), '"')} is not a date: give "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"`);
     const given = optionValue(args, "--buildbot");
     const buildbot = requireFile(given ?? join(homedir(), ".buildbot"), given ? "buildbot file" : "no --buildbot given and");
     const config = requireConfigFile(optionValue(args, "--config") ?? join(homedir(), ".metro"), args.options.has("--config"));
