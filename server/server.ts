@@ -104,7 +104,7 @@ export function startServer(connection: lsp.Connection): Session {
   const session = new Session();
   connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
   connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
-    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: "${p.method}" came before "initialize"`);
+    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: ${quote(p.method, '"')} came before "initialize"`);
   });
   let hasConfiguration = false;
   let hasConfigurationRegistration = false;

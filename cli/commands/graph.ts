@@ -48,7 +48,7 @@ an SVG cannot be laid out (a chain of thousands of files), 2 usage.`,
     const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined, workspace: commandWorkspace() });
     const graph = key === undefined ? collectGraph(ctx) : keyGraph(ctx, key);
     if (key !== undefined && graph.edges.length === 0 && ctx.definitions(key).length === 0 && !ctx.has(key)) {
-      process.stderr.write(`metro-engine: "${key}" is not defined in this context and no value uses it\n`);
+      process.stderr.write(`metro-engine: ${quote(String(key), '"')} is not defined in this context and no value uses it\n`);
       return 1;
     }
     if (format === "json") process.stdout.write(JSON.stringify(graph, null, 1) + "\n");

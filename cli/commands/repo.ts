@@ -9,17 +9,17 @@ import { parseMoment } from "../../engine/buildrepo/python-semantics";
 import { describeFsError } from "../../engine/files";
 import { UsageError, optionValue, suggestion } from "../args";
 import { CONFIG_OPTION, JSON_OPTION, NO_EXEC_OPTION, requireConfigFile, type Command } from "../command";
-import { quote } from "../../language";
+import { quote, quotePath } from "../../language";
 
 const FORMATS: PlanFormat[] = ["text", "json", "github-matrix", "gitlab"];
 
 function requireFile(path: string, what: string): string {
   const abs = resolve(path);
   try {
-    if (!statSync(abs).isFile()) throw new UsageError(`${what} "${path}" is not a regular file`);
+    if (!statSync(abs).isFile()) throw new UsageError(`${what} ${quotePath(path)} is not a regular file`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what} "${path}" ${describeFsError(e as NodeJS.ErrnoException)}`);
+    throw new UsageError(`${what} ${quotePath(path)} ${describeFsError(e as NodeJS.ErrnoException)}`);
   }
   return abs;
 }
@@ -74,7 +74,7 @@ Examples:
     const config = requireConfigFile(optionValue(args, "--config") ?? join(homedir(), ".metro"), args.options.has("--config"));
     if (!(REPO_COMMANDS as readonly string[]).includes(command)) {
       const near = suggestion(command, REPO_COMMANDS);
-      process.stderr.write(`metro-engine repo: unknown command "${command}"${near ? `; did you mean "${near}"?` : ""} (commands: ${REPO_COMMANDS.join(", ")})\n`);
+      process.stderr.write(`metro-engine repo: unknown command ${quote(command, '"')}${near ? `; did you mean "${near}"?` : ""} (commands: ${REPO_COMMANDS.join(", ")})\n`);
     }
     return runRepo({
       command,

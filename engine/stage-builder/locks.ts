@@ -14,7 +14,7 @@ import { describeError } from "../system-errors";
 import { lstatSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { GuardedFsError, createExclusive, ensureDir, readFileGuarded, unlinkGuarded, writeFileGuarded } from "./guarded-fs";
-import { excerptPath } from "../../language";
+import { excerptPath, quote } from "../../language";
 
 /** Another live build holds a lock: exit code 3. */
 export class LockHeldError extends Error {
@@ -80,7 +80,7 @@ export function inspectLock(path: string): LockState {
   if (pid === process.pid) return { state: "stale", pid, why: "it holds this build's own PID" };
   if (!isAlive(pid)) return { state: "stale", pid, why: `PID ${pid} is not running` };
   const proc = describeBuildProcess(pid);
-  if (proc && !proc.build) return { state: "stale", pid, why: `PID ${pid} is running but is not a build (it is "${proc.command}"); the PID was reused` };
+  if (proc && !proc.build) return { state: "stale", pid, why: `PID ${pid} is running but is not a build (it is ${quote(proc.command, '"')}); the PID was reused` };
   return { state: "held", pid };
 }
 

@@ -232,9 +232,11 @@ describe("language server: diagnostics about a value of 100 KB (stdio)", functio
       const messages = diagnostics.flatMap((d) => [d.message, ...(d.relatedInformation ?? []).map((r) => r.message)]);
       for (const m of messages) assert.ok(m.length < 1000, `a message of ${m.length} characters: ${m.slice(0, 300)}`);
       assert.ok(messages.some((m) => /\(100,0\d\d characters\)/.test(m)), messages.join("\n").slice(0, 3000));
-      // Hover on the long name quotes at most 400 characters of the raw value (hover's own bound).
-      const hover = await client.hover(conf, 3, 2);
-      assert.ok(hover && hover.contents.value.length < 2000, `${hover?.contents.value.length} characters of hover`);
+      // Hover on the long name (its definition, a reference to it) and on a long value names an excerpt of each.
+      for (const [line, character] of [[9, 2], [4, 20], [3, 2]]) {
+        const hover = await client.hover(conf, line, character);
+        assert.ok(hover && hover.contents.value.length < 2000, `${hover?.contents.value.length} characters of hover at ${line}:${character}`);
+      }
     } finally {
       await client.stop();
     }
