@@ -6,6 +6,7 @@
 import { homedir } from "node:os";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { readRegularText } from "../engine/files";
+import { quote } from "../language";
 
 export const CONTEXTS_FILE = "metro-contexts.json";
 
@@ -53,7 +54,7 @@ export function parseContextEntries(data: unknown, base: string): ContextEntries
     }
     const args: Record<string, string> = Object.create(null);
     for (const [k, v] of Object.entries((e.args ?? {}) as Record<string, unknown>)) {
-      if (typeof v !== "string") return problems.push(`${where}: the value of "${k}" must be a string`);
+      if (typeof v !== "string") return problems.push(`${where}: the value of ${quote(k, '"')} must be a string`);
       args[k] = v;
     }
     const config = isAbsolute(e.config) ? e.config : resolve(base, e.config.replace(/^~(?=\/)/, homedir()));

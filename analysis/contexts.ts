@@ -8,7 +8,7 @@ import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from "node
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkContext, errorDiagnostic } from "../engine/check";
-import type { Range } from "../language";
+import { excerpt, type Range } from "../language";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
 import { Workspace, type WorkspaceFile } from "../engine/workspace";
 import { readRegularText } from "../engine/files";
@@ -325,7 +325,7 @@ export class ContextManager extends Emitter<ContextEvents> {
         c.evaluated = null;
         c.used = null;
         const at = { line: 0, character: 0, offset: 0 };
-        c.diagnostics = [{ file: c.config, range: { start: at, end: at }, severity: "warning", code: "metro/too-many-elements", message: `the context ${c.name} is not evaluated: with the contexts already evaluated it would hold more than ${budget.max} elements` }];
+        c.diagnostics = [{ file: c.config, range: { start: at, end: at }, severity: "warning", code: "metro/too-many-elements", message: `the context ${excerpt(c.name)} is not evaluated: with the contexts already evaluated it would hold more than ${budget.max} elements` }];
       } else {
         c.evaluated = r.context;
         c.diagnostics = r.diagnostics;

@@ -4,7 +4,7 @@
 // them. Both `metro-engine check` and the server's diagnostics merge here.
 
 import type { EngineDiagnostic } from "../engine/evaluate";
-import type { Severity } from "../language";
+import { excerpt, type Severity } from "../language";
 
 export interface ContextFindings {
   /** The context's label. */
@@ -30,8 +30,8 @@ function findingKey(d: EngineDiagnostic): string {
 /** "in stage3 / 1.4-release-std / amd64-jaguar", "in 3 of 20 contexts: a; b; c", "in all 20 contexts". */
 export function describeContexts(names: string[], total: number): string {
   if (total > 1 && names.length === total) return `in all ${total} contexts`;
-  if (names.length === 1) return `in ${names[0]}`;
-  const shown = names.slice(0, 4).join("; ");
+  if (names.length === 1) return `in ${excerpt(names[0])}`;
+  const shown = names.slice(0, 4).map((n) => excerpt(n)).join("; ");
   return `in ${names.length} of ${total} contexts: ${shown}${names.length > 4 ? "; …" : ""}`;
 }
 

@@ -4,7 +4,7 @@
 // and `metro-engine check` reports them for the files no context reads, so
 // the editor and the command line agree by construction.
 
-import type { Range } from "../language";
+import { quote, type Range } from "../language";
 import type { EngineDiagnostic } from "../engine/evaluate";
 import { SETUP_NAMES, type FileIndex, type ReferenceEntry, type WorkspaceIndex } from "./workspace-index";
 
@@ -61,7 +61,7 @@ export function treeFindings(index: WorkspaceIndex, file: FileIndex, o: TreeFind
         range: r.range,
         severity: "warning",
         code: TreeFindingCodes.noSection,
-        message: `\`${r.part ? "$[" + r.part.inner + "]" : ""}\` is relative to the current section, but there is none here: expanding it fails`,
+        message: `${quote(r.part ? "$[" + r.part.inner + "]" : "")} is relative to the current section, but there is none here: expanding it fails`,
       });
       continue;
     }
@@ -78,8 +78,8 @@ export function treeFindings(index: WorkspaceIndex, file: FileIndex, o: TreeFind
       severity: o.contextsEvaluated ? "hint" : "warning",
       code: TreeFindingCodes.undefinedReference,
       message: o.contextsEvaluated
-        ? `no file in this tree defines \`${r.name}\`, and no context of this tree reads this file (unused): expanding this would fail`
-        : `no file in this tree defines \`${r.name}\` and it is not a command-line name: expanding this fails unless a context defines it`,
+        ? `no file in this tree defines ${quote(String(r.name))}, and no context of this tree reads this file (unused): expanding this would fail`
+        : `no file in this tree defines ${quote(String(r.name))} and it is not a command-line name: expanding this fails unless a context defines it`,
       name: r.name!,
     });
   }
@@ -99,8 +99,8 @@ export function treeFindings(index: WorkspaceIndex, file: FileIndex, o: TreeFind
       range,
       severity: "error",
       code: TreeFindingCodes.duplicateDefinition,
-      message: `\`${d.name}\` is already defined${d.condition ? ` under the condition \`${d.condition}\`` : ""} in this file: metro stops with a duplicate-definition error`,
-      related: [{ file: first.file, range: first.nameRange, message: `first definition of \`${d.name}\`` }],
+      message: `${quote(d.name)} is already defined${d.condition ? ` under the condition ${quote(d.condition)}` : ""} in this file: metro stops with a duplicate-definition error`,
+      related: [{ file: first.file, range: first.nameRange, message: `first definition of ${quote(d.name)}` }],
     });
   }
   return out;

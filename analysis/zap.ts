@@ -5,6 +5,7 @@
 
 import { valueIn, type ContextState } from "./contexts";
 import type { DefinitionEntry, ReferencePlace } from "./workspace-index";
+import { quote } from "../language";
 
 export type ZapOutcome =
   | { kind: "fires"; because: "undefined" | "empty" }
@@ -36,6 +37,6 @@ export function zapConsequence(place: ReferencePlace, element: DefinitionEntry |
     case "collect":
       return "this collect is skipped";
     default:
-      return element ? `the value of \`${element.name}\` becomes nothing` : "the value becomes nothing";
+      return element ? `the value of ${quote(element.name)} becomes nothing` : "the value becomes nothing";
   }
 }

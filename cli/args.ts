@@ -3,6 +3,8 @@
 // word is its value as it is, even when it looks like an option
 // (`portage/MAKEOPTS: -j4`, `k: -h`).
 
+import { excerpt, quote } from "../language";
+
 export class UsageError extends Error {}
 
 export interface OptionSpec {
@@ -37,7 +39,7 @@ export function parseArgs(argv: string[], specs: OptionSpec[], maxPositional: nu
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i];
     if (word.length > 1 && word.endsWith(":")) {
-      if (i + 1 >= argv.length) throw new UsageError(`"${word}" has no value: arguments pair up as KEY: VALUE, as in "target: stage3"`);
+      if (i + 1 >= argv.length) throw new UsageError(`${quote(word, '"')} has no value: arguments pair up as KEY: VALUE, as in "target: stage3"`);
       pairs[word.slice(0, -1)] = argv[++i];
       continue;
     }
@@ -45,7 +47,7 @@ export function parseArgs(argv: string[], specs: OptionSpec[], maxPositional: nu
       const eq = word.startsWith("--") ? word.indexOf("=") : -1;
       const name = eq === -1 ? word : word.slice(0, eq);
       const spec = byWord.get(name);
-      if (!spec) throw new UsageError(`unknown option ${name}`);
+      if (!spec) throw new UsageError(`unknown option ${excerpt(name)}`);
       if (!spec.value) {
         if (eq !== -1) throw new UsageError(`${spec.name} takes no value`);
         options.set(spec.name, true);
@@ -60,7 +62,7 @@ export function parseArgs(argv: string[], specs: OptionSpec[], maxPositional: nu
       positional.push(word);
       continue;
     }
-    throw new UsageError(`"${word}" is not a key: keys end with a colon, as in "target: stage3"`);
+    throw new UsageError(`${quote(word, '"')} is not a key: keys end with a colon, as in "target: stage3"`);
   }
   return { options, positional, pairs };
 }

@@ -8,6 +8,7 @@ import { findTreeRootAbove, isTreeRoot } from "../analysis/trees";
 import { WorkspaceIndex, indexFile, type FileIndex } from "../analysis/workspace-index";
 import type { EngineDiagnostic, EvaluatedContext } from "../engine/evaluate";
 import { Workspace } from "../engine/workspace";
+import { excerpt } from "../language";
 
 /** What a context reads: the tree holding its entry file, the one its path/install names, and the files it collected. */
 export interface ContextSources {
@@ -98,7 +99,7 @@ export class TreeDefinitions {
 }
 
 export function commandLineHint(name: string): string {
-  return `no file of the tree defines it: pass it on the command line: ${name}: VALUE`;
+  return `no file of the tree defines it: pass it on the command line: ${excerpt(name)}: VALUE`;
 }
 
 /**

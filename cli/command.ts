@@ -8,6 +8,7 @@ import type { Diagnostic } from "../language";
 import { CONTEXTS_FILE, readContextsFile, type ContextConfig } from "../analysis/contexts-file";
 import { describeFsError } from "../engine/files";
 import { UsageError, optionValue, type OptionSpec, type ParsedArgs } from "./args";
+import { quotePath } from "../language";
 
 export interface Command {
   name: string;
@@ -37,12 +38,12 @@ export function requireConfigFile(path: string, given: boolean): string {
   const abs = resolve(path);
   try {
     const st = statSync(abs);
-    if (st.isDirectory()) throw new UsageError(`config "${path}" is a folder; name the entry file (metro.conf) inside it`);
-    if (!st.isFile()) throw new UsageError(`config "${path}" is not a regular file`);
+    if (st.isDirectory()) throw new UsageError(`config ${quotePath(path)} is a folder; name the entry file (metro.conf) inside it`);
+    if (!st.isFile()) throw new UsageError(`config ${quotePath(path)} is not a regular file`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
     throw new UsageError(given
-      ? `config file "${path}" ${describeFsError(e as NodeJS.ErrnoException)}`
+      ? `config file ${quotePath(path)} ${describeFsError(e as NodeJS.ErrnoException)}`
       : `no --config given and ${abs} ${describeFsError(e as NodeJS.ErrnoException)} (copy metro.conf there, or pass --config FILE)`);
   }
   return abs;

@@ -7,6 +7,7 @@ import { UsageError, parseArgs, suggestion, type OptionSpec } from "./args";
 import type { Command } from "./command";
 import { COMMANDS } from "./commands";
 import { describeError } from "../engine/system-errors";
+import { quote } from "../language";
 
 export { UsageError } from "./args";
 export { dumpContexts } from "./commands/dump";
@@ -51,7 +52,7 @@ function findCommand(name: string): Command {
   const c = COMMANDS.find((x) => x.name === name);
   if (c) return c;
   const near = suggestion(name, COMMANDS.map((x) => x.name));
-  throw new UsageError(`unknown command "${name}"${near ? `; did you mean "${near}"?` : ""}`);
+  throw new UsageError(`unknown command ${quote(name, '"')}${near ? `; did you mean "${near}"?` : ""}`);
 }
 
 /** True when the words ask for help (an option word, not the value of a KEY: pair). */

@@ -1,7 +1,7 @@
 // Diagnostics of a context, each with a location: what metro would stop on or
 // fail with, plus what it silently drops (uncollected files).
 
-import type { MultiLineElement, Range, ReferencePart, SingleLineElement } from "../language";
+import { excerpt, excerptList, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
@@ -84,8 +84,8 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     else if (unplaced.length > 1) {
       const first = failureDiagnostic(unplaced[0], uses);
       const keys = [...new Set(unplaced.map((u) => u.read.key))];
-      const who = unplaced[0].read.target ? `the ${unplaced[0].read.target} run` : uses.label;
-      add({ ...first, message: `${who} reads ${keys.join(", ")}, which are not defined: metro stops at ${keys[0]}` });
+      const who = unplaced[0].read.target ? `the ${excerpt(unplaced[0].read.target)} run` : uses.label;
+      add({ ...first, message: `${who} reads ${excerptList(keys)}, which are not defined: metro stops at ${excerpt(keys[0])}` });
     }
     // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
     for (const r of uses.required) {
@@ -99,7 +99,7 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
         range: def?.statement.name.range ?? ORIGIN,
         severity: "information",
         code: "metro/missing-required-file",
-        message: `${found.problem} on this machine: a build of ${r.target} here stops before it starts`,
+        message: `${found.problem} on this machine: a build of ${excerpt(r.target)} here stops before it starts`,
       });
     }
     // A target's own context that metro cannot set up stops the run.
@@ -107,11 +107,11 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
       const fatal = t.context.fatal;
       if (!fatal || t.context === context) continue;
       const d = fatalDiagnostic(t.context, fatal);
-      add({ ...d, message: `${d.message} (setting up target ${t.name})` });
+      add({ ...d, message: `${d.message} (setting up target ${excerpt(t.name)})` });
     }
   }
   for (const u of context.uncollected) {
-    const why = u.missing ? `"${u.missing}" stays undefined` : u.reason;
+    const why = u.missing ? `${quote(u.missing, '"')} stays undefined` : u.reason;
     add({
       file: u.file,
       range: u.statement.path.range,
@@ -138,8 +138,8 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
       if (error.site.element === null && d.range === ORIGIN) {
         // A condition metro cannot evaluate (listing the keys evaluates them): at the definition it governs.
         const defs = context.allDefinitions(name).filter((def) => def.file !== null && def.statement !== null);
-        const def = defs.find((x) => x.condition !== null && error!.message.includes(`"${x.condition}"`)) ?? defs[0];
-        if (def) d = { ...d, file: def.file!, range: def.statement!.name.range, message: `${d.message}, which governs ${name}` };
+        const def = defs.find((x) => x.condition !== null && error!.message.includes(quote(x.condition, '"'))) ?? defs[0];
+        if (def) d = { ...d, file: def.file!, range: def.statement!.name.range, message: `${d.message}, which governs ${excerpt(name)}` };
       }
       if (uses && d.severity === "error") {
         // Failing here without the run failing: nothing the run uses expands it.
@@ -173,9 +173,9 @@ export function describeFailure(f: RunFailure, uses?: RunUses): string {
 }
 
 function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnostic {
-  const chain = f.chain.length > 1 ? ` (${f.chain.join(" -> ")})` : "";
-  const why = f.read.kind === "step" ? `the step ${f.read.key}` : f.read.key;
-  const who = f.read.target ? `the ${f.read.target} run` : (uses?.label ?? "the run");
+  const chain = f.chain.length > 1 ? ` (${excerptList(f.chain, " -> ")})` : "";
+  const why = f.read.kind === "step" ? `the step ${excerpt(f.read.key)}` : excerpt(f.read.key);
+  const who = f.read.target ? `the ${excerpt(f.read.target)} run` : (uses?.label ?? "the run");
   if (f.error) {
     const d = errorDiagnostic(f.context, f.error);
     if (d.severity === "error") d.message = `${d.message}: ${who} reads ${why} and stops here${chain}`;
@@ -190,7 +190,7 @@ function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnosti
   const file = f.file ?? def?.file ?? f.context.spec.config;
   const range = f.range ?? def?.statement.name.range ?? ORIGIN;
   const undefinedKey = f.code === "metro/undefined-element";
-  const message = undefinedKey ? `${who} reads ${f.read.key}, which is not defined: metro stops here` : f.message;
+  const message = undefinedKey ? `${who} reads ${excerpt(f.read.key)}, which is not defined: metro stops here` : f.message;
   return { file, range, severity: "error", code: f.code, message, missing: undefinedKey ? f.read.key : undefined };
 }
 
@@ -218,7 +218,7 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     // Point at the definitions involved, when known.
     const names = e.cycle ?? [];
     for (const n of new Set(names)) {
-      for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `"${n}" is part of the cycle` });
+      for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `${quote(n, '"')} is part of the cycle` });
     }
   }
   return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined, missing: e.missing };

@@ -5,7 +5,7 @@
 
 import { cpus } from "node:os";
 import { dirname, resolve } from "node:path";
-import type { CollectAnnotation, MultiLineElement, Range, Severity, SingleLineElement } from "../language";
+import { excerptList, quote, quotePath, type CollectAnnotation, type MultiLineElement, type Range, type Severity, type SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { Expander, type MetroValue } from "./expand";
 import { PythonRunner } from "./python";
@@ -282,9 +282,9 @@ class Context implements EvaluatedContext {
     const where = () => (entry ? { file: entry.origin, range: entry.collect.statement.path.range } : {});
     const refuse = (problem: FileProblem | undefined): Fail => {
       if (kind === "missing" || !problem || problem.kind === "missing") {
-        return new Fail({ code: "metro/missing-collect", message: `file "${path}" ${problem?.words ?? "does not exist"}`, ...where() });
+        return new Fail({ code: "metro/missing-collect", message: `file ${quotePath(path)} ${problem?.words ?? "does not exist"}`, ...where() });
       }
-      return new Fail({ code: problemCode(problem.kind), message: `"${path}" ${problem.words}`, ...where() });
+      return new Fail({ code: problemCode(problem.kind), message: `${quotePath(path)} ${problem.words}`, ...where() });
     };
     if (kind !== "file") throw refuse(this.workspace.problem(path));
     const file = this.workspace.getFile(path);
@@ -318,7 +318,7 @@ class Context implements EvaluatedContext {
     }
     if (cond) {
       const existing = this.store.conditionals.get(name)?.get(cond);
-      if (existing) throw this.stop(def, laxAtStart, duplicate(name, file, def, existing, `for the condition "${cond}"`));
+      if (existing) throw this.stop(def, laxAtStart, duplicate(name, file, def, existing, `for the condition ${quote(cond, '"')}`));
       this.store.setConditional(def as Definition & { condition: string });
     } else {
       const existing = this.store.defineRaw(def);
@@ -355,10 +355,10 @@ class Context implements EvaluatedContext {
       try {
         if (cond !== undefined) {
           if (ex.conditionOnConditional(cond)) {
-            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition "${cond}" of [collect ${item.path}] tests an element that only has conditional definitions`, ...site() });
+            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition ${quote(cond, '"')} of ${quotePath(`[collect ${item.path}]`, "")} tests an element that only has conditional definitions`, ...site() });
           }
           if (!ex.conditionTrue(cond)) {
-            item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition "${cond}" is false`, true);
+            item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition ${quote(cond, '"')} is false`, true);
             failures++;
             this.rotate();
             continue;
@@ -376,18 +376,18 @@ class Context implements EvaluatedContext {
           throw e;
         }
       } catch (e) {
-        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in [collect ${item.path}]: ${e.message}`, ...site() });
+        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site() });
         throw e;
       }
       if (cond !== undefined || (target !== null && target !== "")) {
-        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional [collect ${item.path}] became nothing (:zap)`, ...site() });
+        if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional ${quotePath(`[collect ${item.path}]`, "")} became nothing (:zap)`, ...site() });
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
         const normalised = pyNormpath(path);
         // Only a file read before can be on the chain: the chain is walked only then.
         const files = this.entered.has(normalised) ? chainFiles(item.provenance) : null;
         if (files !== null && files.includes(normalised)) {
           const ring = files.slice(files.indexOf(normalised));
-          const loop = [...ring, normalised].join(" -> ");
+          const loop = excerptList([...ring, normalised], " -> ");
           // metro reads the files of the loop again, in turn: the first that defines something stops it (a name defined twice).
           let again: { file: string; name: string } | null = null;
           for (const f of ring) {
@@ -397,7 +397,7 @@ class Context implements EvaluatedContext {
               break;
             }
           }
-          const metro = again ? `metro reads ${again.file} again and stops: "${again.name}" is defined twice` : "metro would never stop collecting";
+          const metro = again ? `metro reads ${again.file} again and stops: ${quote(again.name, '"')} is defined twice` : "metro would never stop collecting";
           throw new Fail({ code: "metro/collect-loop", message: `collect loop: ${loop} (${metro})`, ...site() });
         }
         try {
@@ -537,12 +537,12 @@ class Uncollected implements UncollectedEntry {
 function duplicate(name: string, file: string, def: FileDefinition, existing: Definition, what: string): Fatal {
   const first =
     existing.file && existing.statement
-      ? [{ file: existing.file, range: existing.statement.name.range, message: `first definition of "${name}"` }]
+      ? [{ file: existing.file, range: existing.statement.name.range, message: `first definition of ${quote(name, '"')}` }]
       : [];
   const where = existing.origin === "command-line" ? " on the command line" : existing.file ? ` in ${existing.file}` : "";
   return {
     code: "metro/duplicate-definition",
-    message: `"${name}" is already defined${what ? " " + what : ""}${where}: an element may be defined only once`,
+    message: `${quote(name, '"')} is already defined${what ? " " + what : ""}${where}: an element may be defined only once`,
     file,
     range: def.statement.name.range,
     related: first,

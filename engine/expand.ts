@@ -10,7 +10,7 @@
 // computing it pointed into the chain *above* V: such a result is the same
 // from whatever chain V is reached.
 
-import { absoluteName, blockLineKind, fileLines, isPythonEnd, modifierProblem, nextReference, parseReferenceInner, pySplit, pyStrip } from "../language";
+import { absoluteName, blockLineKind, excerpt, excerptList, fileLines, quote, quoteJson, quotePath, isPythonEnd, modifierProblem, nextReference, parseReferenceInner, pySplit, pyStrip } from "../language";
 import { EvaluationError, type ErrorCode, type ErrorSite } from "./errors";
 import type { PythonRunner } from "./python";
 import type { Definition, RawValue, Store } from "./store";
@@ -100,7 +100,7 @@ function multiJson(r: MultiResult): string {
 }
 
 function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
-  const what = element === null ? "this value" : `the value of "${element}"`;
+  const what = element === null ? "this value" : `the value of ${quote(element, '"')}`;
   return new EvaluationError("metro/value-too-large", `${what} grows beyond ${MAX_VALUE_SIZE / (1024 * 1024)} MiB when expanded (metro would exhaust memory)`, false, site);
 }
 
@@ -416,14 +416,14 @@ export class Expander {
       for (const want of c.slice(2)) if (this.lookup(c[0]) === want) return true;
       return false;
     }
-    throw new EvaluationError("metro/invalid-condition", `invalid condition "${cond}": expected NAME, NAME is VALUE... or NAME in VALUE...`, false);
+    throw new EvaluationError("metro/invalid-condition", `invalid condition ${quote(cond, '"')}: expected NAME, NAME is VALUE... or NAME in VALUE...`, false);
   }
 
   /** Whether the condition tests a name that only has conditional definitions (metro refuses that for collects). */
   conditionOnConditional(cond: string): boolean {
     const c = pySplit(cond);
     if (c.length === 0) throw new EvaluationError("metro/invalid-condition", `invalid empty condition`, false);
-    if (c.length >= 3 && c[1] !== "is" && c[1] !== "in") throw new EvaluationError("metro/invalid-condition", `invalid condition "${cond}": expected "is" or "in"`, false);
+    if (c.length >= 3 && c[1] !== "is" && c[1] !== "in") throw new EvaluationError("metro/invalid-condition", `invalid condition ${quote(cond, '"')}: expected "is" or "in"`, false);
     if (c.length === 2) return false;
     return !this.store.raw.has(c[0]) && this.store.conditionals.has(c[0]);
   }
@@ -436,14 +436,14 @@ export class Expander {
     for (const cond of byCond.keys()) {
       if (this.conditionTrue(cond)) trueOnes.push(cond);
       if (trueOnes.length > 1) {
-        throw new EvaluationError("metro/multiple-true-conditions", `more than one condition of "${name}" is true: ${trueOnes.map((c) => `[when ${c}]`).join(", ")}`, false, { element: name });
+        throw new EvaluationError("metro/multiple-true-conditions", `more than one condition of ${quote(name, '"')} is true: ${trueOnes.map((c) => quote(`[when ${c}]`, "")).join(", ")}`, false, { element: name });
       }
     }
     if (trueOnes.length === 0) return null;
     const chosen = byCond.get(trueOnes[0])!;
     const kinds = new Set([...byCond.values()].map((d) => typeof d.value));
     if (kinds.size > 1) {
-      throw new EvaluationError("metro/mixed-conditional", `the conditional definitions of "${name}" mix single-line and multi-line values (metro would misread them character by character)`, false, { element: name });
+      throw new EvaluationError("metro/mixed-conditional", `the conditional definitions of ${quote(name, '"')} mix single-line and multi-line values (metro would misread them character by character)`, false, { element: name });
     }
     return chosen;
   }
@@ -525,12 +525,12 @@ export class Expander {
     else if (this.store.conditionals.has(name)) typetest = this.store.conditionals.get(name)!.values().next().value!.value;
     else if (this.store.laxVars.get(name)) return boolean ? "no" : "";
     else if (boolean) return "no";
-    else throw new EvaluationError("metro/undefined-element", `"${name}" is not defined`, false, { element: null }, name);
+    else throw new EvaluationError("metro/undefined-element", `${quote(name, '"')} is not defined`, false, { element: null }, name);
     if (Array.isArray(typetest)) return boolean ? "yes" : this.expandMulti(name);
     // A single-line (or conditional) element: expandString(myvar=name).
     if (raw) return this.expandElement(name, raw);
     const def = this.conditionalValue(name);
-    if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of "${name}" is true`, true, { element: null }, name);
+    if (!def) throw new EvaluationError("metro/no-true-condition", `no condition of ${quote(name, '"')} is true`, true, { element: null }, name);
     return this.expandElement(name, def);
   }
 
@@ -720,7 +720,7 @@ export class Expander {
         if (!child.ok) outcome = child;
         else if (child.value === null) {
           if (f.childConditional) {
-            outcome = { ok: false, error: this.err("metro/zap-in-conditional", `"${f.childName}" is conditional and its value became nothing (:zap)`, false, f) };
+            outcome = { ok: false, error: this.err("metro/zap-in-conditional", `${quote(f.childName, '"')} is conditional and its value became nothing (:zap)`, false, f) };
           } else outcome = { ok: true, value: null };
         } else if (child.value === "" && f.childZap) outcome = { ok: true, value: null };
         else if (f.ex.length + child.value.length > MAX_VALUE_SIZE) outcome = { ok: false, error: tooLarge(f.myvar, { ...f.site, reference: f.childWritten }) };
@@ -766,7 +766,7 @@ export class Expander {
         continue;
       }
       if (seg === UNTERMINATED) {
-        throw this.err("metro/unterminated-reference", `"$[" without a closing "]" in ${JSON.stringify(f.prepared.text)}`, false, f);
+        throw this.err("metro/unterminated-reference", `"$[" without a closing "]" in ${quoteJson(f.prepared.text)}`, false, f);
       }
       const written = seg.written;
       let name: string;
@@ -785,13 +785,13 @@ export class Expander {
         if (syntax.form !== "absolute") {
           const section = f.myvar === null ? undefined : store.sectionFor.get(f.myvar);
           if (section === undefined) {
-            throw this.err("metro/no-section", `"$[${written}]" is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `"${f.myvar}" was not defined in a section`}`, false, f, written);
+            throw this.err("metro/no-section", `${quote(`$[${written}]`, '"')} is relative to the current section, but ${f.myvar === null ? "this text belongs to no element" : `${quote(f.myvar, '"')} was not defined in a section`}`, false, f, written);
           }
           name = absoluteName(syntax, section)!;
         }
         const problem = modifierProblem(syntax.modifier);
-        if (problem === "unknown-modifier") throw this.err("metro/unknown-modifier", `unknown modifier ":${syntax.modifier}" in "$[${written}]": expected :zap or :lax`, false, f, written);
-        if (problem === "repeated-modifier") throw this.err("metro/repeated-modifier", `"$[${written}]" has more than one modifier`, false, f, written);
+        if (problem === "unknown-modifier") throw this.err("metro/unknown-modifier", `unknown modifier ${quote(`:${syntax.modifier}`, '"')} in ${quote(`$[${written}]`, '"')}: expected :zap or :lax`, false, f, written);
+        if (problem === "repeated-modifier") throw this.err("metro/repeated-modifier", `${quote(`$[${written}]`, '"')} has more than one modifier`, false, f, written);
         zap = syntax.modifier === "zap";
         if (syntax.modifier === "lax") lax = true;
       }
@@ -800,7 +800,7 @@ export class Expander {
       if (at !== undefined) {
         if (at < f.low) f.low = at;
         const cycle = [...chain.slice(at), name].filter((x): x is string => x !== null);
-        throw this.err("metro/circular-reference", `circular reference: ${cycle.join(" -> ")}`, true, f, written, undefined, cycle);
+        throw this.err("metro/circular-reference", `circular reference: ${excerptList(cycle, " -> ")}`, true, f, written, undefined, cycle);
       }
       const raw = store.raw.get(name);
       if (raw) {
@@ -833,7 +833,7 @@ export class Expander {
       }
       if (store.conditionals.has(name)) {
         const def = this.conditionalValue(name);
-        if (!def) throw this.err("metro/no-true-condition", `no condition of "${name}" is true`, true, f, written, name);
+        if (!def) throw this.err("metro/no-true-condition", `no condition of ${quote(name, '"')} is true`, true, f, written, name);
         if (boolean) {
           this.append(f, "yes", written);
           continue;
@@ -849,7 +849,7 @@ export class Expander {
       const laxHere = lax || (f.depth > 0 && chain[f.depth - 1] !== null && store.laxVars.get(chain[f.depth - 1]!) === true);
       if (laxHere) this.append(f, boolean ? "no" : "", written);
       else if (boolean) this.append(f, "no", written);
-      else throw this.err("metro/undefined-element", `"${name}" is not defined`, true, f, written, name);
+      else throw this.err("metro/undefined-element", `${quote(name, '"')} is not defined`, true, f, written, name);
     }
     if (!f.prepared.fromFile) return { ok: true, value: f.ex };
     return { ok: true, value: this.readFileValue(f) };
@@ -886,7 +886,7 @@ export class Expander {
     const text = this.workspace.readText(path);
     if (text === undefined) {
       const problem = this.workspace.problem(path);
-      const named = `"${f.ex}" (named by "<< ${f.prepared.text}")`;
+      const named = `${quotePath(f.ex)} (named by ${quotePath(`<< ${f.prepared.text}`)})`;
       if (!problem || problem.kind === "missing") {
         throw this.err("metro/missing-file", `cannot read ${named}: it ${problem?.words ?? "does not exist"}`, false, f);
       }
@@ -985,27 +985,27 @@ export class Expander {
     const split = name.split(":");
     const holder = stack[stack.length - 1] ?? null;
     if (split.length === 2) {
-      if (split[1] !== "lax") throw new EvaluationError("metro/unknown-modifier", `"$[[${written}]]": only :lax is allowed in a multi-line reference`, false, { element: holder });
+      if (split[1] !== "lax") throw new EvaluationError("metro/unknown-modifier", `${quote(`$[[${written}]]`, '"')}: only :lax is allowed in a multi-line reference`, false, { element: holder });
       lax = true;
       name = split[0];
     }
     const seen = index.get(name);
     if (seen !== undefined) {
       const cycle = [...stack.slice(seen), name];
-      throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${cycle.join(" -> ")}`, false, { element: holder, reference: written }, undefined, cycle), { chainIndex: seen });
+      throw Object.assign(new EvaluationError("metro/circular-reference", `circular multi-line reference: ${excerptList(cycle, " -> ")}`, false, { element: holder, reference: written }, undefined, cycle), { chainIndex: seen });
     }
     let value: RawValue;
     const raw = this.store.raw.get(name);
     if (raw) {
-      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a single-line element`, false, { element: holder });
+      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a single-line element`, false, { element: holder });
       value = raw.value;
     } else {
       const def = this.conditionalValue(name);
       if (!def) {
         if (lax || (holder !== null && this.store.laxVars.get(holder) === true)) return { kind: "done", lines: { parts: [], size: 0 } };
-        throw new EvaluationError("metro/undefined-multi-line", `multi-line element "${name}" is not defined`, false, { element: holder }, name);
+        throw new EvaluationError("metro/undefined-multi-line", `multi-line element ${quote(name, '"')} is not defined`, false, { element: holder }, name);
       }
-      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `"$[[${name}]]" names a conditional single-line element`, false, { element: holder });
+      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a conditional single-line element`, false, { element: holder });
       value = def.value;
     }
     const literal = literalMulti(value, this.keep);
@@ -1029,7 +1029,7 @@ export class Expander {
       if (typeof kind === "string") {
         const ref = kind;
         const target = this.expandText(ref, false, { element: f.name, line: pos, reference: ref });
-        if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in "$[[${ref}]]" became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
+        if (target === null) throw new EvaluationError("metro/zap-in-multi-reference", `the name in ${quote(`$[[${ref}]]`, '"')} became nothing (:zap)`, false, { element: f.name, line: pos, reference: ref });
         // The element the line includes (its name may be built from other references).
         this.hooks.onReference?.(f.name, target.split(":")[0]);
         let done: MultiResult | null;
@@ -1057,7 +1057,7 @@ export class Expander {
         f.pythonBlocks ??= this.pythonBlocksOf(lines);
         const outcome = this.python.run(f.pythonBlocks);
         if (f.pythonIndex >= outcome.outputs.length) {
-          throw new EvaluationError("metro/python-error", `python block failed: ${outcome.error ?? "no output"}`, false, { element: f.name, line: pos });
+          throw new EvaluationError("metro/python-error", `python block failed: ${excerpt(outcome.error ?? "no output", 1000)}`, false, { element: f.name, line: pos });
         }
         this.addLine(f, outcome.outputs[f.pythonIndex++], pos);
         continue;

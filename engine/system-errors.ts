@@ -1,6 +1,8 @@
 // System errors (errno) as sentences: what failed, on which path, and why in
 // words. No user-facing message carries an errno name such as ENOTDIR.
 
+import { excerptPath } from "../language";
+
 /** Node's "ENOENT: no such file or directory, open 'x'" without the errno name. */
 export function withoutErrno(message: string): string {
   return message.replace(/^E[A-Z0-9]+: /, "");
@@ -61,5 +63,5 @@ export function describeError(error: unknown): string {
   const path = e.path ?? (e as { spawnfile?: string }).spawnfile;
   const dest = (e as { dest?: string }).dest;
   const reason = REASONS[e.code] ?? withoutErrno(e.message).replace(/, .*$/, "");
-  return `${action}${path ? ` ${path}` : ""}${dest ? ` to ${dest}` : ""}: ${reason}`;
+  return `${action}${path ? ` ${excerptPath(path)}` : ""}${dest ? ` to ${excerptPath(dest)}` : ""}: ${reason}`;
 }

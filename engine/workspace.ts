@@ -4,7 +4,7 @@
 
 import { lstatSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
-import { decodeMetroBytes, decodeUtf8, parseMetroDecoded, type DecodedText, type MetroFile } from "../language";
+import { decodeMetroBytes, decodeUtf8, parseMetroDecoded, quotePath, type DecodedText, type MetroFile } from "../language";
 import { lowerFile, outlineFile, type FileModel } from "./file-model";
 import { FileProblem, MAX_FILE_BYTES, describeKind, formatBytes, isInside, problemOf, readRegularFile, realPath, tooLarge, treeRootAbove } from "./files";
 import { pyNormpath } from "./paths";
@@ -132,8 +132,8 @@ export class Workspace {
           if (real !== undefined) {
             const bound = realPath(treeRootAbove(dirname(path)) ?? dirname(path)) ?? dirname(path);
             const kind = statSync(real);
-            if (!isInside(bound, real)) t = new FileProblem("outside-tree", `is a link placeholder to "${text}", outside the tree ${bound}: not followed`);
-            else if (!kind.isFile() && !kind.isDirectory()) t = new FileProblem("not-regular", `is a link placeholder to "${text}", which ${describeKind(kind)}: not followed`);
+            if (!isInside(bound, real)) t = new FileProblem("outside-tree", `is a link placeholder to ${quotePath(text)}, outside the tree ${bound}: not followed`);
+            else if (!kind.isFile() && !kind.isDirectory()) t = new FileProblem("not-regular", `is a link placeholder to ${quotePath(text)}, which ${describeKind(kind)}: not followed`);
             else t = target;
           }
         }

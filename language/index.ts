@@ -7,3 +7,4 @@ export { blockLineKind, classifyLine, isBlockEnd, isPythonEnd, type BlockLineKin
 export { pySplit, pyStrip, splitLines, fileLines, isPySpace, decodeUtf8, decodeUtf8Lenient } from "./text";
 export { absoluteName, modifierProblem, nextReference, parseReferenceInner, type ReferenceSpan, type ReferenceSyntax } from "./reference";
 export { formatEdits, formatText, applyEdits, sameMeaning, type FormatEdit, type FormatRange } from "./format";
+export { EXCERPT_CHARS, EXCERPT_ITEMS, EXCERPT_PATH_CHARS, excerpt, excerptList, excerptPath, quote, quoteJson, quotePath } from "./excerpt";

@@ -20,6 +20,7 @@ import { blockLineKind, classifyLine, isPythonEnd, type ClassifiedLine } from ".
 import { modifierProblem, nextReference, parseReferenceInner } from "./reference";
 import { AnnotationLine, BlankLine, classifiedLines, BlockEnd, BlockText, ElementLine, fileLexer, fileTokens, IgnoredLine, MultiStart, Newline, RefClose, RefInner, RefOpen, valueLexer } from "./lexer";
 import { decodeUtf8, decodeUtf8Lenient, linesRange, pySplit, pySplitWords, pyStrip, rangeIn, splitLines, splitSpaces, stripBounds } from "./text";
+import { quote, quoteJson } from "./excerpt";
 
 // ---------------------------------------------------------------------------
 // Grouping lines into statements (Chevrotain parser over line tokens)
@@ -199,9 +200,9 @@ function referenceDiagnostics(ref: ReferencePart, out: Diagnostic[]): void {
   }
   const problem = modifierProblem(ref.modifier);
   if (problem === "repeated-modifier") {
-    out.push(diag(ref.modifierRange!, "error", "metro/repeated-modifier", `more than one modifier in \`$[${ref.inner}]\`: only one of :zap or :lax is allowed`));
+    out.push(diag(ref.modifierRange!, "error", "metro/repeated-modifier", `more than one modifier in ${quote(`$[${ref.inner}]`)}: only one of :zap or :lax is allowed`));
   } else if (problem === "unknown-modifier") {
-    out.push(diag(ref.modifierRange!, "error", "metro/unknown-modifier", `unknown modifier \`:${ref.modifier}\`: expected :zap or :lax`));
+    out.push(diag(ref.modifierRange!, "error", "metro/unknown-modifier", `unknown modifier ${quote(`:${ref.modifier}`)}: expected :zap or :lax`));
   }
 }
 
@@ -255,7 +256,7 @@ function ignoredLineDiagnostic(line: SourceLine, c: ClassifiedLine): Diagnostic 
   const range = rangeIn(line, w.start, c.words[c.words.length - 1].end);
   const colon = w.text.indexOf(":");
   if (colon > 0 && colon < w.text.length - 1) {
-    return diag(range, "warning", "metro/ignored-line", `metro ignores this line: \`${w.text.slice(0, colon + 1)}\` must be followed by a space to define an element`);
+    return diag(range, "warning", "metro/ignored-line", `metro ignores this line: ${quote(w.text.slice(0, colon + 1))} must be followed by a space to define an element`);
   }
   if (w.text.endsWith(":") === false && line.text.includes(":\t")) {
     return diag(range, "warning", "metro/ignored-line", "metro ignores this line: a tab after the colon does not separate the value; use a space");
@@ -279,7 +280,7 @@ function singleElement(line: SourceLine, c: ClassifiedLine, base: Pick<Statement
   const nameRange = rangeIn(line, first.start, first.end - 1);
   if (pyStrip(value.text) === "[" && value.text !== "[") {
     state.diagnostics.push(
-      diag(value.range, "warning", "metro/bracket-lookalike", `this is a single-line element whose value is ${JSON.stringify(value.text)}, not the start of a multi-line block: write \`${first.text} [\` with one space and no comment after \`[\``),
+      diag(value.range, "warning", "metro/bracket-lookalike", `this is a single-line element whose value is ${quoteJson(value.text)}, not the start of a multi-line block: write ${quote(`${first.text} [`)} with one space and no comment after \`[\``),
     );
   }
   if (qualified === "") {
@@ -302,7 +303,7 @@ function conditionDiagnostic(cond: string, range: Range, out: Diagnostic[]): voi
   const w = pySplit(cond);
   if (w.length === 1) return;
   if (w.length >= 3 && (w[1] === "is" || w[1] === "in")) return;
-  out.push(diag(range, "error", "metro/invalid-condition", `invalid condition \`${cond}\`: expected NAME, or NAME is VALUE..., or NAME in VALUE...`));
+  out.push(diag(range, "error", "metro/invalid-condition", `invalid condition ${quote(cond)}: expected NAME, or NAME is VALUE..., or NAME in VALUE...`));
 }
 
 function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "range" | "lines" | "comment">, state: State): Statement {
@@ -328,7 +329,7 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
       let condition: string | null = null;
       let conditionRange: Range | null = null;
       if (w.length > 2) {
-        if (w[2].text !== "when") return invalid("metro/bad-annotation", `expected \`when\` after the section name, found \`${w[2].text}\``, at(2));
+        if (w[2].text !== "when") return invalid("metro/bad-annotation", `expected \`when\` after the section name, found ${quote(w[2].text)}`, at(2));
         condition = conditionText(w.slice(3));
         if (condition === "*" || condition === "") condition = null;
         else {
@@ -343,7 +344,7 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
     case "option": {
       if (w.length < 2) return invalid("metro/bad-annotation", "`[option]` needs `parse/lax` or `parse/strict`");
       const opt = w[1].text;
-      if (opt !== "parse/lax" && opt !== "parse/strict") return invalid("metro/bad-annotation", `unknown option \`${opt}\`: expected parse/lax or parse/strict`, at(1));
+      if (opt !== "parse/lax" && opt !== "parse/strict") return invalid("metro/bad-annotation", `unknown option ${quote(opt)}: expected parse/lax or parse/strict`, at(1));
       state.lax = opt === "parse/lax";
       return { kind: "option", ...base, option: opt, optionRange: at(1) };
     }
@@ -369,11 +370,11 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
       });
       if (state.condition) {
         if (w.length < 2) return invalid("metro/collect-arity", "`[collect]` needs a path");
-        if (w.length >= 3) return invalid("metro/collect-arity", `inside \`[when ${state.condition}]\` a collect takes the surrounding condition and must be \`[collect PATH]\``, span(2));
+        if (w.length >= 3) return invalid("metro/collect-arity", `inside ${quote(`[when ${state.condition}]`)} a collect takes the surrounding condition and must be \`[collect PATH]\``, span(2));
         return collect(state.condition, null, "surrounding");
       }
       if (w.length > 3) {
-        if (w[2].text !== "when") return invalid("metro/collect-arity", `expected \`when\` after the collect path, found \`${w[2].text}\``, at(2));
+        if (w[2].text !== "when") return invalid("metro/collect-arity", `expected \`when\` after the collect path, found ${quote(w[2].text)}`, at(2));
         const condition = conditionText(w.slice(3));
         const range = span(3);
         conditionDiagnostic(condition, range, state.diagnostics);
@@ -383,7 +384,7 @@ function annotation(line: SourceLine, c: ClassifiedLine, base: Pick<Statement, "
       return invalid("metro/collect-arity", w.length === 1 ? "`[collect]` needs a path" : "`[collect PATH X]` is invalid: use `[collect PATH]` or `[collect PATH when CONDITION]`");
     }
     default:
-      return invalid("metro/unknown-annotation", `unknown annotation \`[${word}]\`: expected section, when, collect or option`, at(0));
+      return invalid("metro/unknown-annotation", `unknown annotation ${quote(`[${word}]`)}: expected section, when, collect or option`, at(0));
   }
 }
 
@@ -431,7 +432,7 @@ function multiElement(startLine: SourceLine, body: SourceLine[], close: SourceLi
   const all = [startLine, ...body, ...(close ? [close] : [])];
   const nameRange = rangeIn(startLine, first.start, first.end - 1);
   if (!close) {
-    fail(state, diag(rangeIn(startLine, first.start, c.words[1].end), "error", "metro/unterminated-block", `multi-line element \`${qualified}\` is never closed: add a line with only \`]\``));
+    fail(state, diag(rangeIn(startLine, first.start, c.words[1].end), "error", "metro/unterminated-block", `multi-line element ${quote(qualified)} is never closed: add a line with only \`]\``));
   }
   if (qualified === "") {
     state.diagnostics.push(diag(nameRange, "warning", "metro/empty-name", "a multi-line element with an empty name outside a section defines the empty name, which cannot be looked up"));

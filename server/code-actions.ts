@@ -10,19 +10,22 @@ import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
 import { Codes, type DiagnosticData } from "./diagnostics";
 import type { Session } from "./session";
+import { excerpt, quote } from "../language";
 
 export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): lsp.CodeAction[] {
   const out: lsp.CodeAction[] = [];
+  const zapped = new Set<string>();
   const uri = params.textDocument.uri;
   for (const d of params.context.diagnostics) {
     // A name no file defines (layer 1), or that is undefined in some context (the engine's finding).
     if (d.code === Codes.undefinedReference || d.code === "metro/undefined-element") {
       const r = at.file.references.find((x) => x.part && x.nameRange.start.line === d.range.start.line && (x.nameRange.start.character === d.range.start.character || x.range.start.character === d.range.start.character));
-      if (!r || !r.part || r.place === "multi-reference" || r.modifier !== null || out.some((a) => a.title.endsWith(`$[${r.part!.inner}]`))) continue;
+      if (!r || !r.part || r.place === "multi-reference" || r.modifier !== null || zapped.has(r.part.inner)) continue;
       if (r.name === null || at.tree.index.definitions(r.name).length === 0) continue;
+      zapped.add(r.part.inner);
       const pos = { line: r.nameRange.end.line, character: r.nameRange.end.character };
       out.push({
-        title: `Add :zap to $[${r.part.inner}]`,
+        title: `Add :zap to ${quote(`$[${r.part.inner}]`, "")}`,
         kind: lsp.CodeActionKind.QuickFix,
         diagnostics: [d],
         isPreferred: true,
@@ -33,7 +36,7 @@ export function codeActions(at: DocumentRequest, params: lsp.CodeActionParams): 
       if (!r || !r.part?.modifierRange) continue;
       const m = r.part.modifierRange;
       out.push({
-        title: `Remove :zap (${(d.data as DiagnosticData | undefined)?.name ?? "the element"} is always defined)`,
+        title: `Remove :zap (${excerpt(nameIn(d.data) ?? "the element")} is always defined)`,
         kind: lsp.CodeActionKind.QuickFix,
         diagnostics: [d],
         edit: { changes: { [uri]: [{ range: { start: { line: m.start.line, character: m.start.character - 1 }, end: { line: m.end.line, character: m.end.character } }, newText: "" }] } },
@@ -67,7 +70,7 @@ export function lintFixes(session: Session, params: lsp.CodeActionParams): lsp.C
         const col = first + m[1].length;
         const name = m[1].slice(0, -1);
         out.push({
-          title: m[2] ? `Replace the tab after \`${m[1]}\` with a space (metro then defines ${name})` : `Insert a space after \`${m[1]}\` (metro then defines ${name})`,
+          title: m[2] ? `Replace the tab after ${quote(m[1])} with a space (metro then defines ${excerpt(name)})` : `Insert a space after ${quote(m[1])} (metro then defines ${excerpt(name)})`,
           kind: lsp.CodeActionKind.QuickFix,
           diagnostics: [d],
           edit: edit({ start: { line, character: col }, end: { line, character: col + m[2].length } }, " "),
@@ -89,4 +92,10 @@ export function lintFixes(session: Session, params: lsp.CodeActionParams): lsp.C
     }
   }
   return out;
+}
+
+/** The element a diagnostic's `data` names (the server's own data, echoed by the client: anything may come back). */
+function nameIn(data: unknown): string | undefined {
+  const name = (data as DiagnosticData | undefined | null)?.name;
+  return typeof name === "string" ? name : undefined;
 }

@@ -13,6 +13,7 @@ import { location, toLspRange, toLspSeverity } from "./convert";
 import type { MetroTree } from "./session";
 import type { FileIndex } from "../analysis/workspace-index";
 import { EXPANSION_CODES, commandLineNames, judgedSyntaxFinding, treeFindings } from "../analysis/tree-findings";
+import { quote } from "../language";
 
 export const SOURCE = "metro";
 
@@ -144,7 +145,7 @@ function unusedHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
       severity: lsp.DiagnosticSeverity.Hint,
       code: Codes.unused,
       source: SOURCE,
-      message: `unused: no context's run reads \`${d.name}\` (${contexts.length === 1 ? "the only context" : `none of the ${contexts.length} contexts`})`,
+      message: `unused: no context's run reads ${quote(d.name)} (${contexts.length === 1 ? "the only context" : `none of the ${contexts.length} contexts`})`,
       tags: [lsp.DiagnosticTag.Unnecessary],
       data: { name: d.name } satisfies DiagnosticData,
     });
@@ -254,7 +255,7 @@ function zapHints(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
       severity: lsp.DiagnosticSeverity.Hint,
       code: Codes.zapNotNeeded,
       source: SOURCE,
-      message: `\`${r.name}\` is defined and not empty in every context (${contexts.length}), so this :zap never drops anything`,
+      message: `${quote(r.name)} is defined and not empty in every context (${contexts.length}), so this :zap never drops anything`,
       data: { name: r.name } satisfies DiagnosticData,
       tags: [lsp.DiagnosticTag.Unnecessary],
     });

@@ -16,6 +16,7 @@ import { ClientCommands } from "./protocol";
 import { definitionRange } from "./references";
 import type { MetroTree, Session } from "./session";
 import type { ReferenceEntry } from "../analysis/workspace-index";
+import { quote, quotePath } from "../language";
 
 export const HOVER_LINES = 30;
 
@@ -40,15 +41,15 @@ export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover |
       break;
     case "section":
       range = toLspRange(t.section.nameRange);
-      md = [`**[section ${t.section.name}]**: the names below define \`${t.section.name}/NAME\`.`];
+      md = [`**${quote(`[section ${t.section.name}]`, "")}**: the names below define ${quote(`${t.section.name}/NAME`)}.`];
       if (tree.index.definitions(t.section.name).length) md.push("", ...elementHover(tree, t.section.name, null));
       break;
     case "collect": {
       range = toLspRange(t.collect.statement.path.range);
       const exact = expandedCollectPath(tree, t.collect);
       const ctx = tree.contexts.active;
-      md.push(`**collect** \`${t.collect.statement.path.text}\``);
-      if (exact && ctx) md.push("", `${contextHeading(tree, ctx)}: reads \`${rel(tree, exact)}\``);
+      md.push(`**collect** ${quotePath(t.collect.statement.path.text, "`")}`);
+      if (exact && ctx) md.push("", `${contextHeading(tree, ctx)}: reads ${quotePath(rel(tree, exact), "`")}`);
       else {
         const c = tree.index.collectCandidates(t.collect);
         if (c.length) md.push("", "May read: " + c.slice(0, 10).map((f) => "`" + rel(tree, f) + "`").join(", ") + (c.length > 10 ? `, … (${c.length})` : ""));
@@ -120,11 +121,11 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
   const defs = tree.index.definitions(name);
   const md: string[] = [];
   const kind = defs[0]?.statement.kind === "multi" ? "multi-line element" : defs.length ? "element" : "not defined in this tree";
-  md.push(`**\`${name}\`** — ${kind}`);
+  md.push(`**${quote(name)}** — ${kind}`);
   if (defs.length) {
     md.push("");
     for (const d of defs.slice(0, 6)) {
-      md.push(`- ${rel(tree, d.file)}:${d.nameRange.start.line + 1}${d.condition ? ` when \`${d.condition}\`` : ""}`);
+      md.push(`- ${rel(tree, d.file)}:${d.nameRange.start.line + 1}${d.condition ? ` when ${quote(d.condition)}` : ""}`);
     }
     if (defs.length > 6) md.push(`- … ${defs.length - 6} more`);
   }
@@ -147,9 +148,9 @@ function elementHover(tree: MetroTree, name: string, ref: ReferenceEntry | null)
     if (v.value.some((l) => l.trimStart().startsWith("<?python"))) md.push("", "*`<?python` blocks are shown as written: the language server never runs them.*");
   } else md.push(describeOutcome(v, tree.root));
   const zap = ref && ref.modifier === "zap" ? zapOutcome(ctx, name) : null;
-  if (ref && zap?.kind === "fires") md.push("", `\`:zap\` fires here: \`${name}\` is ${zap.because}, so ${zapConsequence(ref.place, ref.element)}.`);
-  if (ref && zap?.kind === "keeps") md.push("", `\`:zap\` does nothing here: \`${name}\` has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`);
-  if (ref && ref.boolean) md.push("", `\`$[${name}?]\` expands to \`${v.kind === "undefined" ? "no" : "yes"}\`.`);
+  if (ref && zap?.kind === "fires") md.push("", `\`:zap\` fires here: ${quote(name)} is ${zap.because}, so ${zapConsequence(ref.place, ref.element)}.`);
+  if (ref && zap?.kind === "keeps") md.push("", `\`:zap\` does nothing here: ${quote(name)} has a value. If it were undefined or empty, ${zapConsequence(ref.place, ref.element)}.`);
+  if (ref && ref.boolean) md.push("", `${quote(`$[${name}?]`)} expands to \`${v.kind === "undefined" ? "no" : "yes"}\`.`);
   return md;
 }
 

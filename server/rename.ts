@@ -12,6 +12,7 @@ import type { Range } from "../language";
 import { pathToUri, toLspRange } from "./convert";
 import { nameOf, targetAt } from "./locate";
 import { referencesOf } from "./references";
+import { quote } from "../language";
 
 export function prepareRename(at: DocumentRequest, params: lsp.PrepareRenameParams): lsp.PrepareRenameResult | null {
   const t = targetAt(at.file, params.position);
@@ -21,7 +22,7 @@ export function prepareRename(at: DocumentRequest, params: lsp.PrepareRenamePara
   // The placeholder is the name as written there: `path` for `path:` under [section profile], `tmp` in `$[:tmp]`.
   if (t.kind === "definition") {
     if (t.def.nameRange.start.offset === t.def.nameRange.end.offset) {
-      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `This is \`${name}\` as \`: value\`: rename [section ${t.def.writtenSection}] instead.`);
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `This is ${quote(name)} as \`: value\`: rename ${quote(`[section ${t.def.writtenSection}]`, "")} instead.`);
     }
     return { range: toLspRange(t.def.nameRange), placeholder: shortName(name, t.def.writtenSection) };
   }
@@ -57,7 +58,7 @@ export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.Works
   if (!t || !oldName || t.kind === "collect") return null;
   const typed = params.newName.trim();
   if (!typed || /[\s\]\[$]/.test(typed) || typed.startsWith(":") || typed.startsWith("/") || typed.endsWith("/") || typed.includes("//")) {
-    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `\`${typed}\` is not a valid element name.`);
+    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `${quote(typed)} is not a valid element name.`);
   }
   const newName = fullNewName(at, t, oldName, typed);
   const edits = new Map<string, lsp.TextEdit[]>();
@@ -69,10 +70,10 @@ export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.Works
   for (const d of at.tree.index.definitions(oldName)) {
     const prefix = d.writtenSection ? d.writtenSection + "/" : "";
     if (d.nameRange.start.offset === d.nameRange.end.offset) {
-      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `\`${oldName}\` is written \`: value\` in ${basename(d.file)}: rename [section ${d.writtenSection}] instead.`);
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `${quote(oldName)} is written \`: value\` in ${basename(d.file)}: rename ${quote(`[section ${d.writtenSection}]`, "")} instead.`);
     }
     if (prefix && !newName.startsWith(prefix)) {
-      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `Cannot leave [section ${d.writtenSection}] (${basename(d.file)}): the new name must start with \`${prefix}\`.`);
+      throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `Cannot leave ${quote(`[section ${d.writtenSection}]`, "")} (${basename(d.file)}): the new name must start with ${quote(prefix)}.`);
     }
     add(d.file, d.nameRange, newName.slice(prefix.length));
   }

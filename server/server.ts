@@ -42,6 +42,8 @@ import {
 import { references } from "./references";
 import { prepareRename, rename } from "./rename";
 import type { DocumentRequest } from "./requests";
+import { anything, clampIn, documentParams, invalidParams, linesOf, Params, type Check } from "./params";
+import { quote } from "../language";
 import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
 import { workspaceSymbols } from "./workspace-symbols";
@@ -50,6 +52,19 @@ export const SERVER_VERSION: string = pkg.version;
 
 /** The method a request that came before `initialize` is turned into (see serverConnectionOptions). */
 const NOT_INITIALIZED = "$/metro/notInitialized";
+/** The method an `initialize` with malformed parameters is turned into: it answers invalid params. */
+const INVALID_INITIALIZE = "$/metro/invalidInitialize";
+
+/** Why the parameters of `initialize` are malformed, or null. */
+function initializeRefusal(params: unknown): string | null {
+  try {
+    Params.initialize(params, "");
+    return null;
+  } catch (e) {
+    if (e instanceof lsp.ResponseError) return e.message;
+    throw e;
+  }
+}
 
 /**
  * Options for the server's connection: a request that comes before
@@ -65,6 +80,12 @@ export function serverConnectionOptions(): lsp.ConnectionOptions {
         if (initializeReceived || !("method" in message)) return next(message);
         const m = message as { id?: number | string | null; method: string };
         if (m.method === "initialize") {
+          // Malformed parameters would fail inside the library before the server sees them.
+          const refusal = initializeRefusal((message as { params?: unknown }).params);
+          if (refusal !== null) {
+            if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: INVALID_INITIALIZE, params: { message: refusal } } as lsp.RequestMessage);
+            return;
+          }
           initializeReceived = true;
           return next(message);
         }
@@ -77,11 +98,13 @@ export function serverConnectionOptions(): lsp.ConnectionOptions {
 
 /** Serves one client on `connection` until it exits. */
 export function startServer(connection: lsp.Connection): Session {
-  const onRequest = <P, R>(type: Request<P, R>, handler: (params: P) => R | Promise<R>) =>
-    connection.onRequest(type.method, (params: unknown) => handler(params as P) as lsp.HandlerResult<R, void>);
+  /** A custom request: its parameters checked by `check` (a malformed one is "invalid params"), then handled. */
+  const onRequest = <P, R, Q>(type: Request<P, R>, check: Check<Q>, handler: (params: Q) => R | Promise<R>) =>
+    connection.onRequest(type.method, (params: unknown) => handler(check(params, "")) as lsp.HandlerResult<R, void>);
   const session = new Session();
+  connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
   connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
-    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: "${p.method}" came before "initialize"`);
+    throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: ${quote(p.method, '"')} came before "initialize"`);
   });
   let hasConfiguration = false;
   let hasConfigurationRegistration = false;
@@ -349,47 +372,71 @@ export function startServer(connection: lsp.Connection): Session {
     }
   }
 
-  /** A request about a document: the handler gets the session, tree, file and token resolved once. */
+  /**
+   * A request about a document: its parameters checked (`params.ts`: a malformed one is
+   * answered "invalid params"), then the handler gets the session, tree, file and token
+   * resolved once; a document outside every tree gets `fallback`.
+   */
   const onDocument =
-    <P extends { textDocument: { uri: string } }, R>(fn: (at: DocumentRequest, params: P) => R, fallback: R) =>
-    (params: P, token: lsp.CancellationToken): Promise<R> =>
+    <P extends { textDocument: { uri: string } }, R>(check: Check<P>, fn: (at: DocumentRequest, params: P) => R, fallback: R) =>
+    (raw: unknown, token: lsp.CancellationToken): Promise<R> =>
       answer(() => {
+        const params = documentParams(session, check, raw);
         const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
         return at ? fn({ session, ...at, uri: params.textDocument.uri, token }, params) : fallback;
       }, fallback);
+  /** A request about a document that needs only the document (also outside a tree). */
+  const withDocument =
+    <P extends { textDocument: { uri: string } }, R>(check: Check<P>, fn: (params: P) => R, fallback: R) =>
+    (raw: unknown): Promise<R> =>
+      answer(() => fn(documentParams(session, check, raw)), fallback);
 
-  connection.onDefinition(onDocument(definition, []));
-  connection.onReferences(onDocument(references, []));
-  connection.onPrepareRename(onDocument(prepareRename, null));
-  connection.onRenameRequest(onDocument(rename, null));
-  connection.onHover(onDocument(hover, null));
-  connection.languages.inlayHint.on(onDocument(inlayHints, []));
+  connection.onDefinition(onDocument(Params.position, definition, []));
+  connection.onReferences(onDocument(Params.references, references, []));
+  connection.onPrepareRename(onDocument(Params.position, prepareRename, null));
+  connection.onRenameRequest(onDocument(Params.rename, rename, null));
+  connection.onHover(onDocument(Params.position, hover, null));
+  connection.languages.inlayHint.on(onDocument(Params.range, inlayHints, []));
   // The lint fixes need only the document (also outside a tree); the others the tree's index.
-  connection.onCodeAction((params, token) =>
+  connection.onCodeAction((raw, token) =>
     answer(() => {
+      const params = documentParams(session, Params.codeAction, raw) as lsp.CodeActionParams;
       const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
       return [...lintFixes(session, params), ...(at ? codeActions({ session, ...at, uri: params.textDocument.uri, token }, params) : [])];
     }, []),
   );
-  connection.onCompletion(onDocument(completion, []));
-  connection.onCompletionResolve((item) => answer(() => elementDocumentation(session, item), item));
-  connection.onDocumentSymbol(onDocument(documentSymbols, []));
-  connection.onWorkspaceSymbol((params) => answer(() => workspaceSymbols(session, params), []));
-  connection.onFoldingRanges(onDocument(foldingRanges, []));
-  connection.onDocumentFormatting((params) => answer(() => formatDocument(session, params), []));
-  connection.onDocumentRangeFormatting((params) => answer(() => formatRange(session, params), []));
-  connection.languages.semanticTokens.on(onDocument(semanticTokens, { data: [] }));
-  connection.onDocumentLinks(onDocument(documentLinks, []));
-  connection.onCodeLens(onDocument(codeLenses, []));
+  connection.onCompletion(onDocument(Params.completion, completion, []));
+  connection.onCompletionResolve((raw) => answer(() => elementDocumentation(session, Params.completionItem(raw, "") as lsp.CompletionItem), raw));
+  connection.onDocumentSymbol(onDocument(Params.textDocument, documentSymbols, []));
+  connection.onWorkspaceSymbol((raw) => answer(() => workspaceSymbols(session, Params.workspaceSymbol(raw, "")), []));
+  connection.onFoldingRanges(onDocument(Params.textDocument, foldingRanges, []));
+  connection.onDocumentFormatting(withDocument(Params.formatting, (p) => formatDocument(session, p), []));
+  connection.onDocumentRangeFormatting(withDocument(Params.rangeFormatting, (p) => formatRange(session, p), []));
+  connection.languages.semanticTokens.on(onDocument(Params.textDocument, semanticTokens, { data: [] }));
+  connection.onDocumentLinks(onDocument(Params.textDocument, documentLinks, []));
+  connection.onCodeLens(onDocument(Params.textDocument, codeLenses, []));
 
-  /** The tree a request is about: by `tree` root, by document URI, or the only/first tree. */
+  /**
+   * The tree a request is about: by `tree` root, by a file in it (`uri`), or the first tree.
+   * A place that holds no tree is a well-formed question whose answer is null (the client
+   * asks with the active editor's file, whatever it is).
+   */
   function treeOf(p: { tree?: string; uri?: string } | undefined): MetroTree | undefined {
     if (p?.tree) return session.trees.get(p.tree) ?? session.treeFor(p.tree);
     if (p?.uri) return session.treeFor(uriToPath(p.uri));
     return session.trees.values().next().value;
   }
 
-  onRequest(ContextsRequest, (p: { tree?: string; uri?: string } | undefined) => {
+  /** The element under `position` in the document at `uri` (a character past its line's end is that end); null for a document the server does not know. */
+  function elementAt(uri: string, position: lsp.Position): { tree: MetroTree; name: string | null } | null {
+    const lines = linesOf(session, uri);
+    const at = lines && session.locate(uri);
+    if (!lines || !at) return null;
+    const t = targetAt(at.file, clampIn(lines, { position }).position!);
+    return { tree: at.tree, name: t ? nameOf(t) : null };
+  }
+
+  onRequest(ContextsRequest, Params.tree, (p) => {
     const trees = p?.tree || p?.uri ? [treeOf(p)].filter((t): t is MetroTree => !!t) : [...session.trees.values()];
     return {
       trees: trees.map((t) => ({
@@ -401,25 +448,24 @@ export function startServer(connection: lsp.Connection): Session {
     };
   });
 
-  onRequest(ContextCandidatesRequest, (p: { tree?: string; uri?: string } | undefined) => {
+  onRequest(ContextCandidatesRequest, Params.tree, (p) => {
     const t = treeOf(p);
     return t ? { root: t.root, ...contextCandidates(t.root, t.index) } : null;
   });
 
-  onRequest(ExpandedValueRequest, (p: { tree?: string; uri?: string; name?: string; position?: lsp.Position }) => {
+  onRequest(ExpandedValueRequest, Params.expandedValue, (p) => {
     let tree = treeOf(p);
     let name = p.name ?? null;
     if (!name && p.uri && p.position) {
-      const at = session.locate(p.uri);
-      const t = at && targetAt(at.file, p.position);
-      tree = at?.tree;
-      name = t ? nameOf(t) : null;
+      const e = elementAt(p.uri, p.position);
+      tree = e?.tree;
+      name = e?.name ?? null;
     }
     if (!tree || !name) return null;
     return { name, ...expandedValueText(tree, name) };
   });
 
-  onRequest(GraphRequest, async (p) => {
+  onRequest(GraphRequest, Params.graph, async (p) => {
     await ready;
     const tree = treeOf(p);
     if (!tree) return null;
@@ -427,9 +473,7 @@ export function startServer(connection: lsp.Connection): Session {
     return answer(() => {
       let key = p.key;
       if (!key && p.uri && p.position) {
-        const at = session.locate(p.uri);
-        const t = at && targetAt(at.file, p.position);
-        key = (t && nameOf(t)) ?? undefined;
+        key = elementAt(p.uri, p.position)?.name ?? undefined;
         if (!key) return null;
       }
       return graphOf(tree, { ...p, key });
@@ -437,7 +481,7 @@ export function startServer(connection: lsp.Connection): Session {
   });
 
   /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */
-  onRequest(SettledRequest, async () => {
+  onRequest(SettledRequest, anything, async () => {
     await ready;
     for (const t of session.trees.values()) await t.contexts.settled();
     await new Promise((r) => setImmediate(r));
@@ -445,7 +489,7 @@ export function startServer(connection: lsp.Connection): Session {
   });
 
   /** Memory of the server process; with `gc`, after a full collection (benchmarks check that memory stays flat). */
-  onRequest(MemoryRequest, (p: { gc?: boolean } | undefined) => {
+  onRequest(MemoryRequest, Params.memory, (p) => {
     if (p?.gc) {
       try {
         v8.setFlagsFromString("--expose-gc");
@@ -457,8 +501,11 @@ export function startServer(connection: lsp.Connection): Session {
     return process.memoryUsage();
   });
 
-  connection.onExecuteCommand((params) => {
-    const arg = (params.arguments?.[0] ?? {}) as { tree?: string; uri?: string; name?: string };
+  connection.onExecuteCommand((raw) => {
+    const params = Params.executeCommand(raw, "");
+    const commands: string[] = Object.values(ServerCommands);
+    if (!commands.includes(params.command)) invalidParams(`unknown command ${quote(params.command, '"')}: the server executes ${commands.join(" and ")}`);
+    const arg: { tree?: string; uri?: string; name?: string } = (params.command === ServerCommands.setActiveContext ? Params.setActiveContext : Params.tree)(params.arguments?.[0], "arguments[0]") ?? {};
     const tree = treeOf(arg);
     if (!tree) return null;
     switch (params.command) {

@@ -13,6 +13,7 @@ import { CONFIG_OPTION, CONTEXTS_OPTION, NO_EXEC_OPTION, contextsFor, formatDiag
 import { TreeDefinitions, addCommandLineHints, contextSources, newTreeCache } from "../command-line-names";
 import { formatSarif } from "../sarif";
 import { commandWorkspace } from "../heap";
+import { quote } from "../../language";
 
 export type CheckFinding = MergedFinding;
 
@@ -168,7 +169,7 @@ Exit codes: 0 no errors, 1 an error (or, with --strict, a warning), 2 usage.`,
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "text";
-    if (format !== "text" && format !== "json" && format !== "sarif") throw new UsageError(`--format must be text, json or sarif, not "${format}"`);
+    if (format !== "text" && format !== "json" && format !== "sarif") throw new UsageError(`--format must be text, json or sarif, not ${quote(format, '"')}`);
     const specs = contextsFor(args);
     const findings = checkAll(specs);
     if (format === "json") process.stdout.write(JSON.stringify(findings, null, 1) + "\n");

@@ -7,6 +7,7 @@ import { contextLabel } from "../../analysis/contexts-file";
 import { UsageError, optionValue } from "../args";
 import { CONFIG_OPTION, CONTEXTS_OPTION, contextsFor, type Command } from "../command";
 import { commandWorkspace } from "../heap";
+import { excerptList, quote } from "../../language";
 
 const FORMATS = ["dot", "svg", "json"];
 
@@ -38,16 +39,16 @@ an SVG cannot be laid out (a chain of thousands of files), 2 usage.`,
   maxPositional: 0,
   run(args) {
     const format = optionValue(args, "--format") ?? "dot";
-    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not "${format}"`);
+    if (!FORMATS.includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not ${quote(format, '"')}`);
     const contexts = contextsFor(args);
     const wanted = optionValue(args, "--context");
     const chosen = wanted === undefined ? contexts[0] : contexts.find((c) => c.name === wanted || contextLabel(c.args, c.config) === wanted);
-    if (!chosen) throw new UsageError(`no context named "${wanted}"; the contexts are: ${contexts.map((c) => JSON.stringify(c.name || contextLabel(c.args, c.config))).join(", ")}`);
+    if (!chosen) throw new UsageError(`no context named ${quote(String(wanted), '"')}; the contexts are: ${excerptList(contexts.map((c) => JSON.stringify(c.name || contextLabel(c.args, c.config))))}`);
     const key = optionValue(args, "--key");
     const ctx = evaluateContext({ config: chosen.config, args: chosen.args }, { allowExec: false, trackReferences: key !== undefined, workspace: commandWorkspace() });
     const graph = key === undefined ? collectGraph(ctx) : keyGraph(ctx, key);
     if (key !== undefined && graph.edges.length === 0 && ctx.definitions(key).length === 0 && !ctx.has(key)) {
-      process.stderr.write(`metro-engine: "${key}" is not defined in this context and no value uses it\n`);
+      process.stderr.write(`metro-engine: ${quote(String(key), '"')} is not defined in this context and no value uses it\n`);
       return 1;
     }
     if (format === "json") process.stdout.write(JSON.stringify(graph, null, 1) + "\n");

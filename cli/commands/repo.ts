@@ -9,16 +9,17 @@ import { parseMoment } from "../../engine/buildrepo/python-semantics";
 import { describeFsError } from "../../engine/files";
 import { UsageError, optionValue, suggestion } from "../args";
 import { CONFIG_OPTION, JSON_OPTION, NO_EXEC_OPTION, requireConfigFile, type Command } from "../command";
+import { quote, quotePath } from "../../language";
 
 const FORMATS: PlanFormat[] = ["text", "json", "github-matrix", "gitlab"];
 
 function requireFile(path: string, what: string): string {
   const abs = resolve(path);
   try {
-    if (!statSync(abs).isFile()) throw new UsageError(`${what} "${path}" is not a regular file`);
+    if (!statSync(abs).isFile()) throw new UsageError(`${what} ${quotePath(path)} is not a regular file`);
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(`${what} "${path}" ${describeFsError(e as NodeJS.ErrnoException)}`);
+    throw new UsageError(`${what} ${quotePath(path)} ${describeFsError(e as NodeJS.ErrnoException)}`);
   }
   return abs;
 }
@@ -63,17 +64,17 @@ Examples:
     if (command === undefined) throw new UsageError(`repo needs a COMMAND: ${REPO_COMMANDS.join(", ")}`);
     if (Object.keys(args.pairs).length) throw new UsageError("repo takes no KEY: VALUE arguments");
     const format = optionValue(args, "--format") ?? "text";
-    if (!FORMATS.includes(format as PlanFormat)) throw new UsageError(`--format must be ${FORMATS.join(", ")}, not "${format}"`);
+    if (!FORMATS.includes(format as PlanFormat)) throw new UsageError(`--format must be ${FORMATS.join(", ")}, not ${quote(format, '"')}`);
     if (args.options.has("--format") && command !== "plan") throw new UsageError("--format is for repo plan");
     const todayText = optionValue(args, "--today");
     const today = todayText === undefined ? undefined : parseMoment(todayText);
-    if (today === null) throw new UsageError(`--today "${todayText}" is not a date: give "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"`);
+    if (today === null) throw new UsageError(`--today ${quote(String(todayText), '"')} is not a date: give "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"`);
     const given = optionValue(args, "--buildbot");
     const buildbot = requireFile(given ?? join(homedir(), ".buildbot"), given ? "buildbot file" : "no --buildbot given and");
     const config = requireConfigFile(optionValue(args, "--config") ?? join(homedir(), ".metro"), args.options.has("--config"));
     if (!(REPO_COMMANDS as readonly string[]).includes(command)) {
       const near = suggestion(command, REPO_COMMANDS);
-      process.stderr.write(`metro-engine repo: unknown command "${command}"${near ? `; did you mean "${near}"?` : ""} (commands: ${REPO_COMMANDS.join(", ")})\n`);
+      process.stderr.write(`metro-engine repo: unknown command ${quote(command, '"')}${near ? `; did you mean "${near}"?` : ""} (commands: ${REPO_COMMANDS.join(", ")})\n`);
     }
     return runRepo({
       command,

@@ -5,6 +5,7 @@
 
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { excerptPath } from "../../language";
 
 function hasMagic(part: string): boolean {
   return /[*?[]/.test(part);
@@ -87,7 +88,7 @@ const COMPRESSED = [".tar.xz", ".tar.gz", ".tar.bz2"];
 export function findRequiredFile(key: string, pattern: string, known?: Map<string, boolean>): RequiredFile {
   const matches = glob(pattern, known);
   if (matches.length > 1) {
-    return { ok: false, key, pattern, problem: `${key} (${pattern}) matches ${matches.length} files; exactly one is required` };
+    return { ok: false, key, pattern, problem: `${key} (${excerptPath(pattern)}) matches ${matches.length} files; exactly one is required` };
   }
   if (matches.length === 1) return { ok: true, key, pattern, path: matches[0]!, uncompressed: false };
   const ending = COMPRESSED.find((e) => pattern.endsWith(e));
@@ -96,5 +97,5 @@ export function findRequiredFile(key: string, pattern: string, known?: Map<strin
     const found = glob(plain, known);
     if (found.length === 1) return { ok: true, key, pattern, path: found[0]!, uncompressed: true };
   }
-  return { ok: false, key, pattern, problem: `required file ${pattern} (${key}) not found` };
+  return { ok: false, key, pattern, problem: `required file ${excerptPath(pattern)} (${key}) not found` };
 }

@@ -13,6 +13,7 @@
 // Every failure is a GuardedFsError whose message names the file.
 
 import { reasonOf } from "../system-errors";
+import { excerptPath } from "../../language";
 import { spawnSync } from "node:child_process";
 import { closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync, readSync, readlinkSync, renameSync, unlinkSync, writeSync, type Stats } from "node:fs";
 import { basename, dirname, isAbsolute, join, normalize, sep } from "node:path";
@@ -38,7 +39,7 @@ function lstatOrNull(path: string): Stats | null {
     return lstatSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new GuardedFsError(`cannot inspect ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot inspect ${excerptPath(path)}: ${errnoText(error)}`);
   }
 }
 
@@ -85,7 +86,7 @@ function componentsBelow(path: string, root: string): string[] {
 
 function checkAbsolute(path: string, what: string): void {
   if (!isAbsolute(path) || normalize(path) !== path || (path.length > 1 && path.endsWith("/"))) {
-    throw new GuardedFsError(`${what} ${path || "(empty)"} is not an absolute, normalised path`);
+    throw new GuardedFsError(`${what} ${path ? excerptPath(path) : "(empty)"} is not an absolute, normalised path`);
   }
 }
 
@@ -102,10 +103,10 @@ export function assertNoLinks(path: string, root: string, what = "path"): void {
     if (st === null) return;
     const where = parts[i] === path ? path : `${parts[i]} (on the way to ${path})`;
     if (st.isSymbolicLink()) {
-      throw new GuardedFsError(`${where} is a symbolic link${linkTarget(parts[i]!)}; the builder never follows links it did not make (remove the link)`);
+      throw new GuardedFsError(`${excerptPath(where)} is a symbolic link${linkTarget(parts[i]!)}; the builder never follows links it did not make (remove the link)`);
     }
     if (i < parts.length - 1 && !st.isDirectory()) {
-      throw new GuardedFsError(`${where} is ${kindOf(st)}, not a directory`);
+      throw new GuardedFsError(`${excerptPath(where)} is ${kindOf(st)}, not a directory`);
     }
   }
 }
@@ -129,7 +130,7 @@ export function ensureDir(dir: string, root: string, options: DirOptions = {}): 
     try {
       mkdirSync(root, { recursive: true, mode: 0o755 });
     } catch (error) {
-      throw new GuardedFsError(`cannot create ${root}: ${errnoText(error)}`);
+      throw new GuardedFsError(`cannot create ${excerptPath(root)}: ${errnoText(error)}`);
     }
   }
   const parts = componentsBelow(dir, root);
@@ -141,17 +142,17 @@ export function ensureDir(dir: string, root: string, options: DirOptions = {}): 
       try {
         mkdirSync(part, { mode: options.mode ?? 0o755 });
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new GuardedFsError(`cannot create the directory ${part}: ${errnoText(error)}`);
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw new GuardedFsError(`cannot create the directory ${excerptPath(part)}: ${errnoText(error)}`);
       }
       st = lstatOrNull(part);
       if (st && st.isDirectory() && isLast && options.last) applyToDirectory(part, options.last);
     }
     const where = part === dir ? dir : `${part} (on the way to ${dir})`;
-    if (st === null) throw new GuardedFsError(`cannot create the directory ${where}: it vanished`);
+    if (st === null) throw new GuardedFsError(`cannot create the directory ${excerptPath(where)}: it vanished`);
     if (st.isSymbolicLink()) {
-      throw new GuardedFsError(`${where} is a symbolic link${linkTarget(part)}; the builder never follows links it did not make (remove the link)`);
+      throw new GuardedFsError(`${excerptPath(where)} is a symbolic link${linkTarget(part)}; the builder never follows links it did not make (remove the link)`);
     }
-    if (!st.isDirectory()) throw new GuardedFsError(`${where} is ${kindOf(st)}, not a directory`);
+    if (!st.isDirectory()) throw new GuardedFsError(`${excerptPath(where)} is ${kindOf(st)}, not a directory`);
   }
 }
 
@@ -160,13 +161,13 @@ function applyToDirectory(path: string, how: { uid?: number; gid?: number; mode?
   try {
     fd = openSync(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
   } catch (error) {
-    throw new GuardedFsError(`cannot open the directory ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot open the directory ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
     if (how.uid !== undefined || how.gid !== undefined) fchownSync(fd, how.uid ?? -1, how.gid ?? -1);
     if (how.mode !== undefined) fchmodSync(fd, how.mode);
   } catch (error) {
-    throw new GuardedFsError(`cannot set the owner or mode of ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot set the owner or mode of ${excerptPath(path)}: ${errnoText(error)}`);
   } finally {
     closeSync(fd);
   }
@@ -176,8 +177,8 @@ function applyToDirectory(path: string, how: { uid?: number; gid?: number; mode?
 export function assertRegularOrMissing(path: string, what: string): void {
   const st = lstatOrNull(path);
   if (st === null || st.isFile()) return;
-  if (st.isSymbolicLink()) throw new GuardedFsError(`refusing to write ${what} ${path}: it is a symbolic link; the builder never follows links it did not make (remove the link)`);
-  throw new GuardedFsError(`refusing to write ${what} ${path}: it is ${kindOf(st)}, not a regular file`);
+  if (st.isSymbolicLink()) throw new GuardedFsError(`refusing to write ${what} ${excerptPath(path)}: it is a symbolic link; the builder never follows links it did not make (remove the link)`);
+  throw new GuardedFsError(`refusing to write ${what} ${excerptPath(path)}: it is ${kindOf(st)}, not a regular file`);
 }
 
 function writeAll(fd: number, data: Buffer): void {
@@ -212,7 +213,7 @@ export function writeFileGuarded(path: string, root: string, text: string, optio
     }
     fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, options.mode ?? 0o644);
   } catch (error) {
-    throw new GuardedFsError(`cannot write ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
     writeAll(fd, Buffer.from(text, "utf8"));
@@ -226,7 +227,7 @@ export function writeFileGuarded(path: string, root: string, text: string, optio
     } catch {
       // already gone
     }
-    throw new GuardedFsError(`cannot write ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
 }
 
@@ -238,7 +239,7 @@ export function createExclusive(path: string, root: string, text: string, what: 
     fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new GuardedFsError(`cannot create ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot create ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
     writeAll(fd, Buffer.from(text, "utf8"));
@@ -250,7 +251,7 @@ export function createExclusive(path: string, root: string, text: string, what: 
     } catch {
       // already gone
     }
-    throw new GuardedFsError(`cannot write ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   return true;
 }
@@ -268,19 +269,19 @@ export function openForAppend(path: string, root: string, options: { truncate: b
     // O_NONBLOCK: a FIFO swapped in after the check must not hang the build (the fstat below refuses it).
     fd = openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644);
   } catch (error) {
-    throw new GuardedFsError(`cannot open ${options.what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot open ${options.what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new GuardedFsError(`refusing to write ${options.what} ${path}: it is not a regular file`);
+    if (!st.isFile()) throw new GuardedFsError(`refusing to write ${options.what} ${excerptPath(path)}: it is not a regular file`);
     // A hard link planted in a shared mirror would make the append (and the chown) reach another file.
-    if (st.nlink > 1) throw new GuardedFsError(`refusing to write ${options.what} ${path}: it has ${st.nlink - 1} other hard link(s); remove it`);
+    if (st.nlink > 1) throw new GuardedFsError(`refusing to write ${options.what} ${excerptPath(path)}: it has ${st.nlink - 1} other hard link(s); remove it`);
     if (options.truncate) ftruncateSync(fd, 0);
     if (options.uid !== undefined || options.gid !== undefined) fchownSync(fd, options.uid ?? -1, options.gid ?? -1);
   } catch (error) {
     closeSync(fd);
     if (error instanceof GuardedFsError) throw error;
-    throw new GuardedFsError(`cannot prepare ${options.what} ${path} (truncate, owner): ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot prepare ${options.what} ${excerptPath(path)} (truncate, owner): ${errnoText(error)}`);
   }
   return fd;
 }
@@ -293,12 +294,12 @@ export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20):
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    if (code === "ELOOP") throw new GuardedFsError(`refusing to read ${what} ${path}: it is a symbolic link; the builder never follows links it did not make (remove the link)`);
-    throw new GuardedFsError(`cannot read ${what} ${path}: ${errnoText(error)}`);
+    if (code === "ELOOP") throw new GuardedFsError(`refusing to read ${what} ${excerptPath(path)}: it is a symbolic link; the builder never follows links it did not make (remove the link)`);
+    throw new GuardedFsError(`cannot read ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new GuardedFsError(`refusing to read ${what} ${path}: it is ${st.isDirectory() ? "a directory" : "not a regular file"}`);
+    if (!st.isFile()) throw new GuardedFsError(`refusing to read ${what} ${excerptPath(path)}: it is ${st.isDirectory() ? "a directory" : "not a regular file"}`);
     const size = Math.min(st.size, maxBytes);
     const buf = Buffer.alloc(size);
     let off = 0;
@@ -318,12 +319,12 @@ export function unlinkGuarded(path: string, root: string, what: string): boolean
   assertNoLinks(dirname(path), root, what);
   const st = lstatOrNull(path);
   if (st === null) return false;
-  if (st.isDirectory()) throw new GuardedFsError(`refusing to remove ${what} ${path}: it is a directory`);
+  if (st.isDirectory()) throw new GuardedFsError(`refusing to remove ${what} ${excerptPath(path)}: it is a directory`);
   try {
     unlinkSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw new GuardedFsError(`cannot remove ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot remove ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   return true;
 }
@@ -333,7 +334,7 @@ export function writeToFd(fd: number, text: string, path: string, what: string):
   try {
     writeAll(fd, Buffer.from(text, "utf8"));
   } catch (error) {
-    throw new GuardedFsError(`cannot write ${what} ${path}: ${errnoText(error)}`);
+    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
 }
 

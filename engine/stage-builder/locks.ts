@@ -14,6 +14,7 @@ import { describeError } from "../system-errors";
 import { lstatSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { GuardedFsError, createExclusive, ensureDir, readFileGuarded, unlinkGuarded, writeFileGuarded } from "./guarded-fs";
+import { excerptPath, quote } from "../../language";
 
 /** Another live build holds a lock: exit code 3. */
 export class LockHeldError extends Error {
@@ -67,11 +68,11 @@ export function inspectLock(path: string): LockState {
     st = lstatSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { state: "free" };
-    throw new GuardedFsError(`cannot inspect the lock ${path}: ${describeError(error)}`);
+    throw new GuardedFsError(`cannot inspect the lock ${excerptPath(path)}: ${describeError(error)}`);
   }
-  if (st.isSymbolicLink()) throw new GuardedFsError(`the lock ${path} is a symbolic link; the builder never follows links it did not make (remove the link)`);
-  if (st.isDirectory()) throw new GuardedFsError(`the lock ${path} is a directory, not a lock file; remove it (rmdir ${path}) if no build is running`);
-  if (!st.isFile()) throw new GuardedFsError(`the lock ${path} is not a regular file; remove it if no build is running`);
+  if (st.isSymbolicLink()) throw new GuardedFsError(`the lock ${excerptPath(path)} is a symbolic link; the builder never follows links it did not make (remove the link)`);
+  if (st.isDirectory()) throw new GuardedFsError(`the lock ${excerptPath(path)} is a directory, not a lock file; remove it (rmdir ${excerptPath(path)}) if no build is running`);
+  if (!st.isFile()) throw new GuardedFsError(`the lock ${excerptPath(path)} is not a regular file; remove it if no build is running`);
   const text = readFileGuarded(path, "the lock");
   if (text === null) return { state: "free" };
   const pid = /^\s*\d+\s*$/.test(text) ? Number(text.trim()) : NaN;
@@ -79,7 +80,7 @@ export function inspectLock(path: string): LockState {
   if (pid === process.pid) return { state: "stale", pid, why: "it holds this build's own PID" };
   if (!isAlive(pid)) return { state: "stale", pid, why: `PID ${pid} is not running` };
   const proc = describeBuildProcess(pid);
-  if (proc && !proc.build) return { state: "stale", pid, why: `PID ${pid} is running but is not a build (it is "${proc.command}"); the PID was reused` };
+  if (proc && !proc.build) return { state: "stale", pid, why: `PID ${pid} is running but is not a build (it is ${quote(proc.command, '"')}); the PID was reused` };
   return { state: "held", pid };
 }
 

@@ -17,6 +17,7 @@ import { join, resolve, sep } from "node:path";
 import { describeError } from "../system-errors";
 import { SafetyError, checkedDir, type CheckedDir } from "./paths";
 import { ensureDir, isBelow } from "./guarded-fs";
+import { excerptPath } from "../../language";
 
 export { SafetyError };
 
@@ -99,7 +100,7 @@ export function unmountBelow(dir: CheckedDir, log: (line: string) => void, befor
     beforeRetry?.();
   }
   const left = mountsBelow(dir);
-  if (left.length) throw new SafetyError(`these mounts below ${dir} could not be unmounted: ${left.join(", ")}`);
+  if (left.length) throw new SafetyError(`these mounts below ${excerptPath(dir)} could not be unmounted: ${left.join(", ")}`);
 }
 
 /**
@@ -112,11 +113,11 @@ export function safeRemove(path: string, tmpRoot: string, what: string, log: (li
   if (!existsSync(target)) return;
   unmountBelow(target, log, beforeRetry ? () => beforeRetry(target) : undefined);
   const left = mountsBelow(target);
-  if (left.length) throw new SafetyError(`refusing to delete ${target}: still mounted: ${left.join(", ")}`);
+  if (left.length) throw new SafetyError(`refusing to delete ${excerptPath(target)}: still mounted: ${left.join(", ")}`);
   checkedDir(path, tmpRoot, what);
   // --one-file-system: even if a mount appeared after our check, rm does not descend into it.
   const r = run("rm", ["-rf", "--one-file-system", "--", target]);
-  if (!r.ok || existsSync(target)) throw new SafetyError(`could not remove ${target}: ${r.message}`);
+  if (!r.ok || existsSync(target)) throw new SafetyError(`could not remove ${excerptPath(target)}: ${r.message}`);
 }
 
 export interface BindMount {
@@ -140,7 +141,7 @@ export function bindChroot(work: CheckedDir, tmp: string, caches: BindMount[], l
     try {
       ensureDir(point, work);
     } catch (error) {
-      throw new SafetyError(`refusing to mount at ${point}: ${(error as Error).message}`);
+      throw new SafetyError(`refusing to mount at ${excerptPath(point)}: ${(error as Error).message}`);
     }
     return point;
   };

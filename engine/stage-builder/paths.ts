@@ -14,6 +14,7 @@ import { dirname, isAbsolute, normalize } from "node:path";
 import { ConfigError, type Settings } from "./settings";
 import type { TargetFacts } from "./targets";
 import { GuardedFsError, assertNoLinks, isBelow } from "./guarded-fs";
+import { EXCERPT_PATH_CHARS, excerptPath, quoteJson, quotePath } from "../../language";
 
 /** A path refused at the moment the builder would act on it (a link on the way, a path that moved). */
 export class SafetyError extends Error {
@@ -27,26 +28,31 @@ declare const checked: unique symbol;
 /** A directory that passed `checkedDir`: the only kind of path processes are killed in, unmounted below or deleted. */
 export type CheckedDir = string & { readonly [checked]: true };
 
+/** Linux's PATH_MAX: the bytes of a path, its terminating NUL included. */
+const PATH_MAX = 4096;
+
 /** Characters a path may hold when it is pasted into a shell script unquoted. */
 const PLAIN = /^[A-Za-z0-9._+,:@%/=~-]*$/;
 
 /** Refuses white space and shell metacharacters in a path that steps use unquoted. */
 export function checkPlainPath(key: string, value: string): void {
+  // Longer than Linux takes (PATH_MAX, 4,096 bytes with its terminating NUL): every use would fail, each message naming it whole.
+  if (value.length >= PATH_MAX) throw new ConfigError(`${key} is ${quotePath(value)}, longer than the ${(PATH_MAX - 1).toLocaleString("en-US")} characters Linux takes in a path`, key);
   if (PLAIN.test(value)) return;
   const bad = [...value].find((c) => !PLAIN.test(c))!;
   const at = value.indexOf(bad) + 1;
   const what = /\s/.test(bad) ? "white space" : bad.charCodeAt(0) < 32 || bad.charCodeAt(0) === 127 ? "a control character" : `the shell metacharacter ${JSON.stringify(bad)}`;
   throw new ConfigError(
-    `${key} is ${JSON.stringify(value)}, which contains ${what} (character ${at}); step scripts use this path unquoted, so it may only hold letters, digits and . _ + , : @ % / = ~ -`,
+    `${key} is ${quoteJson(value, EXCERPT_PATH_CHARS)}, which contains ${what} (character ${at}); step scripts use this path unquoted, so it may only hold letters, digits and . _ + , : @ % / = ~ -`,
     key,
   );
 }
 
 function checkShape(key: string, path: string): void {
   if (!path || !path.trim()) throw new ConfigError(`${key} is empty; it must be an absolute path`, key);
-  if (!isAbsolute(path)) throw new ConfigError(`${key} is ${JSON.stringify(path)}, not an absolute path`, key);
+  if (!isAbsolute(path)) throw new ConfigError(`${key} is ${quotePath(path)}, not an absolute path`, key);
   if (normalize(path) !== path || (path.length > 1 && path.endsWith("/"))) {
-    throw new ConfigError(`${key} is ${JSON.stringify(path)}, which is not normalised (write it as ${normalize(path).replace(/(.)\/$/, "$1")})`, key);
+    throw new ConfigError(`${key} is ${quotePath(path)}, which is not normalised (write it as ${excerptPath(normalize(path).replace(/(.)\/$/, "$1"))})`, key);
   }
   if (path === "/") throw new ConfigError(`${key} is /; the builder never acts on the root directory`, key);
 }
@@ -87,7 +93,7 @@ export function checkInsideTmpShape(key: string, path: string, tmp: string): voi
   checkShape(key, path);
   checkPlainPath(key, path);
   if (!isBelow(path, tmp)) {
-    throw new ConfigError(`${key} is ${path}, which is not inside path/tmp (${tmp}); the builder only cleans, unmounts and kills inside path/tmp`, key);
+    throw new ConfigError(`${key} is ${excerptPath(path)}, which is not inside path/tmp (${tmp}); the builder only cleans, unmounts and kills inside path/tmp`, key);
   }
 }
 

@@ -3,6 +3,7 @@
 // walk the same list, so what a dry run prints is what a build does.
 
 import { ConfigError, type Settings } from "./settings";
+import { quote } from "../../language";
 
 export type TargetClass = "stage" | "chroot" | "snapshot";
 export const TARGET_CLASSES: readonly TargetClass[] = ["stage", "chroot", "snapshot"];
@@ -25,7 +26,7 @@ export function targetClass(settings: Settings): TargetClass {
   const name = settings.str("target/class");
   if ((TARGET_CLASSES as readonly string[]).includes(name)) return name as TargetClass;
   throw new ConfigError(
-    `${settings.label}: target/class is "${name}", which this builder cannot run (known classes: ${TARGET_CLASSES.join(", ")})`,
+    `${settings.label}: target/class is ${quote(name, '"')}, which this builder cannot run (known classes: ${TARGET_CLASSES.join(", ")})`,
     "target/class",
   );
 }

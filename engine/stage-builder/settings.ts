@@ -8,6 +8,7 @@
 
 import { describeError } from "../system-errors";
 import { evaluateContext, type EvaluatedContext, type MetroValue } from "../evaluate";
+import { excerpt } from "../../language";
 
 /** A problem with the configuration (not with the build itself): exit code 2. */
 export class ConfigError extends Error {
@@ -24,7 +25,7 @@ export interface ContextArgs {
 
 function describeArgs(args: Record<string, string>): string {
   const target = args["target"];
-  return target === undefined ? "" : ` (target ${target})`;
+  return target === undefined ? "" : ` (target ${excerpt(target)})`;
 }
 
 export class Settings {
@@ -70,7 +71,7 @@ export class Settings {
       const element = (error as { site?: { element?: string | null } }).site?.element ?? key;
       const where = this.definedAt(element) ?? this.definedAt(key) ?? this.label;
       const via = element !== key ? ` (while expanding ${key})` : "";
-      throw new ConfigError(`${where}: ${element}: ${messageOf(error)}${via}${this.spec.args["target"] ? ` [target ${this.spec.args["target"]}]` : ""}`, key);
+      throw new ConfigError(`${where}: ${element}: ${messageOf(error)}${via}${this.spec.args["target"] ? ` [target ${excerpt(this.spec.args["target"])}]` : ""}`, key);
     }
   }
 

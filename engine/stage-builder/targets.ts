@@ -9,6 +9,7 @@ import { ConfigError, type Settings } from "./settings";
 import { isOfficial, targetClass, type TargetClass } from "./plan";
 import type { BindMount } from "./mounts";
 import { hostArch, NATIVE_SUPPORT } from "./processes";
+import { excerpt, excerptPath } from "../../language";
 
 /** metro's target list: `multi/targets` plus `multi/extras` when `multi` is `yes`, else `target`. */
 export function selectTargets(initial: Settings): string[] {
@@ -77,7 +78,7 @@ export function targetFacts(settings: Settings, name: string): TargetFacts {
 
   let skip: string | null = null;
   if (official) {
-    if (existsSync(output) && !options.includes("replace")) skip = `${output} already exists (add replace to metro/options to rebuild)`;
+    if (existsSync(output) && !options.includes("replace")) skip = `${excerptPath(output)} already exists (add replace to metro/options to rebuild)`;
   } else if (targetPath && existsSync(join(targetPath, "status"))) {
     skip = `${join(targetPath, "status")} exists (this QA build already ran)`;
   }
@@ -139,6 +140,6 @@ function chrootCommand(settings: Settings): { command: string[]; problem: string
   if (helper) return { command: [...command, helper], problem: null };
   return {
     command: [...command, "fchroot-simple"],
-    problem: `target/arch_desc ${targetArch} does not run natively on a ${host} host; install fchroot (fchroot-simple in /usr/bin or /root/fchroot/bin)`,
+    problem: `target/arch_desc ${excerpt(targetArch)} does not run natively on a ${host} host; install fchroot (fchroot-simple in /usr/bin or /root/fchroot/bin)`,
   };
 }

@@ -10,7 +10,7 @@
 // way metro's run would fail there. `check`, the language server and the dry
 // run's verdict all judge a context through it.
 
-import type { Range } from "../../language";
+import { excerpt, excerptList, quote, type Range } from "../../language";
 import { EvaluationError } from "../errors";
 import type { EvaluatedContext, MetroValue } from "../evaluate";
 import { CACHES, parseTargetList } from "./targets";
@@ -107,7 +107,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     record(ctx, read);
     try {
       if (!ctx.has(key)) {
-        fail(ctx, read, "metro/undefined-element", `"${key}" is not defined`);
+        fail(ctx, read, "metro/undefined-element", `${quote(key, '"')} is not defined`);
         return undefined;
       }
       return ctx.get(key);
@@ -171,7 +171,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     if (clsName === undefined) continue;
     if (!(TARGET_CLASSES as readonly string[]).includes(clsName)) {
       const read: RunRead = { key: "target/class", kind: "value", target: name };
-      fail(ctx, read, "metro/unknown-target-class", `target/class is "${clsName}": no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
+      fail(ctx, read, "metro/unknown-target-class", `target/class is ${quote(clsName, '"')}: no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
       continue;
     }
     const cls = clsName as TargetClass;
@@ -181,7 +181,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       for (const cache of CACHES) {
         if (cache.option !== null) continue; // metro's classes enable only the package cache
         if (!has(cache.key)) {
-          fail(ctx, { key: cache.key, kind: "presence", target: name }, "metro/undefined-element", `"${cache.key}" is not defined (metro requires it for cache/package support)`);
+          fail(ctx, { key: cache.key, kind: "presence", target: name }, "metro/undefined-element", `${quote(cache.key, '"')} is not defined (metro requires it for cache/package support)`);
         } else v(cache.key);
       }
     }
@@ -216,14 +216,14 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       const read: RunRead = { key: action.key, kind: "step", target: name };
       if (!has(action.key)) {
         if (action.optional) continue;
-        fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key '${action.key}' not found (target ${name}, class ${cls}, needs the step ${action.key})`, null, targetFile(ctx, name));
+        fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key ${quote(action.key, "'")} not found (target ${excerpt(name)}, class ${excerpt(cls)}, needs the step ${excerpt(action.key)})`, null, targetFile(ctx, name));
         continue;
       }
       const multiLine = isMultiLine(ctx, action.key, name);
       if (multiLine === undefined) continue;
       if (!multiLine) {
         const def = ctx.definitions(action.key)[0];
-        fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key '${action.key}' is not a multi-line element (a step must be written [ ... ])`, null,
+        fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key ${quote(action.key, "'")} is not a multi-line element (a step must be written [ ... ])`, null,
           def ? { file: def.file, range: def.statement.name.range } : undefined);
         continue;
       }
@@ -251,7 +251,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   }
   for (const f of failures) f.chain = chainTo(f.context, f.read.key, f.error?.site.element ?? null);
   const names = [...new Set(list)];
-  return { targets, required, reads, failures, used, label: `the ${names.length ? names.join("+") : "(no target)"} run` };
+  return { targets, required, reads, failures, used, label: `the ${names.length ? excerptList(names, "+") : "(no target)"} run` };
 }
 
 /** A step the run executes; its script is made when asked for (a check of hundreds of contexts never asks). */
