@@ -111,6 +111,16 @@ export class ContextManager extends Emitter<ContextEvents> {
   /** Restarts a pump that waits for the end of a pause. */
   private wake: (() => void) | null = null;
 
+  /**
+   * Set by the editor layer: true while edits are still coming in, and then
+   * `resume` is called once they stop. Evaluation waits meanwhile: an
+   * evaluation of a text that the next edit replaces is wasted.
+   */
+  editing: ((resume: () => void) => boolean) | null = null;
+
+  /** Evaluations run so far (the server reports it: a test sees that a burst of edits cost one). */
+  evaluations = 0;
+
   /** `metro-contexts.json` at the tree root. */
   get contextsFile(): string {
     return join(this.root, CONTEXTS_FILE);
@@ -235,6 +245,12 @@ export class ContextManager extends Emitter<ContextEvents> {
     return this.running || this.queue.size > 0;
   }
 
+  /** Whether the active context (if any) is evaluated for the current texts. */
+  get activeFresh(): boolean {
+    const a = this.active;
+    return !a || !a.stale;
+  }
+
   private affectedFiles(): Set<string> {
     const out = new Set<string>();
     for (const c of this.contexts) {
@@ -263,6 +279,7 @@ export class ContextManager extends Emitter<ContextEvents> {
         this.running = false;
         return;
       }
+      if (this.editing?.(() => setImmediate(step))) return;
       const started = performance.now();
       // The first slices are short so the edited file's fresh diagnostics get written out quickly.
       const budget = turns++ < 4 ? STEP_BUDGET_MS : 4 * STEP_BUDGET_MS;
@@ -311,6 +328,7 @@ export class ContextManager extends Emitter<ContextEvents> {
   private pendingFiles = new Set<string>();
 
   private evaluate(c: ContextState): void {
+    this.evaluations++;
     for (const d of c.diagnostics) this.pendingFiles.add(d.file);
     for (const f of c.reads) this.pendingFiles.add(f);
     const reads = new Set<string>();

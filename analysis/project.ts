@@ -91,6 +91,14 @@ export class Project extends Emitter<ProjectEvents> {
     super();
   }
 
+  /**
+   * Whether edits are still coming in (the editor layer knows): evaluations
+   * wait, and `resume` is called once they stop. None by default.
+   */
+  protected editing(_resume: () => void): boolean {
+    return false;
+  }
+
   /** Trees found but not opened because MAX_TREES were open (the server says so once). */
   treesNotOpened = 0;
 
@@ -117,6 +125,7 @@ export class Project extends Emitter<ProjectEvents> {
     tree.scanMs = performance.now() - started;
     tree.contexts.on("evaluated", (files) => this.contextsEvaluated(tree, files));
     tree.contexts.on("progress", (files) => this.emit("activeFresh", files));
+    tree.contexts.editing = (resume) => this.editing(resume);
     const preferred = this.preferredActive[root];
     if (typeof preferred === "string") tree.contexts.preferredName = preferred;
     tree.contexts.configure(this.contextSetting);

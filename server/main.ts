@@ -4,6 +4,7 @@ import { format } from "node:util";
 import * as lsp from "vscode-languageserver/node";
 import { SERVER_VERSION, serverConnectionOptions, startServer } from "./server";
 import { FramingGuard } from "./stdio-guard";
+import { EditBurst } from "./edit-burst";
 import { keepYoungGenerationSmall } from "../engine/heap";
 
 if (process.argv.includes("--version")) {
@@ -29,9 +30,11 @@ function framingViolation(message: string): never {
 // Over stdio (the documented transport) the client's bytes pass the framing guard first;
 // other transports the library offers (--node-ipc, --socket, --pipe) are left as they are.
 const otherTransport = process.argv.some((a) => a === "--node-ipc" || a.startsWith("--socket") || a.startsWith("--pipe"));
+// Whether edits are still coming in (evaluation waits for the end of a burst): told by the connection.
+const burst = new EditBurst();
 const connection = otherTransport
-  ? lsp.createConnection(lsp.ProposedFeatures.all, serverConnectionOptions())
-  : lsp.createConnection(lsp.ProposedFeatures.all, process.stdin.pipe(new FramingGuard(framingViolation)), process.stdout, serverConnectionOptions());
+  ? lsp.createConnection(lsp.ProposedFeatures.all, serverConnectionOptions(burst))
+  : lsp.createConnection(lsp.ProposedFeatures.all, process.stdin.pipe(new FramingGuard(framingViolation)), process.stdout, serverConnectionOptions(burst));
 if (!otherTransport) {
   // stdout carries the protocol: stray console output goes to stderr.
   const toStderr = (...args: unknown[]) => void process.stderr.write(format(...args) + "\n");
@@ -39,4 +42,4 @@ if (!otherTransport) {
 }
 // A failed notification or refresh must never end the session.
 process.on("unhandledRejection", (e) => connection.console.error(`metro-language-server: ${(e as Error)?.stack ?? e}`));
-startServer(connection);
+startServer(connection, burst);

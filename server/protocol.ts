@@ -60,6 +60,8 @@ export interface SettledTree {
   files: number;
   contexts: number;
   scanMs: number;
+  /** Context evaluations run since the tree was opened (a burst of edits costs one per context that read the file). */
+  evaluations: number;
 }
 
 /** A request: its method and, as phantom types, its parameters and result. */

@@ -46,6 +46,7 @@ import { anything, clampIn, documentParams, invalidParams, linesOf, Params, type
 import { quote } from "../language";
 import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
+import { EditBurst } from "./edit-burst";
 import { workspaceSymbols } from "./workspace-symbols";
 
 export const SERVER_VERSION: string = pkg.version;
@@ -70,13 +71,16 @@ function initializeRefusal(params: unknown): string | null {
  * Options for the server's connection: a request that comes before
  * `initialize` is answered with error -32002 (ServerNotInitialized) and a
  * notification dropped (except `exit`), as the protocol says, instead of
- * waiting for an initialization that may never come.
+ * waiting for an initialization that may never come. Every message taken
+ * from the queue tells `burst` that the connection is not idle yet (pass
+ * the same one to startServer).
  */
-export function serverConnectionOptions(): lsp.ConnectionOptions {
+export function serverConnectionOptions(burst?: EditBurst): lsp.ConnectionOptions {
   let initializeReceived = false;
   return {
     messageStrategy: {
       handleMessage(message, next) {
+        burst?.message("method" in message ? (message as { method: string }).method : undefined);
         if (initializeReceived || !("method" in message)) return next(message);
         const m = message as { id?: number | string | null; method: string };
         if (m.method === "initialize") {
@@ -96,12 +100,15 @@ export function serverConnectionOptions(): lsp.ConnectionOptions {
   };
 }
 
-/** Serves one client on `connection` until it exits. */
-export function startServer(connection: lsp.Connection): Session {
+/** An open document, as an edit hands it over. */
+type EditedDocument = { uri: string; getText(): string; version: number };
+
+/** Serves one client on `connection` (made with serverConnectionOptions(burst)) until it exits. */
+export function startServer(connection: lsp.Connection, burst: EditBurst = new EditBurst()): Session {
   /** A custom request: its parameters checked by `check` (a malformed one is "invalid params"), then handled. */
   const onRequest = <P, R, Q>(type: Request<P, R>, check: Check<Q>, handler: (params: Q) => R | Promise<R>) =>
     connection.onRequest(type.method, (params: unknown) => handler(check(params, "")) as lsp.HandlerResult<R, void>);
-  const session = new Session();
+  const session = new Session(burst);
   connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
   connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
     throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: ${quote(p.method, '"')} came before "initialize"`);
@@ -135,18 +142,24 @@ export function startServer(connection: lsp.Connection): Session {
     }
     if (publishScheduled) return;
     publishScheduled = true;
-    setImmediate(() => {
-      publishScheduled = false;
-      const files = [...pendingPublish];
-      pendingPublish.clear();
-      for (const f of files) {
-        // While a tree evaluates, its files wait for the end of the round (no partial states), except
-        // the edited ones once the active context is fresh: typing gets its answer at once.
-        if (session.treeFor(f, false)?.contexts.busy && !publishEarly.has(f)) pendingPublish.add(f);
-        else publish(f);
-        publishEarly.delete(f);
-      }
-    });
+    setImmediate(flushPublish);
+  }
+
+  function flushPublish(): void {
+    // While a burst of edits comes in, nothing is published: the next edit would make it out of date.
+    if (session.burst.arriving) return session.burst.whenQuiet(flushPublish);
+    publishScheduled = false;
+    const files = [...pendingPublish];
+    pendingPublish.clear();
+    for (const f of files) {
+      // While a tree evaluates, its files wait for the end of the round (no partial states), except
+      // the edited ones once the active context is fresh: typing gets its answer at once. An early
+      // answer whose active context is out of date again (a later edit came) waits as well.
+      const contexts = session.treeFor(f, false)?.contexts;
+      if (contexts?.busy && !(publishEarly.has(f) && contexts.activeFresh)) pendingPublish.add(f);
+      else publish(f);
+      publishEarly.delete(f);
+    }
   }
 
   function publish(path: string): void {
@@ -315,11 +328,29 @@ export function startServer(connection: lsp.Connection): Session {
     session.trackOpen(e.document);
   });
   session.documents.onDidChangeContent((e) => {
+    session.burst.edit();
     void ready.then(() => documentChanged(e.document));
   });
 
-  function documentChanged(document: { uri: string; getText(): string; version: number }): void {
+  // During a burst of edits an edited document waits for the end of the burst: each edit's work (parse,
+  // index, the contexts that read the file) is done once, for the last text. Any other message (a hover
+  // between two edits, a close) gets the held edits applied before it is handled.
+  const heldEdits = new Map<string, EditedDocument>();
+  session.burst.applyHeld = applyHeldEdits;
+  function applyHeldEdits(): void {
+    if (heldEdits.size === 0) return;
+    const docs = [...heldEdits.values()];
+    heldEdits.clear();
+    for (const d of docs) documentChanged(d, true);
+  }
+
+  function documentChanged(document: EditedDocument, now = false): void {
     if (session.documents.get(document.uri)?.version !== document.version) return; // a later change follows
+    if (!now && session.burst.holding) {
+      heldEdits.set(document.uri, document);
+      return;
+    }
+    heldEdits.delete(document.uri);
     const e = { document };
     const path = uriToPath(e.document.uri);
     const tree = session.treeFor(path);
@@ -485,7 +516,9 @@ export function startServer(connection: lsp.Connection): Session {
     await ready;
     for (const t of session.trees.values()) await t.contexts.settled();
     await new Promise((r) => setImmediate(r));
-    return { trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs })) };
+    return {
+      trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs, evaluations: t.contexts.evaluations })),
+    };
   });
 
   /** Memory of the server process; with `gc`, after a full collection (benchmarks check that memory stays flat). */

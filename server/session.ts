@@ -10,6 +10,7 @@ import { Project, type MetroTree } from "../analysis/project";
 import type { FileIndex } from "../analysis/workspace-index";
 import { uriToPath } from "./convert";
 import type { MarkupFormat } from "./markup";
+import { EditBurst } from "./edit-burst";
 
 export type { MetroTree } from "../analysis/project";
 
@@ -22,8 +23,18 @@ export class Session extends Project {
   /** The identity (the file on disk, links followed) of each open document, by path. */
   private openIdentity = new Map<string, string>();
 
-  constructor() {
+  constructor(
+    /** Whether the client's edits are still coming in (see edit-burst.ts). */
+    readonly burst: EditBurst = new EditBurst(),
+  ) {
     super((path) => this.openTextOf(path));
+  }
+
+  /** Evaluation waits while a burst of edits comes in. */
+  protected override editing(resume: () => void): boolean {
+    if (!this.burst.arriving) return false;
+    this.burst.whenQuiet(resume);
+    return true;
   }
 
   /** The text of an open document at `path`, or at another path naming the same file (a link). */

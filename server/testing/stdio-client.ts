@@ -11,6 +11,7 @@ import { PassThrough } from "node:stream";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from "vscode-jsonrpc/node";
 import { createConnection } from "vscode-languageserver/node";
 import { serverConnectionOptions, startServer } from "../server";
+import { EditBurst } from "../edit-burst";
 import { URI } from "vscode-uri";
 
 export interface PublishedDiagnostics {
@@ -83,8 +84,9 @@ export class StdioClient {
     } else {
       const toServer = new PassThrough();
       const fromServer = new PassThrough();
-      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer), serverConnectionOptions());
-      startServer(serverConnection);
+      const burst = new EditBurst();
+      const serverConnection = createConnection(new StreamMessageReader(toServer), new StreamMessageWriter(fromServer), serverConnectionOptions(burst));
+      startServer(serverConnection, burst);
       connection = createMessageConnection(new StreamMessageReader(fromServer), new StreamMessageWriter(toServer));
       connection.onDispose(() => {
         serverConnection.dispose();
@@ -185,7 +187,7 @@ export class StdioClient {
     this.notify("textDocument/didClose", { textDocument: { uri: uriOf(path) } });
   }
 
-  settled(): Promise<{ trees: { root: string; files: number; contexts: number; scanMs: number }[] }> {
+  settled(): Promise<{ trees: { root: string; files: number; contexts: number; scanMs: number; evaluations: number }[] }> {
     return this.request("metro/settled", null);
   }
 
