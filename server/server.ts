@@ -145,10 +145,16 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     setImmediate(flushPublish);
   }
 
+  /** Resolved when no publication is scheduled (SettledRequest). */
+  let publishWaiters: (() => void)[] = [];
+  const published = () => (publishScheduled ? new Promise<void>((r) => publishWaiters.push(r)) : Promise.resolve());
+
   function flushPublish(): void {
     // While a burst of edits comes in, nothing is published: the next edit would make it out of date.
     if (session.burst.arriving) return session.burst.whenQuiet(flushPublish);
     publishScheduled = false;
+    const waiters = publishWaiters;
+    publishWaiters = [];
     const files = [...pendingPublish];
     pendingPublish.clear();
     for (const f of files) {
@@ -160,6 +166,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       else publish(f);
       publishEarly.delete(f);
     }
+    for (const r of waiters) r();
   }
 
   function publish(path: string): void {
@@ -514,8 +521,13 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   /** Resolves when every tree's contexts are evaluated (tests and benchmarks wait on it). */
   onRequest(SettledRequest, anything, async () => {
     await ready;
-    for (const t of session.trees.values()) await t.contexts.settled();
-    await new Promise((r) => setImmediate(r));
+    // Until nothing is left: a burst of edits to end, contexts to evaluate, diagnostics to publish.
+    for (;;) {
+      await new Promise<void>((r) => session.burst.whenQuiet(r));
+      for (const t of session.trees.values()) await t.contexts.settled();
+      await published();
+      if (!session.burst.arriving && !publishScheduled && [...session.trees.values()].every((t) => !t.contexts.busy)) break;
+    }
     return {
       trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs, evaluations: t.contexts.evaluations })),
     };
