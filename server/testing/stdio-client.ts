@@ -167,7 +167,14 @@ export class StdioClient {
   }
 
   notify(method: string, params: unknown): void {
-    void this.connection.sendNotification(method, params);
+    this.lastSent = this.connection.sendNotification(method, params);
+  }
+
+  private lastSent: Promise<void> = Promise.resolve();
+
+  /** Resolves when the last notification sent is written to the server's input (over stdio: in the pipe). */
+  sent(): Promise<void> {
+    return this.lastSent;
   }
 
   open(path: string, text = readFileSync(path, "utf8")): void {
