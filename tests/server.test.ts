@@ -630,6 +630,43 @@ describe("language server: typing", function () {
       rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it("publishes, for edits sent without waiting, only diagnostics of the text of the version they name, the last text's last", async () => {
+    const { root, client } = await startTiny({}, [ctx("stage3"), ctx("stage1", "next")]);
+    try {
+      const master = join(root, "etc/master.conf");
+      const uri = uriOf(master);
+      client.open(master);
+      await client.settled();
+      const from = client.published.length;
+      const line = readFileSync(master, "utf8").split("\n").length - 1;
+      // Edit i writes a reference to a name of its own: a publication says which text it was computed for.
+      const nameOf = new Map<number, number>();
+      let version = 0;
+      for (let i = 0; i < 200; i++) {
+        version = client.change(master, { start: { line, character: 0 }, end: { line: i === 0 ? line : line + 1, character: 0 } }, `typed: $[gone${i}]\n`);
+        nameOf.set(version, i);
+        // Requests between edits (as an editor sends them) see the text they came after.
+        if (i % 40 === 39) {
+          type Symbol = { name: string; detail?: string; children?: Symbol[] };
+          const symbols = await client.request<Symbol[]>("textDocument/documentSymbol", { textDocument: { uri } });
+          const typed = symbols.flatMap((s) => [s, ...(s.children ?? [])]).filter((s) => s.name.endsWith("typed"));
+          assert.deepEqual(typed.map((s) => s.detail), [`$[gone${i}]`]);
+        }
+      }
+      await client.settled();
+      assert.equal(client.diagnostics.get(uri)?.version, version);
+      const mine = client.published.slice(from).filter((p) => p.uri === uri);
+      for (const [k, p] of mine.entries()) {
+        assert.ok(k === 0 || p.version! >= mine[k - 1].version!, "a publication never follows one of a later version");
+        const names = new Set(p.diagnostics.flatMap((d) => [...d.message.matchAll(/"gone(\d+)"/g)].map((m) => Number(m[1]))));
+        assert.deepEqual([...names], [nameOf.get(p.version!)], `version ${p.version}: ${JSON.stringify(p.diagnostics.map((d) => d.message))}`);
+      }
+    } finally {
+      await client.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe("language server: missing << files", function () {
