@@ -3,9 +3,11 @@
 // start-up indexing with all 53 contexts, fresh diagnostics after an edit,
 // hover and definition latency, memory, a 5,000-edit random session, and the
 // no-configuration experience (first contextual diagnostics, memory with
-// every file open). `bench/bench.ts` calls serverBench().
+// every file open), and a burst of edits sent without waiting to a file of a
+// 5,000-file collect chain. `bench/bench.ts` calls serverBench(), typingBench()
+// and burstBench().
 
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { funtooContexts, funtooCopy } from "../tests/support/shared";
@@ -125,6 +127,62 @@ export async function typingBench(edits = 500): Promise<Record<string, number | 
   } finally {
     rmSync(join(root, ".."), { recursive: true, force: true });
     rmSync(join(PROJECT, "out", "bench-matrix"), { recursive: true, force: true });
+  }
+  return out;
+}
+
+/**
+ * A burst of edits sent without waiting (an editor replaying changes, a
+ * refactoring applied as hundreds of changes) to the middle file of a chain
+ * of `files` files, each collecting the next (one context reads them all):
+ * how long until the diagnostics of the last text arrive, against the time
+ * one edit takes (one evaluation of the chain), and how many evaluations the
+ * burst cost.
+ */
+export async function burstBench(files = 5000, edits = 500): Promise<Record<string, number | string>> {
+  const out: Record<string, number | string> = {};
+  if (!existsSync(SERVER)) return { ls_burst_skipped: `${SERVER} not built` };
+  const root = join(PROJECT, "out", "bench-burst");
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  try {
+    writeFileSync(join(root, "metro.conf"), "[collect c0.conf]\nk: $[v0]\n");
+    writeFileSync(join(root, "metro-contexts.json"), JSON.stringify([{ name: "chain", config: "metro.conf", args: {} }]));
+    for (let i = 0; i < files; i++) writeFileSync(join(root, `c${i}.conf`), i < files - 1 ? `v${i}: $[v${i + 1}]\n[collect c${i + 1}.conf]\n` : `v${i}: end\n`);
+    const client = await StdioClient.start({ serverPath: SERVER, root });
+    await client.settled();
+    const file = join(root, `c${Math.floor(files / 2)}.conf`);
+    client.open(file);
+    await client.settled();
+    // Line 2 (empty at first) is replaced by each edit with a definition of its own.
+    let first = true;
+    const edit = (text: string) => {
+      const v = client.change(file, { start: { line: 2, character: 0 }, end: { line: first ? 2 : 3, character: 0 } }, text);
+      first = false;
+      return v;
+    };
+    const single: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      const v = edit(`one${i}: $[v0]\n`);
+      await diagnosticsFor(client, file, v, 120000);
+      single.push(performance.now() - t);
+      await client.settled();
+    }
+    const before = (await client.settled()).trees[0]?.evaluations ?? NaN;
+    const t = performance.now();
+    let v = 0;
+    for (let i = 0; i < edits; i++) v = edit(`w${i}: $[gone${i}]\n`);
+    await diagnosticsFor(client, file, v, 600000);
+    out.ls_burst_chain_files = files;
+    out.ls_burst_edits = edits;
+    out.ls_burst_one_edit_median_ms = round(percentile(single, 50));
+    out.ls_burst_last_text_diagnostics_ms = round(performance.now() - t);
+    out.ls_burst_evaluations = ((await client.settled()).trees[0]?.evaluations ?? NaN) - before;
+    out.ls_burst_last_text_right = client.diagnosticsOf(file).some((d) => d.message.includes(`"gone${edits - 1}"`)) ? "yes" : "no";
+    await client.stop();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
   return out;
 }
@@ -277,7 +335,8 @@ export async function serverBench(): Promise<Record<string, number | string>> {
 
 // Run on its own: node out/bench/server-bench.js
 if (/server-bench\.js$/.test(process.argv[1] ?? "")) {
-  (process.argv[2] === "--typing" ? typingBench(Number(process.argv[3] ?? 500)) : serverBench()).then(
+  const run = { "--typing": () => typingBench(Number(process.argv[3] ?? 500)), "--burst": () => burstBench(Number(process.argv[3] ?? 5000), Number(process.argv[4] ?? 500)) }[process.argv[2] ?? ""] ?? serverBench;
+  run().then(
     (r) => {
       for (const [k, v] of Object.entries(r)) console.log(`${k.padEnd(52)} ${v}`);
     },
