@@ -348,7 +348,14 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     if (heldEdits.size === 0) return;
     const docs = [...heldEdits.values()];
     heldEdits.clear();
-    for (const d of docs) documentChanged(d, true);
+    for (const d of docs) {
+      // Called from the connection's message strategy and from a timer: an exception is logged, never thrown there.
+      try {
+        documentChanged(d, true);
+      } catch (e) {
+        connection.console.error(`metro-language-server: ${(e as Error).stack ?? e}`);
+      }
+    }
   }
 
   function documentChanged(document: EditedDocument, now = false): void {
