@@ -100,9 +100,12 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
   const seen = new Set<string>([rootReal]);
   // Breadth first, real folders before links to folders, so a folder is listed under its own name.
   const queue: string[] = [root];
+  /** The real path of each queued folder: a folder in it that is not a link is found under it without asking the system. */
+  const reals: string[] = [rootReal];
   let walked = 0;
   for (; walked < queue.length && files.length < limit; walked++) {
     const dir = queue[walked];
+    const dirReal = reals[walked];
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -120,14 +123,22 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
       const name = entry.name;
       if (SKIPPED_DIRS.has(name) || name.startsWith(".")) continue;
       const p = join(dir, name);
-      let st;
-      try {
-        st = statSync(p);
-      } catch {
-        continue; // a dangling link, a loop of links, or gone
+      // A file that is not a Metro file is listed as it is; only a link, a Metro file (its size) or another kind is looked at.
+      if (entry.isFile() && !isMetroFileName(root, p)) {
+        files.push(p);
+        continue;
       }
-      if (st.isDirectory()) {
-        const real = realPath(p);
+      let st;
+      if (entry.isDirectory()) st = null;
+      else {
+        try {
+          st = statSync(p);
+        } catch {
+          continue; // a dangling link, a loop of links, or gone
+        }
+      }
+      if (st === null || st.isDirectory()) {
+        const real = st === null ? join(dirReal, name) : realPath(p);
         if (real === undefined || seen.has(real) || !isInside(rootReal, real)) continue;
         if (seen.size >= limit) {
           truncated = true;
@@ -135,6 +146,7 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
         }
         seen.add(real);
         queue.push(p);
+        reals.push(real);
       } else if (!st.isFile()) {
         if (isMetroFileName(root, p)) skipped.set(p, new FileProblem("not-regular", describeKind(st)));
       } else if (st.size > MAX_FILE_BYTES && isMetroFileName(root, p)) {
