@@ -27,14 +27,14 @@
 //   what it leaves running in the background ends when it ends (metro killed
 //   only chroot processes, at unmount), and nothing outlives the builder.
 
-import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync, type Dirent } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
 import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
-import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir } from "./paths";
+import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir, type KeptPath } from "./paths";
 import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, readFileGuarded, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
 import { stepIsolationPrefix } from "./namespace";
 import { RunningScript, killProcessesInside } from "./processes";
@@ -211,6 +211,7 @@ export class Builder {
       // path/tmp first: two builds sharing it (whatever their mirrors) never clean each other's work.
       for (const tmp of tmps) {
         ensureDir(tmp, "/", { mode: 0o700 });
+        checkTmpRoot(tmp); // again: it may have been made by someone else since the first check
         const lock = new Lock(tmpLockPath(tmp), tmp);
         lock.acquire((l) => this.reporter.info(l));
         locks.push(lock);
@@ -330,7 +331,7 @@ export class Builder {
         return error instanceof Interrupted ? "interrupted" : "fail";
       } finally {
         log?.close();
-        removeHostScripts(facts.tmp);
+        removeHostScripts(facts.tmp, facts.keep);
       }
     }
 
@@ -401,7 +402,7 @@ export class Builder {
       }
     } finally {
       lock.release();
-      removeHostScripts(facts.tmp);
+      removeHostScripts(facts.tmp, facts.keep);
       log.write(result === "ok" ? "Target run complete" : `Target ${name}: ${result}`);
       log.close();
     }
@@ -447,7 +448,7 @@ export class Builder {
         for (const path of staleWorkDirs(parent, prefix)) {
           say(`cleaning ${path}`);
           try {
-            safeRemove(path, facts.tmp, "an old work directory", say, killInside);
+            safeRemove(path, facts.tmp, "an old work directory", facts.keep, say, killInside);
           } catch (error) {
             throw new BuildFailure(messageOf(error));
           }
@@ -457,10 +458,11 @@ export class Builder {
       case "clean-work":
         return this.timed(facts, action, log, () => {
           if (existsSync(facts.work)) say(`cleaning up ${facts.work}`);
-          safeRemove(facts.work, facts.tmp, "path/work", say, killInside);
+          safeRemove(facts.work, facts.tmp, "path/work", facts.keep, say, killInside);
           if (action.recreate) {
             prepareTmp(facts.tmp, say);
             ensureDir(facts.work, facts.tmp, { mode: 0o700, last: { mode: 0o700 } });
+            checkedDir(facts.work, facts.tmp, "path/work"); // what existed on the way is root's alone
           }
         });
       case "mount":
@@ -471,7 +473,7 @@ export class Builder {
         if (!settings.options().includes("clean/auto")) return;
         const cache = settings.optionalStr("path/cache/build");
         if (!cache) return;
-        return this.timed(facts, action, log, () => safeRemove(cache, facts.tmp, "path/cache/build", say));
+        return this.timed(facts, action, log, () => safeRemove(cache, facts.tmp, "path/cache/build", facts.keep, say));
       }
     }
   }
@@ -509,6 +511,11 @@ export class Builder {
       root = facts.tmp;
     }
     try {
+      if (!action.chroot) {
+        // Root runs this file: path/tmp and every folder down to it must be root's alone (paths.ts).
+        ensureDir(dirname(path), root);
+        checkedDir(dirname(path), facts.tmp, "the host scripts' folder", "write in");
+      }
       writeFileGuarded(path, root, scriptText(lines), { mode: 0o755, what: `the script of ${action.key}` });
     } catch (error) {
       throw new BuildFailure(messageOf(error));
@@ -563,10 +570,10 @@ export class Builder {
 }
 
 /** Host scripts live in <path/tmp>/pid/<our pid>/; nothing is ever mounted there. */
-function removeHostScripts(tmp: string): void {
+function removeHostScripts(tmp: string, keep: readonly KeptPath[]): void {
   const dir = dirname(hostScriptPath(tmp, "x"));
   try {
-    safeRemove(dir, tmp, "host scripts", () => undefined);
+    safeRemove(dir, tmp, "host scripts", keep, () => undefined);
     rmdirSync(checkedDir(dirname(dir), tmp, "host scripts"));
   } catch {
     // not empty (another build's scripts), already gone, or refused (reported when it was written)
@@ -575,13 +582,14 @@ function removeHostScripts(tmp: string): void {
 
 /** Work directories of earlier builds of the same target: siblings of path/work starting with the prefix. */
 function staleWorkDirs(parent: string, prefix: string): string[] {
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(parent);
+    entries = readdirSync(parent, { withFileTypes: true });
   } catch {
     return [];
   }
-  return names.filter((n) => n.startsWith(prefix)).map((n) => join(parent, n));
+  // Folders (and links, which safeRemove refuses by name); never a file such as path/tmp's lock.
+  return entries.filter((e) => e.name.startsWith(prefix) && (e.isDirectory() || e.isSymbolicLink())).map((e) => join(parent, e.name));
 }
 
 /**

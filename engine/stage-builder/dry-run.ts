@@ -17,7 +17,7 @@ import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
 import { describeFailure } from "../check";
 import { inspectLock } from "./locks";
-import { SafetyError, checkConfiguredPaths, checkedDir } from "./paths";
+import { SafetyError, assertKeepsNothing, checkConfiguredPaths, checkedDir, type KeptPath } from "./paths";
 import { findRequiredFile } from "./files";
 import { chrootArgv, hostArgv, hostScriptPath, scriptText } from "./scripts";
 import { EXIT_CONFIG, EXIT_OK } from "./builder";
@@ -156,7 +156,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
         break;
       }
       case "clean-work":
-        checkSafe(facts.work, facts.tmp, "path/work");
+        checkSafe(facts.work, facts.tmp, "path/work", facts.keep);
         say(`     ${action.recreate ? "remove and recreate (mode 0700)" : "remove"} ${facts.work}`);
         break;
       case "mount":
@@ -169,7 +169,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       case "clean-build-cache": {
         const cache = settings.options().includes("clean/auto") ? settings.optionalStr("path/cache/build") : undefined;
         if (cache) {
-          checkSafe(cache, facts.tmp, "path/cache/build");
+          checkSafe(cache, facts.tmp, "path/cache/build", facts.keep);
           say(`     remove ${cache} (clean/auto)`);
         }
         break;
@@ -179,9 +179,10 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   return missing.length === 0;
 }
 
-function checkSafe(path: string, tmp: string, what: string): void {
+function checkSafe(path: string, tmp: string, what: string, keep: readonly KeptPath[]): void {
   try {
     checkedDir(path, tmp, what);
+    assertKeepsNothing(what, path, keep);
   } catch (error) {
     if (error instanceof SafetyError) throw new SafetyError(`${error.message} (a build would refuse)`);
     throw error;

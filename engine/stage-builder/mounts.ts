@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { describeError } from "../system-errors";
-import { SafetyError, checkedDir, type CheckedDir } from "./paths";
+import { SafetyError, assertKeepsNothing, checkedDir, type CheckedDir, type KeptPath } from "./paths";
 import { ensureDir, isBelow } from "./guarded-fs";
 import { excerptPath } from "../../language";
 
@@ -104,17 +104,19 @@ export function unmountBelow(dir: CheckedDir, log: (line: string) => void, befor
 }
 
 /**
- * Deletes `path` (a directory tree strictly inside `tmpRoot`): validate it
- * (paths.ts), unmount everything below it, verify the table, validate again,
- * then remove without crossing file systems.
+ * Deletes `path` (a directory tree strictly inside `tmpRoot` that holds none
+ * of `keep`): validate it (paths.ts), unmount everything below it, verify the
+ * table, validate again, then remove without crossing file systems.
  */
-export function safeRemove(path: string, tmpRoot: string, what: string, log: (line: string) => void, beforeRetry?: (dir: CheckedDir) => void): void {
+export function safeRemove(path: string, tmpRoot: string, what: string, keep: readonly KeptPath[], log: (line: string) => void, beforeRetry?: (dir: CheckedDir) => void): void {
   const target = checkedDir(path, tmpRoot, what);
   if (!existsSync(target)) return;
+  assertKeepsNothing(what, target, keep);
   unmountBelow(target, log, beforeRetry ? () => beforeRetry(target) : undefined);
   const left = mountsBelow(target);
   if (left.length) throw new SafetyError(`refusing to delete ${excerptPath(target)}: still mounted: ${left.join(", ")}`);
   checkedDir(path, tmpRoot, what);
+  assertKeepsNothing(what, target, keep);
   // --one-file-system: even if a mount appeared after our check, rm does not descend into it.
   const r = run("rm", ["-rf", "--one-file-system", "--", target]);
   if (!r.ok || existsSync(target)) throw new SafetyError(`could not remove ${excerptPath(target)}: ${r.message}`);

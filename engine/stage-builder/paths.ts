@@ -6,11 +6,20 @@
 //   and reached through no symbolic link (its real path is its path);
 // - no component below `path/tmp` is a symbolic link, and the real path of
 //   what exists of it is the path itself.
+// - `path/tmp` and every folder above it belong to root (or the builder's
+//   user) and no one else can write to them (a sticky folder such as /tmp or
+//   /var/tmp excepted); every folder from `path/tmp` down to the one acted on
+//   belongs to the builder's user and no one else can write to it. Otherwise
+//   another user could swap the build's scripts or its chroot for their own
+//   between the check and the use, and root would run them.
+// - A tree removed holds none of the paths the build must keep (`keptPaths`:
+//   the mirror, the configuration tree, the seed, the snapshot, the caches
+//   bound into the chroot, the distfiles).
 // Paths that land unquoted in step scripts (metro's own steps do that) must
 // be plain: no white space and no shell metacharacters.
 
-import { realpathSync } from "node:fs";
-import { dirname, isAbsolute, normalize } from "node:path";
+import { lstatSync, realpathSync, type Stats } from "node:fs";
+import { dirname, isAbsolute, join, normalize } from "node:path";
 import { ConfigError, type Settings } from "./settings";
 import type { TargetFacts } from "./targets";
 import { GuardedFsError, assertNoLinks, isBelow } from "./guarded-fs";
@@ -74,7 +83,47 @@ function realOfExisting(path: string): string {
   }
 }
 
-/** path/tmp as the builder needs it: a ConfigError for its shape, a SafetyError when a link leads to it. */
+/** The user the builder runs as (root for a real build). */
+function builderUid(): number {
+  return typeof process.geteuid === "function" ? process.geteuid() : 0;
+}
+
+/**
+ * Why another user could change what is in `dir` (null when no one but root
+ * and the builder can): it belongs to someone else, or others may write to
+ * it (allowed for a sticky folder when `sticky`, where no one can rename or
+ * remove what root made).
+ */
+function ownershipProblem(dir: string, st: Stats, sticky: boolean): string | null {
+  const me = builderUid();
+  if (st.uid !== me && st.uid !== 0) return `${dir} belongs to user ${st.uid}`;
+  if ((st.mode & 0o022) === 0 || (sticky && (st.mode & 0o1000) !== 0)) return null;
+  return `${dir} can be written by ${st.mode & 0o002 ? "every user" : "its group"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
+}
+
+/** The existing folders from `from` (excluded; "/" included when from is null) down to `path`, with their lstat. */
+function existingWay(path: string, from: string | null): { dir: string; st: Stats }[] {
+  const out: { dir: string; st: Stats }[] = [];
+  let current = from ?? "/";
+  const parts = path.slice(current === "/" ? 1 : current.length + 1).split("/").filter((p) => p !== "");
+  const all = from === null ? ["/"] : [];
+  for (const part of parts) {
+    current = join(current, part);
+    all.push(current);
+  }
+  for (const dir of all) {
+    let st: Stats;
+    try {
+      st = lstatSync(dir);
+    } catch {
+      break;
+    }
+    out.push({ dir, st });
+  }
+  return out;
+}
+
+/** path/tmp as the builder needs it: a ConfigError for its shape, a SafetyError when a link leads to it or another user could change it. */
 export function checkTmpRoot(tmp: string, key = "path/tmp"): string {
   checkShape(key, tmp);
   checkPlainPath(key, tmp);
@@ -82,7 +131,24 @@ export function checkTmpRoot(tmp: string, key = "path/tmp"): string {
   if (real !== tmp) {
     throw new SafetyError(`${key} ${tmp} is reached through a symbolic link (its real path is ${real}); give the real path`);
   }
+  for (const { dir, st } of existingWay(tmp, null)) {
+    const problem = ownershipProblem(dir, st, true);
+    if (problem) {
+      throw new SafetyError(
+        `${key} ${tmp} is not safe for a build: ${problem}, so another user could replace the build's scripts or its chroot before they run; give ${key} a folder that only root can change`,
+      );
+    }
+  }
   return tmp;
+}
+
+/** Every existing folder below path/tmp on the way to `path` (itself included) belongs to the builder and no one else can write to it. */
+function checkPrivateWay(path: string, tmp: string): void {
+  for (const { dir, st } of existingWay(path, tmp)) {
+    if (!st.isDirectory()) return; // the link and kind checks name it
+    const problem = ownershipProblem(dir, st, false);
+    if (problem) throw new SafetyError(`${problem}, so another user could change what the build runs there; remove it (or give it to root, mode 0755 or stricter)`);
+  }
 }
 
 /**
@@ -102,19 +168,20 @@ export function checkInsideTmpShape(key: string, path: string, tmp: string): voi
  * below or delete) against `tmp` now, on the file system: shape, no link
  * below path/tmp, real path equal to the path.
  */
-export function checkedDir(path: string, tmp: string, what: string): CheckedDir {
+export function checkedDir(path: string, tmp: string, what: string, verb = "clean"): CheckedDir {
   try {
     checkTmpRoot(tmp);
     checkInsideTmpShape(what, path, tmp);
     assertNoLinks(path, tmp, what);
+    checkPrivateWay(path, tmp);
   } catch (error) {
     if (error instanceof ConfigError || error instanceof GuardedFsError || error instanceof SafetyError) {
-      throw new SafetyError(`refusing to clean ${what}: ${error.message}`);
+      throw new SafetyError(`refusing to ${verb} ${what}: ${error.message}`);
     }
     throw error;
   }
   const real = realOfExisting(path);
-  if (real !== path) throw new SafetyError(`refusing to clean ${what}: ${path} resolves to ${real}`);
+  if (real !== path) throw new SafetyError(`refusing to ${verb} ${what}: ${path} resolves to ${real}`);
   return path as CheckedDir;
 }
 
@@ -145,6 +212,7 @@ export function checkConfiguredPaths(settings: Settings, facts: TargetFacts): { 
   const mirror = checkedMirror(settings);
   const tmp = checkTmpRoot(facts.tmp);
   checkInsideTmpShape("path/work", facts.work, tmp);
+  checkKeepsNothing("path/work", facts.work, facts.keep);
   for (const key of PLAIN_PATH_KEYS) {
     let value: unknown = null;
     try {
@@ -157,7 +225,69 @@ export function checkConfiguredPaths(settings: Settings, facts: TargetFacts): { 
   for (const m of facts.mounts) checkPlainPath(`the cache bound at ${m.inside}`, m.source);
   if (settings.options().includes("clean/auto")) {
     const cache = settings.optionalStr("path/cache/build");
-    if (cache) checkInsideTmpShape("path/cache/build", cache, tmp);
+    if (cache) {
+      checkInsideTmpShape("path/cache/build", cache, tmp);
+      checkKeepsNothing("path/cache/build", cache, facts.keep);
+    }
   }
   return { tmp, mirror };
+}
+
+/** A path a build must never delete, with the setting that names it. */
+export interface KeptPath {
+  key: string;
+  path: string;
+}
+
+/** Settings whose paths a build reads or publishes: no tree it removes may hold them. */
+const KEPT_KEYS = [
+  "path/mirror", "path/config", "path/install", "path/distfiles",
+  "path/mirror/source", "path/mirror/snapshot", "path/mirror/target", "snapshot/source",
+  "path/cache/package", "path/cache/kernel", "path/cache/probe",
+];
+
+/** The paths of `KEPT_KEYS` this target has (those it cannot expand are left out), and the configuration file. */
+export function keptPaths(settings: Settings, configFile?: string): KeptPath[] {
+  const out: KeptPath[] = [];
+  for (const key of KEPT_KEYS) {
+    let value: unknown;
+    try {
+      value = settings.has(key) ? settings.value(key) : null;
+    } catch {
+      continue;
+    }
+    if (typeof value === "string" && isAbsolute(value)) out.push({ key, path: normalize(value).replace(/(.)\/$/, "$1") });
+  }
+  if (configFile && isAbsolute(configFile)) out.push({ key: "the configuration file", path: configFile });
+  return out;
+}
+
+/**
+ * The first kept path that `dir` (a tree about to be removed) is or holds,
+ * as written or once links are resolved (then named as both); null when
+ * there is none.
+ */
+export function keptInside(dir: string, keep: readonly KeptPath[]): KeptPath | null {
+  const realDir = realOfExisting(dir);
+  for (const k of keep) {
+    const real = realOfExisting(k.path);
+    for (const p of [k.path, real]) {
+      for (const d of [dir, realDir]) {
+        if (p === d || isBelow(p, d)) return p === k.path ? k : { key: k.key, path: `${k.path}, really ${real}` };
+      }
+    }
+  }
+  return null;
+}
+
+/** A configured tree the build removes that holds a kept path: a ConfigError naming both settings. */
+function checkKeepsNothing(key: string, dir: string, keep: readonly KeptPath[]): void {
+  const k = keptInside(dir, keep);
+  if (k) throw new ConfigError(`${key} is ${dir}, which holds ${k.key} (${k.path}); the build removes ${key}, so it must not hold what the build keeps`, key);
+}
+
+/** Refuses to remove `dir` when it is or holds a kept path (a SafetyError naming both). */
+export function assertKeepsNothing(what: string, dir: string, keep: readonly KeptPath[]): void {
+  const k = keptInside(dir, keep);
+  if (k) throw new SafetyError(`refusing to clean ${what}: ${dir} holds ${k.key} (${k.path}), which a build never deletes`);
 }

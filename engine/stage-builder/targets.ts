@@ -3,11 +3,12 @@
 // real run and --dry-run.
 
 import { existsSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { machine } from "node:os";
 import { ConfigError, type Settings } from "./settings";
 import { isOfficial, targetClass, type TargetClass } from "./plan";
 import type { BindMount } from "./mounts";
+import { keptPaths, type KeptPath } from "./paths";
 import { hostArch, NATIVE_SUPPORT } from "./processes";
 import { excerpt, excerptPath } from "../../language";
 
@@ -57,6 +58,8 @@ export interface TargetFacts {
   /** Set when the target needs a non-native chroot helper that is missing. */
   chrootProblem: string | null;
   mounts: BindMount[];
+  /** What no tree this target removes may hold: the mirror, the configuration, the seed, the caches (paths.ts keptPaths). */
+  keep: KeptPath[];
 }
 
 export function targetFacts(settings: Settings, name: string): TargetFacts {
@@ -90,6 +93,7 @@ export function targetFacts(settings: Settings, name: string): TargetFacts {
     chrootCommand: ["chroot"],
     chrootProblem: null,
     mounts: [],
+    keep: keptPaths(settings, resolve(settings.spec.config)),
   };
   if (cls !== "snapshot") {
     facts.mounts = bindMounts(settings, cls, options);

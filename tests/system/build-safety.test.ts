@@ -68,7 +68,7 @@ describe("builder safety: deleting only what is ours", () => {
       mkdirSync(join(work, "var", "cache"), { recursive: true });
       assert.equal(spawnSync("mount", ["--bind", precious, join(work, "var", "cache")]).status, 0);
       assert.deepEqual(mountsBelow(work), [join(work, "var", "cache")]);
-      safeRemove(work, join(base, "tmp"), "path/work", quiet);
+      safeRemove(work, join(base, "tmp"), "path/work", [], quiet);
       assert.ok(!existsSync(work));
       assert.deepEqual(mountsBelow(base), []);
       assert.equal(readFileSync(join(precious, "data.txt"), "utf8"), "keep me");
@@ -88,7 +88,7 @@ describe("builder safety: deleting only what is ours", () => {
       await new Promise((r) => setTimeout(r, 100));
       const lines: string[] = [];
       try {
-        safeRemove(join(base, "tmp", "work"), join(base, "tmp"), "path/work", (l) => lines.push(l));
+        safeRemove(join(base, "tmp", "work"), join(base, "tmp"), "path/work", [], (l) => lines.push(l));
       } finally {
         holder.kill("SIGKILL");
       }
@@ -127,7 +127,7 @@ describe("builder safety: deleting only what is ours", () => {
         unmountBelow(checkedDir(work, tmp, "w"), quiet);
       }
       assert.deepEqual(mountsBelow(base), []);
-      safeRemove(work, join(base, "tmp"), "path/work", quiet);
+      safeRemove(work, join(base, "tmp"), "path/work", [], quiet);
       cleanup(base);
     });
   });
