@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Scratch, VERSION, filesNamed, missingPrerequisite, mountsBelow, processesGone, processesRootedIn, removeCliCopy, runCli, useCliCopy, type CliResult } from "../support/builder";
 
@@ -197,6 +197,8 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
   const scratches: Scratch[] = [];
   const canaries: Canary[] = [];
   const mounted: string[] = [];
+  /** Processes run as another user by a test: ended by PID in the after hook. */
+  const others: ChildProcess[] = [];
   /** Inner builders seen by the kill tests: if a test fails, the after hook ends them (they are ours). */
   const inners: number[] = [];
   const scratch = (label: string) => {
@@ -233,6 +235,7 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
       for (const entry of processesUsing(s.base, canaries.map((c) => c.sleeper.pid ?? 0))) process.kill(Number(entry.split(" ")[0]), "SIGKILL");
     }
     for (const c of canaries) c.stop();
+    for (const p of others) p.kill("SIGKILL");
     for (const m of mounted.reverse()) spawnSync("umount", [m]);
     for (const s of scratches) s.remove();
     removeCliCopy();
@@ -471,6 +474,120 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     } finally {
       reused.kill("SIGKILL");
     }
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("refuses a path/tmp, or a folder below it, that another user could change: no script of theirs runs as root", async () => {
+    const s = scratch("other-user");
+    const c = canary(s);
+    addHangTarget(s);
+    chmodSync(s.base, 0o755); // the other user must reach the shared folder
+    const shared = join(s.base, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777); // like /var/tmp, where the example's path/tmp lies
+    const pwned = join(s.base, "pwned");
+    // The other user's loop: every host script that appears in a pid/ folder of theirs is swapped for their own.
+    const swapper = `cd "$1" || exit 1
+mkdir -p pid && chmod 777 pid
+while :; do
+  for f in pid/*/*.metro; do
+    [ -f "$f" ] || continue
+    grep -q pwned "$f" 2>/dev/null && continue
+    d=\${f%/*}
+    mv "$d" "$d.$$" 2>/dev/null && mkdir "$d" && printf '#!/bin/sh\\nid > %s\\n' "$2" > "$f" && chmod 755 "$f"
+  done
+done`;
+    const asOther = (dir: string) => {
+      // pid/ is theirs before the build starts; the loop then waits for the builder's scripts in it.
+      assert.equal(spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "mkdir", "-m", "777", join(dir, "pid")]).status, 0);
+      const p = spawn("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "sh", "-c", swapper, "swapper", dir, pwned], { stdio: "ignore" });
+      others.push(p);
+      return p;
+    };
+    const cases: [label: string, tmp: string, prepare: () => ChildProcess | void, pattern: RegExp][] = [
+      // path/tmp itself made by the other user (the example's /var/tmp/metro-tiny is free for anyone to make first).
+      ["theirs", join(shared, "metro"), () => {
+        assert.equal(spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "mkdir", "-m", "777", join(shared, "metro")]).status, 0);
+        return asOther(join(shared, "metro"));
+      }, /path\/tmp .*\/shared\/metro is not safe for a build: .*\/shared\/metro belongs to user 65534, so another user could replace the build's scripts or its chroot before they run/],
+      // path/tmp the shared sticky folder itself, where the other user made pid/ first.
+      ["their pid folder", shared, () => asOther(shared), /refusing to write in the host scripts' folder: .*\/shared\/pid belongs to user 65534/],
+      // ... or work/ first.
+      ["their work folder", shared, () => {
+        assert.equal(spawnSync("setpriv", ["--reuid", "65534", "--regid", "65534", "--clear-groups", "mkdir", "-m", "777", join(shared, "work")]).status, 0);
+      }, /refusing to clean path\/work: .*\/shared\/work belongs to user 65534/],
+    ];
+    for (const [label, tmp, prepare, pattern] of cases) {
+      const other = prepare();
+      const r = await runCli(hangArgs(s, "hang/seconds:", "0", "path/tmp:", tmp));
+      other?.kill("SIGKILL");
+      assertMessage(r, 1, pattern);
+      assert.ok(!existsSync(pwned), `${label}: a script of the other user ran as root`);
+      assert.ok(!existsSync(join(s.versionDir, "status")) || readFileSync(join(s.versionDir, "status"), "utf8") === "fail", label);
+      assert.equal(spawnSync("rm", ["-rf", "--one-file-system", "--", ...readdirSync(shared).map((n) => join(shared, n))]).status, 0);
+      if (existsSync(join(s.versionDir, "status"))) unlinkSync(join(s.versionDir, "status"));
+    }
+    // A path/tmp its group may write to.
+    const group = join(s.base, "group-tmp");
+    mkdirSync(group);
+    chmodSync(group, 0o770);
+    assertMessage(await runCli(hangArgs(s, "hang/seconds:", "0", "path/tmp:", group)), 1, /path\/tmp .*\/group-tmp is not safe for a build: .*\/group-tmp can be written by its group \(mode 0770\)/);
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("never removes a folder that holds the mirror, the configuration or a cache (path/work, an old work directory, path/cache/build)", async () => {
+    const s = scratch("kept");
+    const c = canary(s);
+    addHangTarget(s);
+    const seed = join(s.buildDir, "seed", "stage3-generic-tiny-current-seed.tar.xz");
+    const seedBytes = readFileSync(seed);
+    const keptIntact = (label: string) => {
+      assert.ok(existsSync(seed) && readFileSync(seed).equals(seedBytes), `${label}: the seed in the mirror is intact`);
+      assert.ok(existsSync(join(s.tree, "metro.conf")), `${label}: the configuration is intact`);
+    };
+    // path/work holding the mirror, or the configuration tree: a configuration error before anything is done (a dry run says so too).
+    const inWork = join(s.tmp, "w");
+    mkdirSync(inWork, { recursive: true });
+    const mirrorInWork = join(inWork, "mirror");
+    assert.equal(spawnSync("cp", ["-a", s.mirror, mirrorInWork]).status, 0);
+    const seedInWork = join(mirrorInWork, "tiny-current", s.arch, "generic", "seed", "stage3-generic-tiny-current-seed.tar.xz");
+    for (const extra of [[], ["--dry-run", join(s.base, "plan")]]) {
+      assertMessage(await runCli(hangArgs(s, "path/mirror:", mirrorInWork, "path/work:", inWork, ...extra)), 2, /path\/work is .*\/tmp\/w, which holds path\/mirror \(.*\/tmp\/w\/mirror\); the build removes path\/work/);
+      assert.ok(existsSync(seedInWork), "the mirror inside path/work is intact");
+    }
+    // ... reached through a link.
+    const mirrorLink = join(s.base, "mirror-link");
+    symlinkSync(mirrorInWork, mirrorLink);
+    assertMessage(await runCli(hangArgs(s, "path/mirror:", mirrorLink, "path/work:", inWork)), 2, /which holds path\/mirror \(.*\/mirror-link, really .*\/tmp\/w\/mirror\)/);
+    assert.ok(existsSync(seedInWork), "the mirror inside path/work is intact");
+    assert.equal(spawnSync("rm", ["-rf", "--one-file-system", "--", inWork, mirrorLink]).status, 0);
+    assertMessage(await runCli(hangArgs(s, "path/tmp:", s.base, "path/work:", s.tree)), 2, /path\/work is .*\/examples, which holds path\/config \(.*\/examples\)/);
+    keptIntact("path/work");
+
+    // An old work directory (a sibling named with the target's prefix) that is the mirror: the build stops before removing it.
+    const parent = join(s.tmp, "work", "tiny-current");
+    mkdirSync(parent, { recursive: true });
+    const staleMirror = join(parent, "hang-generic-mirror");
+    assert.equal(spawnSync("cp", ["-a", s.mirror, staleMirror]).status, 0);
+    assertMessage(await runCli(hangArgs(s, "hang/seconds:", "0", "path/mirror:", staleMirror)), 1, /refusing to clean an old work directory: .*\/hang-generic-mirror holds path\/mirror \(.*\/hang-generic-mirror\), which a build never deletes/);
+    assert.ok(existsSync(join(staleMirror, "tiny-current", s.arch, "generic", "seed", "stage3-generic-tiny-current-seed.tar.xz")), "the mirror named like an old work directory is intact");
+    assert.equal(spawnSync("rm", ["-rf", "--one-file-system", "--", staleMirror]).status, 0);
+
+    // A file in path/tmp named like an old work directory is not one: it stays.
+    const note = join(s.tmp, "hang-generic-notes.txt");
+    writeFileSync(note, "mine\n");
+    const direct = await runCli(hangArgs(s, "hang/seconds:", "0", "path/work:", join(s.tmp, `hang-generic-${VERSION}`)));
+    assert.equal(direct.code, 0, direct.stdout + direct.stderr);
+    assert.equal(readFileSync(note, "utf8"), "mine\n", "the file named like an old work directory is left alone");
+    unlinkSync(join(s.versionDir, "status"));
+
+    // clean/auto with a path/cache/build that holds the package cache bound into the chroot.
+    const master = join(s.tree, "etc", "master.conf");
+    writeFileSync(master, readFileSync(master, "utf8").replace(/^build: .*$/m, "build: $[]"));
+    assertMessage(await runCli(hangArgs(s, "hang/seconds:", "0", "metro/options:", "clean/auto")), 2, /path\/cache\/build is .*\/tmp\/cache, which holds path\/cache\/package \(.*\/tmp\/cache\/package\/tiny-current\/.*\)/);
+    keptIntact("path/cache/build");
     c.assertUntouched();
     assertNothingLeft(s, c);
   });
