@@ -4,7 +4,7 @@
 // kernel's view of what a build left behind (mounts, processes).
 
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, readlinkSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -53,14 +53,19 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], onStart?: (pid: number, output: () => string) => void, cwd = PROJECT): Promise<CliResult> {
+/** The built CLI the tests run (the kit's private copy once `useCliCopy` ran). */
+export function cliPath(): string {
+  return CLI;
+}
+
+export function runCli(args: string[], onStart?: (pid: number, output: () => string, child: ChildProcess) => void, cwd = PROJECT): Promise<CliResult> {
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, [CLI, "build", ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    if (onStart && child.pid) onStart(child.pid, () => stdout + stderr);
+    if (onStart && child.pid) onStart(child.pid, () => stdout + stderr, child);
     child.on("close", (code, signal) => resolveRun({ code, signal, stdout, stderr }));
   });
 }

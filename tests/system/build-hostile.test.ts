@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Scratch, VERSION, filesNamed, missingPrerequisite, mountsBelow, processesGone, processesRootedIn, removeCliCopy, runCli, useCliCopy, type CliResult } from "../support/builder";
+import { Scratch, VERSION, cliPath, filesNamed, have, missingPrerequisite, mountsBelow, processesGone, processesRootedIn, removeCliCopy, runCli, useCliCopy, type CliResult } from "../support/builder";
 
 /** A folder outside the build with a file whose content, mode, owner and times are known; nothing may change it. */
 class Canary {
@@ -474,6 +474,71 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     } finally {
       reused.kill("SIGKILL");
     }
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("SIGHUP (a closed terminal or connection) interrupts like SIGTERM: the step stops, the status is recorded, nothing is left", async () => {
+    const s = scratch("hangup");
+    const c = canary(s);
+    addHangTarget(s);
+    const r = await buildUntilSleeping(s, [], (pid) => {
+      process.kill(pid, "SIGHUP");
+    });
+    assertMessage(r, 1, /received SIGHUP: stopping the running step, then cleaning up/);
+    assert.match(r.stdout, /hang: fail in .*: interrupted by SIGHUP/);
+    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "fail");
+    assert.deepEqual(await processesGone(() => processesRootedIn(s.base)), [], "the chroot's processes died");
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("a reader of its output that goes away stops the build like an interrupt: unmounted, locks released, status recorded (even without a namespace)", async () => {
+    const s = scratch("output-gone");
+    const c = canary(s);
+    let closed = false;
+    const r = await runCli(s.args("multi:", "yes", "multi/mode:", "full", "--no-namespace"), (_pid, output, child) => {
+      child.stdout!.on("data", () => {
+        // The reader leaves after the first unpack: the chroot steps of stage1 are still to come.
+        if (!closed && /steps\/unpack/.test(output())) {
+          closed = true;
+          child.stdout!.destroy();
+        }
+      });
+    });
+    assert.ok(closed, r.stdout + r.stderr);
+    assert.equal(r.code, 141, r.stderr);
+    assert.match(r.stderr, /the build's output is gone \(its reader went away\): stopping the running step, then cleaning up/);
+    assert.doesNotMatch(r.stderr, /\n\s+at .*\(.*:\d+:\d+\)/, "no stack trace");
+    assert.equal(readFileSync(join(s.versionDir, "status"), "utf8"), "fail", "the interrupted build recorded its status");
+    assert.equal(readFileSync(join(s.control, ".failcount"), "utf8"), "1");
+    assert.ok(!existsSync(s.stage("stage3")), "stage3 was not built");
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("never blocks on a FIFO swapped in for the log while a terminal shows the step's progress", async function () {
+    if (!have("script")) this.skip(); // util-linux's script gives the build a terminal
+    const s = scratch("fifo-log");
+    const c = canary(s);
+    addHangTarget(s);
+    const command = [process.execPath, cliPath(), "build", ...hangArgs(s, "hang/seconds:", "3")].map((a) => `'${a}'`).join(" ");
+    const term = spawn("script", ["-qfec", command, "/dev/null"], { stdio: ["pipe", "pipe", "pipe"], detached: true });
+    others.push(term);
+    let output = "";
+    term.stdout!.on("data", (d) => (output += d));
+    const ended = new Promise<number | null>((resolve) => term.on("close", (code) => resolve(code)));
+    const log = hangLog(s);
+    for (let i = 0; i < 600 && !(existsSync(log) && readFileSync(log, "utf8").includes("sleeping-now")); i++) await new Promise((r) => setTimeout(r, 100));
+    unlinkSync(log);
+    assert.equal(spawnSync("mkfifo", [log]).status, 0);
+    // The step ends by itself after a few seconds; a builder blocked in open() on the FIFO never would (then end it).
+    const watchdog = setTimeout(() => process.kill(-term.pid!, "SIGKILL"), 90_000);
+    const code = await ended;
+    clearTimeout(watchdog);
+    assert.equal(code, 0, `the build finished (a builder blocked on the FIFO is killed): ${output}`);
+    assert.match(output, /hang: ok in/);
+    unlinkSync(log);
     c.assertUntouched();
     assertNothingLeft(s, c);
   });
