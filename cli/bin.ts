@@ -2,6 +2,7 @@
 import { main } from "./main";
 import { describeError } from "../engine/system-errors";
 import { keepYoungGenerationSmall } from "../engine/heap";
+import { outputLost } from "../engine/output-loss";
 
 keepYoungGenerationSmall();
 
@@ -11,6 +12,7 @@ keepYoungGenerationSmall();
 const SIGPIPE_STATUS = 141;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (outputLost(e)) return; // a build stops and cleans up first (engine/output-loss.ts)
     if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") process.exit(SIGPIPE_STATUS);
     // Any other output error: nowhere to report it reliably; end with the internal-error status.
     process.exit(70);

@@ -41,11 +41,15 @@ import { RunningScript, killProcessesInside } from "./processes";
 import { findRequiredFile } from "./files";
 import { chrootArgv, chrootScriptPath, extractErrors, hostArgv, hostScriptPath, scriptText, stepEnvironment } from "./scripts";
 import type { Reporter } from "./reporter";
+import { handleOutputLoss } from "../output-loss";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 export const EXIT_LOCKED = 3;
+
+/** The signals that interrupt a build (stop the step, clean up, record the status). */
+export const INTERRUPTS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** A step or a target failed: status fail, exit 1. */
 export class BuildFailure extends Error {
@@ -127,20 +131,28 @@ export class Builder {
     return this.request.reporter;
   }
 
-  /** Runs the build; installs SIGINT/SIGTERM handlers for its duration. */
+  /**
+   * Runs the build; for its duration SIGINT, SIGTERM and SIGHUP (a closed
+   * terminal or connection) interrupt it, and so does a lost standard output
+   * or error (engine/output-loss.ts): the step is stopped and the target
+   * cleaned up as for SIGINT.
+   */
   async run(): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => this.onSignal(signal);
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    for (const signal of INTERRUPTS) process.on(signal, onSignal);
+    const stopHandling = handleOutputLoss((why) => {
+      this.reporter.outputLost();
+      this.onSignal("SIGPIPE", `the build's output is gone (${why})`);
+    });
     try {
       return await this.runTargets();
     } finally {
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
+      stopHandling();
+      for (const signal of INTERRUPTS) process.off(signal, onSignal);
     }
   }
 
-  private onSignal(signal: NodeJS.Signals): void {
+  private onSignal(signal: NodeJS.Signals, why = `received ${signal}`): void {
     const now = Date.now();
     if (this.interrupted) {
       // A second, later signal: stop being gentle with the running step.
@@ -149,7 +161,7 @@ export class Builder {
     }
     this.interrupted = signal;
     this.firstSignalAt = now;
-    this.reporter.warn(`received ${signal}: stopping the running step, then cleaning up`);
+    this.reporter.warn(`${why}: stopping the running step, then cleaning up`);
     void this.current?.stop();
   }
 

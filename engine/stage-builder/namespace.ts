@@ -93,11 +93,10 @@ export function runInPrivateNamespace(command: string[], onEnd?: (message: strin
         // already gone
       }
     };
-    process.on("SIGINT", forward);
-    process.on("SIGTERM", forward);
+    // The inner builder handles them (builder.ts INTERRUPTS); this process must not die of a hangup first.
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
     const done = (code: number) => {
-      process.off("SIGINT", forward);
-      process.off("SIGTERM", forward);
+      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, forward);
       resolveExit(code);
     };
     child.once("error", (error) => {

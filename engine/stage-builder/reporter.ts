@@ -2,7 +2,8 @@
 // elapsed time (and, on a terminal, a live progress line while a step
 // runs); `--json` gets one JSON object per line and nothing else on stdout.
 
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { writeOrNote } from "../output-loss";
 
 export type BuildEvent =
   | { event: "build-start"; targets: string[]; dryRun: boolean }
@@ -34,6 +35,16 @@ export class Reporter {
     private readonly err: NodeJS.WriteStream = process.stderr,
   ) {}
 
+  /** Writes unless the stream is gone; a reader that went away interrupts a build (engine/output-loss.ts). */
+  private write(stream: NodeJS.WriteStream, text: string): void {
+    writeOrNote(stream, text);
+  }
+
+  /** The output went away: no more progress line. */
+  outputLost(): void {
+    this.stopProgress();
+  }
+
   private get tty(): boolean {
     return !this.json && Boolean(this.out.isTTY);
   }
@@ -41,13 +52,13 @@ export class Reporter {
   emit(event: BuildEvent): void {
     this.clearProgress();
     if (this.json) {
-      this.out.write(JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
+      this.write(this.out, JSON.stringify({ time: new Date().toISOString(), ...event }) + "\n");
       return;
     }
     const line = this.human(event);
     if (line === null) return;
-    if (event.event === "message" && event.level !== "info") this.err.write(line + "\n");
-    else this.out.write(line + "\n");
+    if (event.event === "message" && event.level !== "info") this.write(this.err, line + "\n");
+    else this.write(this.out, line + "\n");
   }
 
   info(text: string, target?: string): void {
@@ -94,7 +105,7 @@ export class Reporter {
       const width = (this.out.columns || 80) - 1;
       const tail = logPath ? lastLine(logPath) : "";
       const text = `  [....] ${step.padEnd(28)} ${formatDuration(Date.now() - started)}  ${tail}`;
-      this.out.write(`\r\x1b[K${text.slice(0, width)}`);
+      this.write(this.out, `\r\x1b[K${text.slice(0, width)}`);
       this.progressShown = true;
     };
     draw();
@@ -110,7 +121,7 @@ export class Reporter {
 
   private clearProgress(): void {
     if (this.progressShown) {
-      this.out.write("\r\x1b[K");
+      this.write(this.out, "\r\x1b[K");
       this.progressShown = false;
     }
   }
@@ -118,12 +129,16 @@ export class Reporter {
 
 function lastLine(path: string): string {
   try {
-    const size = statSync(path).size;
-    const length = Math.min(size, 2048);
-    const buffer = Buffer.alloc(length);
-    const fd = openSync(path, "r");
+    // The log lies in a mirror others may write to: a link or a FIFO swapped in
+    // for it is not followed and cannot block the builder (no link, no wait, files only).
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    let buffer: Buffer;
     try {
-      readSync(fd, buffer, 0, length, size - length);
+      const st = fstatSync(fd);
+      if (!st.isFile()) return "";
+      const length = Math.min(st.size, 2048);
+      buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, st.size - length);
     } finally {
       closeSync(fd);
     }
