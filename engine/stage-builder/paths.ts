@@ -192,6 +192,24 @@ const PLAIN_PATH_KEYS = [
   "path/cache", "path/cache/build", "path/distfiles",
 ];
 
+/** Where the steps unpack, build and clean: at or below path/work. */
+const INSIDE_WORK_KEYS = new Set(["path/chroot", "path/chroot/stage"]);
+
+/**
+ * A path the steps use (unquoted): plain, absolute, not the root directory
+ * once normalised (metro's trees write `$[path/work]$[portage/ROOT]`, so a
+ * trailing `/` is fine), and the chroot paths at or below path/work.
+ */
+function checkStepPath(key: string, value: string, work: string): void {
+  checkPlainPath(key, value);
+  if (!isAbsolute(value)) throw new ConfigError(`${key} is ${JSON.stringify(value)}, not an absolute path`, key);
+  const path = normalize(value).replace(/(.)\/$/, "$1");
+  if (path === "/") throw new ConfigError(`${key} is ${JSON.stringify(value)}, the root directory; the steps write there (a seed unpacked into it would overwrite the host)`, key);
+  if (INSIDE_WORK_KEYS.has(key) && path !== work && !isBelow(path, work)) {
+    throw new ConfigError(`${key} is ${value}, which is not inside path/work (${work}); the steps unpack, build and clean there, and the builder only mounts, unmounts and cleans inside path/work`, key);
+  }
+}
+
 /** path/mirror, the root below which no link is followed: absolute, normalised, not /, plain. */
 export function checkedMirror(settings: Settings): string {
   const mirror = settings.str("path/mirror");
@@ -209,6 +227,19 @@ export function checkedMirror(settings: Settings): string {
  * reached through a link.
  */
 export function checkConfiguredPaths(settings: Settings, facts: TargetFacts): { tmp: string; mirror: string } {
+  try {
+    return checkConfiguredPathsAt(settings, facts);
+  } catch (error) {
+    // Where the setting is written (file:line:column), or the command line.
+    if (error instanceof ConfigError && error.key && !error.message.startsWith("/")) {
+      const where = error.key in settings.spec.args ? "the command line" : (settings.definedAt(error.key) ?? settings.label);
+      throw new ConfigError(`${where}: ${error.message}`, error.key);
+    }
+    throw error;
+  }
+}
+
+function checkConfiguredPathsAt(settings: Settings, facts: TargetFacts): { tmp: string; mirror: string } {
   const mirror = checkedMirror(settings);
   const tmp = checkTmpRoot(facts.tmp);
   checkInsideTmpShape("path/work", facts.work, tmp);
@@ -220,7 +251,7 @@ export function checkConfiguredPaths(settings: Settings, facts: TargetFacts): { 
     } catch {
       continue; // not expandable for this target (a snapshot has no target path): a step that uses it fails on its own
     }
-    if (typeof value === "string" && value !== "") checkPlainPath(key, value);
+    if (typeof value === "string" && value !== "") checkStepPath(key, value, facts.work);
   }
   for (const m of facts.mounts) checkPlainPath(`the cache bound at ${m.inside}`, m.source);
   if (settings.options().includes("clean/auto")) {
