@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { describeError } from "../system-errors";
 import { SafetyError, assertKeepsNothing, checkedDir, type CheckedDir, type KeptPath } from "./paths";
-import { ensureDir, isBelow } from "./guarded-fs";
+import { assertNoLinks, ensureDir, isBelow } from "./guarded-fs";
 import { excerptPath } from "../../language";
 
 export { SafetyError };
@@ -89,6 +89,16 @@ export function unmountBelow(dir: CheckedDir, log: (line: string) => void, befor
     for (const point of points) {
       // A parent may have taken this one with it (rbind trees); check again.
       if (!mountPoints().includes(point)) continue;
+      // umount(8) resolves its argument: a mount hidden under another one
+      // (a step mounted over its parent and left a link where it was) would
+      // lead it out of the chroot, to a mount of the host. Only a point that
+      // is reached as itself is unmounted; a hidden one comes out once the
+      // mount over it is gone (next round).
+      const leadsTo = resolvedElsewhere(point, dir);
+      if (leadsTo) {
+        log(`not unmounting ${point} now (a mount over it hides it): ${leadsTo}`);
+        continue;
+      }
       let r = run("umount", [point]);
       if (!r.ok) {
         log(`umount ${point} failed (${r.message}); unmounting lazily`);
@@ -101,6 +111,17 @@ export function unmountBelow(dir: CheckedDir, log: (line: string) => void, befor
   }
   const left = mountsBelow(dir);
   if (left.length) throw new SafetyError(`these mounts below ${excerptPath(dir)} could not be unmounted: ${left.join(", ")}`);
+}
+
+/** Null when `point` (at or below `dir`) is reached as itself, with no link on the way; else why not. */
+function resolvedElsewhere(point: string, dir: string): string | null {
+  try {
+    assertNoLinks(point, dir, "the mount point");
+    const real = realpathSync(point);
+    return real === point ? null : `the path leads to ${real}`;
+  } catch (error) {
+    return describeError(error);
+  }
 }
 
 /**

@@ -158,6 +158,38 @@ sleep $[hang/seconds]
   appendFileSync(join(s.tree, "metro.conf"), "\n[section hang]\n\nseconds: 300\n");
 }
 
+/** A QA target of class chroot named `name` that unpacks the seed and runs `run` in the chroot (`chroot` is its path/chroot). */
+function addChrootTarget(s: Scratch, name: string, run: string, chroot = "$[path/work]"): void {
+  writeFileSync(join(s.tree, "targets", "tiny", `${name}.spec`), `[collect ./source/seed.spec]
+
+[section target]
+
+class: chroot
+name: ${name}-$[:subarch]-$[:version]
+name/prefix: ${name}-$[:subarch]-
+
+[section path]
+
+chroot: ${chroot}
+
+[section steps]
+
+unpack: [
+#!/bin/sh
+set -e
+install -d $[path/chroot]
+tar -xpf "$[path/mirror/source]" --exclude='./dev/*' -C $[path/chroot]
+]
+
+[section steps/chroot]
+
+run: [
+#!/bin/sh
+${run}
+]
+`);
+}
+
 function hangArgs(s: Scratch, ...extra: string[]): string[] {
   return s.args("target:", "hang", "release/type:", "qa", ...extra);
 }
@@ -539,6 +571,42 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     assert.equal(code, 0, `the build finished (a builder blocked on the FIFO is killed): ${output}`);
     assert.match(output, /hang: ok in/);
     unlinkSync(log);
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("refuses a path/chroot that is / or lies outside path/work, naming where it is written, before anything is done", async () => {
+    const s = scratch("chroot-path");
+    const c = canary(s);
+    addChrootTarget(s, "slash", "true", "/");
+    addChrootTarget(s, "outside", "true", c.dir);
+    const spec = (name: string) => join(s.tree, "targets", "tiny", `${name}.spec`).replace(/[.]/g, "\\.");
+    for (const extra of [[], ["--dry-run", join(s.base, "plan")]]) {
+      assertMessage(await runCli(s.args("target:", "slash", "release/type:", "qa", ...extra)), 2, new RegExp(`${spec("slash")}:11:1: path/chroot is "/", the root directory; the steps write there`));
+      assertMessage(await runCli(s.args("target:", "outside", "release/type:", "qa", ...extra)), 2, new RegExp(`${spec("outside")}:11:1: path/chroot is .*/canary, which is not inside path/work \\(.*/tmp/work/tiny-current/outside-generic-${VERSION.replace(/[.]/g, "\\.")}\\)`));
+    }
+    assert.ok(!existsSync(s.tmp), "nothing was unpacked or made");
+    c.assertUntouched();
+    assertNothingLeft(s, c);
+  });
+
+  it("never unmounts a host mount that a link left in place of a hidden mount point leads to (--no-namespace)", async () => {
+    const s = scratch("overmount");
+    const c = canary(s);
+    const victim = join(s.base, "victim");
+    mkdirSync(victim);
+    assert.equal(spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "victim", victim]).status, 0);
+    mounted.push(victim);
+    writeFileSync(join(victim, "data"), "kept\n");
+    // The step mounts a tmpfs at /a/b, hides it under another at /a, and leaves a link at /a/b that leads to the host's mount.
+    addChrootTarget(s, "over", `mkdir -p /a/b && mount -t tmpfs hidden /a/b && mount -t tmpfs top /a && ln -s ${victim} /a/b`);
+    const r = await runCli(s.args("target:", "over", "release/type:", "qa", "--no-namespace"));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(mountsBelow(s.base), [victim], "the build's own mounts are gone, the host's one stays");
+    assert.equal(readFileSync(join(victim, "data"), "utf8"), "kept\n");
+    assert.match(readFileSync(join(s.versionDir, "log", "over.txt"), "utf8"), /not unmounting .*\/a\/b now \(a mount over it hides it\): .*\/a\/b is a symbolic link to .*\/victim/);
+    assert.equal(spawnSync("umount", [victim]).status, 0);
+    mounted.pop();
     c.assertUntouched();
     assertNothingLeft(s, c);
   });
