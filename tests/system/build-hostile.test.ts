@@ -158,8 +158,13 @@ sleep $[hang/seconds]
   appendFileSync(join(s.tree, "metro.conf"), "\n[section hang]\n\nseconds: 300\n");
 }
 
-/** A QA target of class chroot named `name` that unpacks the seed and runs `run` in the chroot (`chroot` is its path/chroot). */
-function addChrootTarget(s: Scratch, name: string, run: string, chroot = "$[path/work]"): void {
+/**
+ * A QA target of class chroot named `name` that unpacks the seed and runs
+ * `run` in the chroot (`chroot` is its path/chroot; `unpack` replaces the
+ * unpack step's commands).
+ */
+function addChrootTarget(s: Scratch, name: string, run: string, chroot = "$[path/work]", unpack = `install -d $[path/chroot]
+tar -xpf "$[path/mirror/source]" --exclude='./dev/*' -C $[path/chroot]`): void {
   writeFileSync(join(s.tree, "targets", "tiny", `${name}.spec`), `[collect ./source/seed.spec]
 
 [section target]
@@ -177,8 +182,7 @@ chroot: ${chroot}
 unpack: [
 #!/bin/sh
 set -e
-install -d $[path/chroot]
-tar -xpf "$[path/mirror/source]" --exclude='./dev/*' -C $[path/chroot]
+${unpack}
 ]
 
 [section steps/chroot]
@@ -578,8 +582,10 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
   it("refuses a path/chroot that is / or lies outside path/work, naming where it is written, before anything is done", async () => {
     const s = scratch("chroot-path");
     const c = canary(s);
-    addChrootTarget(s, "slash", "true", "/");
-    addChrootTarget(s, "outside", "true", c.dir);
+    // Steps that only look: should the check ever go, a test run must not unpack a seed over the host's root.
+    const look = "test -d $[path/chroot]";
+    addChrootTarget(s, "slash", "true", "/", look);
+    addChrootTarget(s, "outside", "true", c.dir, look);
     const spec = (name: string) => join(s.tree, "targets", "tiny", `${name}.spec`).replace(/[.]/g, "\\.");
     for (const extra of [[], ["--dry-run", join(s.base, "plan")]]) {
       assertMessage(await runCli(s.args("target:", "slash", "release/type:", "qa", ...extra)), 2, new RegExp(`${spec("slash")}:11:1: path/chroot is "/", the root directory; the steps write there`));
