@@ -96,7 +96,7 @@ export function unmountBelow(dir: CheckedDir, log: (line: string) => void, befor
       // mount over it is gone (next round).
       const leadsTo = resolvedElsewhere(point, dir);
       if (leadsTo) {
-        log(`not unmounting ${point} now (a mount over it hides it): ${leadsTo}`);
+        log(`not unmounting ${excerptPath(point)} now (a mount over it hides it): ${leadsTo}`);
         continue;
       }
       let r = run("umount", [point]);
@@ -118,7 +118,7 @@ function resolvedElsewhere(point: string, dir: string): string | null {
   try {
     assertNoLinks(point, dir, "the mount point");
     const real = realpathSync(point);
-    return real === point ? null : `the path leads to ${real}`;
+    return real === point ? null : `the path leads to ${excerptPath(real)}`;
   } catch (error) {
     return describeError(error);
   }

@@ -96,9 +96,9 @@ function builderUid(): number {
  */
 function ownershipProblem(dir: string, st: Stats, sticky: boolean): string | null {
   const me = builderUid();
-  if (st.uid !== me && st.uid !== 0) return `${dir} belongs to user ${st.uid}`;
+  if (st.uid !== me && st.uid !== 0) return `${excerptPath(dir)} belongs to user ${st.uid}`;
   if ((st.mode & 0o022) === 0 || (sticky && (st.mode & 0o1000) !== 0)) return null;
-  return `${dir} can be written by ${st.mode & 0o002 ? "every user" : "its group"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
+  return `${excerptPath(dir)} can be written by ${st.mode & 0o002 ? "every user" : "its group"} (mode ${(st.mode & 0o7777).toString(8).padStart(4, "0")})`;
 }
 
 /** The existing folders from `from` (excluded; "/" included when from is null) down to `path`, with their lstat. */
@@ -135,7 +135,7 @@ export function checkTmpRoot(tmp: string, key = "path/tmp"): string {
     const problem = ownershipProblem(dir, st, true);
     if (problem) {
       throw new SafetyError(
-        `${key} ${tmp} is not safe for a build: ${problem}, so another user could replace the build's scripts or its chroot before they run; give ${key} a folder that only root can change`,
+        `${key} ${excerptPath(tmp)} is not safe for a build: ${problem}, so another user could replace the build's scripts or its chroot before they run; give ${key} a folder that only root can change`,
       );
     }
   }
@@ -202,11 +202,11 @@ const INSIDE_WORK_KEYS = new Set(["path/chroot", "path/chroot/stage"]);
  */
 function checkStepPath(key: string, value: string, work: string): void {
   checkPlainPath(key, value);
-  if (!isAbsolute(value)) throw new ConfigError(`${key} is ${JSON.stringify(value)}, not an absolute path`, key);
+  if (!isAbsolute(value)) throw new ConfigError(`${key} is ${quotePath(value)}, not an absolute path`, key);
   const path = normalize(value).replace(/(.)\/$/, "$1");
-  if (path === "/") throw new ConfigError(`${key} is ${JSON.stringify(value)}, the root directory; the steps write there (a seed unpacked into it would overwrite the host)`, key);
+  if (path === "/") throw new ConfigError(`${key} is ${quotePath(value)}, the root directory; the steps write there (a seed unpacked into it would overwrite the host)`, key);
   if (INSIDE_WORK_KEYS.has(key) && path !== work && !isBelow(path, work)) {
-    throw new ConfigError(`${key} is ${value}, which is not inside path/work (${work}); the steps unpack, build and clean there, and the builder only mounts, unmounts and cleans inside path/work`, key);
+    throw new ConfigError(`${key} is ${excerptPath(value)}, which is not inside path/work (${excerptPath(work)}); the steps unpack, build and clean there, and the builder only mounts, unmounts and cleans inside path/work`, key);
   }
 }
 
@@ -304,7 +304,7 @@ export function keptInside(dir: string, keep: readonly KeptPath[]): KeptPath | n
     const real = realOfExisting(k.path);
     for (const p of [k.path, real]) {
       for (const d of [dir, realDir]) {
-        if (p === d || isBelow(p, d)) return p === k.path ? k : { key: k.key, path: `${k.path}, really ${real}` };
+        if (p === d || isBelow(p, d)) return p === k.path ? k : { key: k.key, path: `${excerptPath(k.path)}, really ${excerptPath(real)}` };
       }
     }
   }
@@ -314,11 +314,11 @@ export function keptInside(dir: string, keep: readonly KeptPath[]): KeptPath | n
 /** A configured tree the build removes that holds a kept path: a ConfigError naming both settings. */
 function checkKeepsNothing(key: string, dir: string, keep: readonly KeptPath[]): void {
   const k = keptInside(dir, keep);
-  if (k) throw new ConfigError(`${key} is ${dir}, which holds ${k.key} (${k.path}); the build removes ${key}, so it must not hold what the build keeps`, key);
+  if (k) throw new ConfigError(`${key} is ${excerptPath(dir)}, which holds ${k.key} (${excerptPath(k.path)}); the build removes ${key}, so it must not hold what the build keeps`, key);
 }
 
 /** Refuses to remove `dir` when it is or holds a kept path (a SafetyError naming both). */
 export function assertKeepsNothing(what: string, dir: string, keep: readonly KeptPath[]): void {
   const k = keptInside(dir, keep);
-  if (k) throw new SafetyError(`refusing to clean ${what}: ${dir} holds ${k.key} (${k.path}), which a build never deletes`);
+  if (k) throw new SafetyError(`refusing to clean ${what}: ${excerptPath(dir)} holds ${k.key} (${excerptPath(k.path)}), which a build never deletes`);
 }
