@@ -4,6 +4,7 @@
 //   1  a target failed (a step, a missing input, an interrupt, a safety refusal)
 //   2  usage or configuration error (nothing more is attempted)
 //   3  another build holds a lock
+//   141 the reader of its output went away (stopped and cleaned up first)
 //
 // Differences from metro, on purpose:
 // - A held per-target lock exits 3 and leaves `status` alone (metro wrote
@@ -47,6 +48,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_CONFIG = 2;
 export const EXIT_LOCKED = 3;
+/** The reader of the build's output went away: stopped and cleaned up like an interrupt. */
+export const EXIT_OUTPUT_GONE = 141;
 
 /** The signals that interrupt a build (stop the step, clean up, record the status). */
 export const INTERRUPTS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
@@ -140,12 +143,16 @@ export class Builder {
   async run(): Promise<number> {
     const onSignal = (signal: NodeJS.Signals) => this.onSignal(signal);
     for (const signal of INTERRUPTS) process.on(signal, onSignal);
+    let outputGone = false;
     const stopHandling = handleOutputLoss((why) => {
+      outputGone = true;
       this.reporter.outputLost();
       this.onSignal("SIGPIPE", `the build's output is gone (${why})`);
     });
     try {
-      return await this.runTargets();
+      const code = await this.runTargets();
+      // As a tool stopped by SIGPIPE (cli/bin.ts), once the build is cleaned up.
+      return outputGone ? EXIT_OUTPUT_GONE : code;
     } finally {
       stopHandling();
       for (const signal of INTERRUPTS) process.off(signal, onSignal);
