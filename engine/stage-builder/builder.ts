@@ -36,7 +36,7 @@ import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
 import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir, type KeptPath } from "./paths";
-import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, readFileGuarded, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
+import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, pickLines, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
 import { stepIsolationPrefix } from "./namespace";
 import { RunningScript, killProcessesInside } from "./processes";
 import { findRequiredFile } from "./files";
@@ -572,7 +572,8 @@ export class Builder {
   private scanErrors(logPath: string, log: TargetLog, mirror: string): void {
     let errors: { ebuild: string; phase: string }[];
     try {
-      errors = extractErrors(readFileGuarded(logPath, "the log", 256 << 20) ?? "");
+      // The whole log, line by line: a log of any size is scanned in constant memory.
+      errors = extractErrors([...(pickLines(logPath, "the log", (line) => line.startsWith(" * ERROR: ")) ?? [])].join("\n"));
     } catch {
       return;
     }

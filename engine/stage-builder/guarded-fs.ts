@@ -360,3 +360,48 @@ export function resolveOwner(owner: string | undefined, group: string | undefine
   }
   return out;
 }
+
+/**
+ * The distinct lines of a file (no link followed, never blocking) that
+ * `wanted` picks, read in chunks so a log of any size takes constant memory:
+ * at most `maxLines` lines, each at most `maxLineChars` long (longer lines
+ * are skipped). Null when the file does not exist.
+ */
+export function pickLines(path: string, what: string, wanted: (line: string) => boolean, maxLines = 10_000, maxLineChars = 4096): Set<string> | null {
+  let fd: number;
+  try {
+    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new GuardedFsError(`cannot read ${what} ${path}: ${errnoText(error)}`);
+  }
+  const picked = new Set<string>();
+  try {
+    if (!fstatSync(fd).isFile()) throw new GuardedFsError(`refusing to read ${what} ${path}: it is not a regular file`);
+    const chunk = Buffer.alloc(1 << 20);
+    let carry = "";
+    let skipping = false; // inside a line longer than maxLineChars
+    const take = (line: string) => {
+      const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+      if (picked.size < maxLines && wanted(text)) picked.add(text);
+    };
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const parts = (carry + chunk.toString("latin1", 0, n)).split("\n");
+      carry = parts.pop()!;
+      for (const part of parts) {
+        if (!skipping) take(Buffer.from(part, "latin1").toString("utf8"));
+        skipping = false;
+      }
+      if (carry.length > maxLineChars) {
+        carry = "";
+        skipping = true;
+      }
+    }
+    if (!skipping && carry) take(Buffer.from(carry, "latin1").toString("utf8"));
+  } finally {
+    closeSync(fd);
+  }
+  return picked;
+}

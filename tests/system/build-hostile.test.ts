@@ -617,6 +617,20 @@ describe("metro-engine build against hostile paths, mirrors, seeds and kills (ro
     assertNothingLeft(s, c);
   });
 
+  it("scans the whole log of a failed step for failed ebuilds, however long (an error after 300 MB is found)", async () => {
+    const s = scratch("long-log");
+    addChrootTarget(s, "noisy", `yes ' * ERROR: cat/early-1.0 failed (compile phase):' | head -c 300000000
+echo ' * ERROR: cat/late-2.0 failed (install phase):'
+exit 1`);
+    const r = await runCli(s.args("target:", "noisy", "release/type:", "qa"));
+    assertMessage(r, 1, /step steps\/chroot\/run failed \(exit code 1\)/);
+    assert.deepEqual(JSON.parse(readFileSync(join(s.versionDir, "log", "errors.json"), "utf8")), [
+      { ebuild: "cat/early-1.0", phase: "compile" },
+      { ebuild: "cat/late-2.0", phase: "install" },
+    ]);
+    assertNothingLeft(s);
+  });
+
   it("refuses a path/tmp, or a folder below it, that another user could change: no script of theirs runs as root", async () => {
     const s = scratch("other-user");
     const c = canary(s);
