@@ -173,9 +173,80 @@ function applyToDirectory(path: string, how: { uid?: number; gid?: number; mode?
   }
 }
 
-/** Refuses an existing `path` that is not a regular file (a planted link, a directory, a FIFO). */
-export function assertRegularOrMissing(path: string, what: string): void {
-  const st = lstatOrNull(path);
+/**
+ * A directory held open, reached from `root` one component at a time, each
+ * opened with O_NOFOLLOW through the descriptor of the one before
+ * (/proc/self/fd/N/name): names are then resolved in the directory that was
+ * checked, so a component swapped for a link after the checks (a shared
+ * mirror's other users) is refused, never followed. Where /proc is missing,
+ * names are resolved by path (the lstat checks still apply).
+ */
+class AnchoredDir {
+  private constructor(private readonly fd: number | null, private readonly dir: string) {}
+
+  static open(dir: string, root: string): AnchoredDir {
+    if (!procFdWorks()) return new AnchoredDir(null, dir);
+    const start = dir === root || isBelow(dir, root) ? root : "/";
+    let fd: number;
+    try {
+      fd = openSync(start, O_RDONLY | O_DIRECTORY);
+    } catch (error) {
+      throw new GuardedFsError(`cannot open the directory ${excerptPath(start)}: ${errnoText(error)}`);
+    }
+    for (const part of dir === start ? [] : componentsBelow(dir, start)) {
+      const name = basename(part);
+      let next: number;
+      try {
+        next = openSync(`/proc/self/fd/${fd}/${name}`, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      } catch (error) {
+        closeSync(fd);
+        const code = (error as NodeJS.ErrnoException).code;
+        const where = part === dir ? excerptPath(dir) : `${excerptPath(part)} (on the way to ${excerptPath(dir)})`;
+        if (code === "ELOOP") throw new GuardedFsError(`${where} is a symbolic link; the builder never follows links it did not make (remove the link)`);
+        if (code === "ENOTDIR") throw new GuardedFsError(`${where} is not a directory`);
+        throw new GuardedFsError(`cannot open the directory ${where}: ${errnoText(error)}`);
+      }
+      closeSync(fd);
+      fd = next;
+    }
+    return new AnchoredDir(fd, dir);
+  }
+
+  /** The path that names `name` in the directory held open. */
+  at(name: string): string {
+    return this.fd === null ? join(this.dir, name) : `/proc/self/fd/${this.fd}/${name}`;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+  }
+}
+
+let procFd: boolean | null = null;
+function procFdWorks(): boolean {
+  if (procFd === null) {
+    try {
+      procFd = lstatSync("/proc/self/fd").isDirectory();
+    } catch {
+      procFd = false;
+    }
+  }
+  return procFd;
+}
+
+/** Runs `body` with `path`'s directory held open (AnchoredDir) and the name of `path` in it. */
+function inAnchoredDir<T>(path: string, root: string, body: (at: string, dir: AnchoredDir) => T): T {
+  const dir = AnchoredDir.open(dirname(path), root);
+  try {
+    return body(dir.at(basename(path)), dir);
+  } finally {
+    dir.close();
+  }
+}
+
+/** Refuses an existing `path` that is not a regular file (a planted link, a directory, a FIFO); `at` is where to look (default: the path). */
+export function assertRegularOrMissing(path: string, what: string, at = path): void {
+  const st = lstatOrNull(at);
   if (st === null || st.isFile()) return;
   if (st.isSymbolicLink()) throw new GuardedFsError(`refusing to write ${what} ${excerptPath(path)}: it is a symbolic link; the builder never follows links it did not make (remove the link)`);
   throw new GuardedFsError(`refusing to write ${what} ${excerptPath(path)}: it is ${kindOf(st)}, not a regular file`);
@@ -203,57 +274,62 @@ export function writeFileGuarded(path: string, root: string, text: string, optio
   const what = options.what ?? "the file";
   ensureDir(dirname(path), root);
   assertRegularOrMissing(path, what);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  let fd: number;
-  try {
+  inAnchoredDir(path, root, (target, dir) => {
+    assertRegularOrMissing(path, what, target); // again, in the directory held open
+    const temp = dir.at(`.${basename(path)}.${process.pid}.tmp`);
+    let fd: number;
     try {
-      unlinkSync(temp); // a leftover of an earlier run of ours (unlink never follows a link)
-    } catch {
-      // none
+      try {
+        unlinkSync(temp); // a leftover of an earlier run of ours (unlink never follows a link)
+      } catch {
+        // none
+      }
+      fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, options.mode ?? 0o644);
+    } catch (error) {
+      throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
     }
-    fd = openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, options.mode ?? 0o644);
-  } catch (error) {
-    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
-  }
-  try {
-    writeAll(fd, Buffer.from(text, "utf8"));
-    closeSync(fd);
-    fd = -1;
-    renameSync(temp, path);
-  } catch (error) {
-    if (fd >= 0) closeSync(fd);
     try {
-      unlinkSync(temp);
-    } catch {
-      // already gone
+      writeAll(fd, Buffer.from(text, "utf8"));
+      closeSync(fd);
+      fd = -1;
+      renameSync(temp, target);
+    } catch (error) {
+      if (fd >= 0) closeSync(fd);
+      try {
+        unlinkSync(temp);
+      } catch {
+        // already gone
+      }
+      throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
     }
-    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
-  }
+  });
 }
 
 /** Creates `path` exclusively (O_EXCL never follows a link) and writes `text`; false when it exists. */
 export function createExclusive(path: string, root: string, text: string, what: string, mode = 0o644): boolean {
   ensureDir(dirname(path), root);
-  let fd: number;
-  try {
-    fd = openSync(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw new GuardedFsError(`cannot create ${what} ${excerptPath(path)}: ${errnoText(error)}`);
-  }
-  try {
-    writeAll(fd, Buffer.from(text, "utf8"));
-    closeSync(fd);
-  } catch (error) {
-    closeSync(fd);
+  return inAnchoredDir(path, root, (target) => {
+    let fd: number;
     try {
-      unlinkSync(path);
-    } catch {
-      // already gone
+      fd = openSync(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+      throw new GuardedFsError(`cannot create ${what} ${excerptPath(path)}: ${errnoText(error)}`);
     }
-    throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
-  }
-  return true;
+    try {
+      writeAll(fd, Buffer.from(text, "utf8"));
+      closeSync(fd);
+    } catch (error) {
+      closeSync(fd);
+      try {
+        unlinkSync(target);
+      } catch {
+        // already gone
+      }
+      throw new GuardedFsError(`cannot write ${what} ${excerptPath(path)}: ${errnoText(error)}`);
+    }
+    return true;
+  });
 }
 
 /**
@@ -267,8 +343,9 @@ export function openForAppend(path: string, root: string, options: { truncate: b
   try {
     // Truncated only after the checks below (O_TRUNC would act first).
     // O_NONBLOCK: a FIFO swapped in after the check must not hang the build (the fstat below refuses it).
-    fd = openSync(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644);
+    fd = inAnchoredDir(path, root, (target) => openSync(target, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK, 0o644));
   } catch (error) {
+    if (error instanceof GuardedFsError) throw error;
     throw new GuardedFsError(`cannot open ${options.what} ${excerptPath(path)}: ${errnoText(error)}`);
   }
   try {
@@ -317,16 +394,19 @@ export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20):
 /** Unlinks one file below `root` (never a directory; unlink never follows the last link). False when missing. */
 export function unlinkGuarded(path: string, root: string, what: string): boolean {
   assertNoLinks(dirname(path), root, what);
-  const st = lstatOrNull(path);
-  if (st === null) return false;
-  if (st.isDirectory()) throw new GuardedFsError(`refusing to remove ${what} ${excerptPath(path)}: it is a directory`);
-  try {
-    unlinkSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw new GuardedFsError(`cannot remove ${what} ${excerptPath(path)}: ${errnoText(error)}`);
-  }
-  return true;
+  if (lstatOrNull(dirname(path)) === null) return false;
+  return inAnchoredDir(path, root, (target) => {
+    const st = lstatOrNull(target);
+    if (st === null) return false;
+    if (st.isDirectory()) throw new GuardedFsError(`refusing to remove ${what} ${excerptPath(path)}: it is a directory`);
+    try {
+      unlinkSync(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+      throw new GuardedFsError(`cannot remove ${what} ${excerptPath(path)}: ${errnoText(error)}`);
+    }
+    return true;
+  });
 }
 
 /** Writes to an open descriptor; a failure (a full disk) names the file. */

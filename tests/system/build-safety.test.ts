@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bindChroot, mountsBelow, safeRemove, unmountBelow } from "../../engine/stage-builder/mounts";
@@ -15,6 +15,7 @@ import { extractErrors, chrootArgv, hostArgv } from "../../engine/stage-builder/
 import { Settings } from "../../engine/stage-builder/settings";
 import { selectTargets } from "../../engine/stage-builder/targets";
 import { planTarget } from "../../engine/stage-builder/plan";
+import { GuardedFsError, createExclusive, openForAppend, unlinkGuarded, writeFileGuarded } from "../../engine/stage-builder/guarded-fs";
 
 function scratch(label: string): string {
   return realpathSync(mkdtempSync(join(tmpdir(), `metro-safety-${label}-`)));
@@ -171,6 +172,53 @@ describe("builder locks and counters", () => {
     assert.equal(incrementFailCount(count, base), 1);
     assert.equal(incrementFailCount(count, base), 2);
     assert.equal(readFileSync(count, "utf8"), "2");
+    cleanup(base);
+  });
+});
+
+describe("guarded writes against a folder swapped for a link while they run", () => {
+  it("never writes, creates or removes a file through the link, however the swap falls between check and use", async function () {
+    this.timeout(120_000);
+    const base = scratch("race");
+    const root = join(base, "mirror");
+    const canary = join(base, "canary");
+    mkdirSync(join(root, "log"), { recursive: true });
+    mkdirSync(canary);
+    symlinkSync(canary, join(root, "swap"));
+    // Another user of a shared mirror, swapping log/ and a link to the canary as fast as the kernel lets it (renameat2 RENAME_EXCHANGE).
+    const flipper = spawn("python3", ["-c", `
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+a, b = sys.argv[1].encode(), sys.argv[2].encode()
+while True:
+    libc.renameat2(-100, a, -100, b, 2)
+`, join(root, "log"), join(root, "swap")], { stdio: "ignore" });
+    const refused: string[] = [];
+    const attempt = (action: () => void) => {
+      try {
+        action();
+      } catch (error) {
+        if (!(error instanceof GuardedFsError)) throw error;
+        refused.push(error.message);
+      }
+    };
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 3000; i++) {
+        attempt(() => writeFileGuarded(join(root, "log", "status"), root, "ok", { what: "the status file" }));
+        attempt(() => closeSync(openForAppend(join(root, "log", "build.txt"), root, { truncate: true, what: "the log" })));
+        attempt(() => {
+          if (createExclusive(join(root, "log", ".lock"), root, "1", "the lock")) unlinkGuarded(join(root, "log", ".lock"), root, "the lock");
+        });
+        attempt(() => unlinkGuarded(join(root, "log", "old.txt"), root, "a file"));
+        if (i % 500 === 0) writeFileSync(join(canary, "old.txt"), "kept\n");
+      }
+    } finally {
+      flipper.kill("SIGKILL");
+    }
+    assert.ok(refused.length > 0, "the swap was seen");
+    assert.deepEqual(readdirSync(canary).sort(), ["old.txt"], "nothing was written or created through the link");
+    assert.equal(readFileSync(join(canary, "old.txt"), "utf8"), "kept\n", "nothing was removed through the link");
     cleanup(base);
   });
 });
