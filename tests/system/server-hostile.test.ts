@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { StdioClient, uriOf } from "../../server/testing/stdio-client";
 import { PROJECT } from "../support/shared";
+import { initializeAndShutDown } from "../support/raw-server";
 
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
 const HEAP_CAP = ["--max-old-space-size=512"];
@@ -371,13 +372,7 @@ describe("language server: protocol", function () {
       await assert.rejects(connection.sendRequest("metro/settled", null), (e: unknown) => e instanceof ResponseError && e.code === -32002);
       // A notification before initialize is dropped, not queued.
       void connection.sendNotification("textDocument/didOpen", { textDocument: { uri: uriOf(join(root, "metro.conf")), languageId: "metro", version: 1, text: "a: 1\n" } });
-      const init = await connection.sendRequest<{ capabilities: unknown }>("initialize", { processId: process.pid, rootUri: uriOf(root), capabilities: {} });
-      assert.ok(init.capabilities);
-      void connection.sendNotification("initialized", {});
-      const settled = await connection.sendRequest<{ trees: { files: number }[] }>("metro/settled", null);
-      assert.equal(settled.trees[0].files, 1);
-      await connection.sendRequest("shutdown", null);
-      void connection.sendNotification("exit", null);
+      await initializeAndShutDown(connection, root, process.pid);
       assert.equal((await exited).code, 0);
     } finally {
       connection.dispose();

@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { createMessageConnection, ResponseError, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 import { StdioClient, uriOf } from "../../server/testing/stdio-client";
 import { PROJECT } from "../support/shared";
+import { initializeAndShutDown } from "../support/raw-server";
 import { removeTempDirs, writeTree } from "../support/trees";
 
 const SERVER = join(PROJECT, "dist", "metro-language-server.js");
@@ -262,13 +263,7 @@ describe("language server: malformed initialize (stdio)", function () {
       await refusal({ processId: null, capabilities: { textDocument: { hover: { contentFormat: "markdown" } } } }, /"capabilities\.textDocument\.hover\.contentFormat" must be an array/);
       // Until a good initialize, the server is not initialized.
       await assert.rejects(connection.sendRequest("metro/settled", null), (e: unknown) => e instanceof ResponseError && e.code === -32002);
-      const init = await connection.sendRequest<{ capabilities: unknown }>("initialize", { processId: null, rootUri: uriOf(root), capabilities: {} });
-      assert.ok(init.capabilities);
-      void connection.sendNotification("initialized", {});
-      const settled = await connection.sendRequest<{ trees: { files: number }[] }>("metro/settled", null);
-      assert.equal(settled.trees[0].files, 1);
-      await connection.sendRequest("shutdown", null);
-      void connection.sendNotification("exit", null);
+      await initializeAndShutDown(connection, root, null);
       assert.equal(await exited, 0);
     } finally {
       connection.dispose();
