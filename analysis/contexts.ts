@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { checkContext, errorDiagnostic } from "../engine/check";
 import { excerpt, type Range } from "../language";
 import type { EngineDiagnostic, EvaluatedContext, MetroValue } from "../engine/evaluate";
-import { Workspace, type WorkspaceFile } from "../engine/workspace";
+import { Workspace, type FileKind, type WorkspaceFile } from "../engine/workspace";
 import { readRegularText } from "../engine/files";
 import type { EntryBudget, WorkspaceIndex } from "./workspace-index";
 import { Emitter } from "./events";
@@ -50,6 +50,12 @@ export class RecordingWorkspace extends Workspace {
   override readText(path: string): string | undefined {
     this.recorder?.add(path);
     return super.readText(path);
+  }
+
+  // A collect of a missing file asks only what is there: the context reads it again when the file appears.
+  override kind(path: string): FileKind {
+    this.recorder?.add(path);
+    return super.kind(path);
   }
 }
 

@@ -203,19 +203,55 @@ export class Project extends Emitter<ProjectEvents> {
     this.identityReader = new Workspace();
   }
 
-  /** A file changed (edited in the editor, or on disk); `isOpen` says an editor holds it. Every path naming it changed. */
-  fileChanged(path: string, isOpen = false): void {
+  /**
+   * A file changed: its text in the editor (`onDisk` false: nothing on disk
+   * changed), or on disk (written, created; a folder created). `isOpen` says
+   * an editor holds it. Every path naming it changed, and on disk every known
+   * path below it (a folder created).
+   */
+  fileChanged(path: string, isOpen = false, onDisk = !isOpen): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
     // An edit in the editor changes no link; a change on disk may.
-    if (!isOpen) this.forgetIdentities();
+    if (onDisk) this.forgetIdentities();
     const [, ...others] = this.aliases(tree, path);
-    this.pathChanged(tree, path, isOpen);
-    for (const p of others) this.pathChanged(tree, p, false);
+    this.pathChanged(tree, path, isOpen, onDisk);
+    for (const p of others) this.pathChanged(tree, p, false, onDisk);
+    if (onDisk) for (const p of this.knownBelow(tree, path)) this.pathChanged(tree, p, false, true);
   }
 
-  private pathChanged(tree: MetroTree, path: string, isOpen: boolean): void {
-    tree.workspace.invalidate(path);
+  /**
+   * A change on disk at a path an editor holds (a save, another program
+   * writing it): the text is the editor's and did not change, but what the
+   * disk says about the path (whether it is a link placeholder, what is below
+   * it) is read again.
+   */
+  openFileChangedOnDisk(path: string): void {
+    const tree = this.treeFor(path, false);
+    if (!tree) return;
+    this.forgetIdentities();
+    this.throughLinks(tree, tree.workspace.diskChanged(path));
+  }
+
+  /** Paths read through a link whose answer a change on disk may have changed (its target appeared or went): their contexts are evaluated again. */
+  private throughLinks(tree: MetroTree, paths: string[]): void {
+    for (const p of paths) tree.contexts.fileChanged(p, false);
+  }
+
+  /** Whether the text of `path` comes from an editor (then it exists whatever the disk says). */
+  protected holdsText(_path: string): boolean {
+    return false;
+  }
+
+  /** Known paths strictly below `path` (files read from a folder that was created or removed). */
+  private knownBelow(tree: MetroTree, path: string): string[] {
+    const below = path.endsWith("/") ? path : path + "/";
+    return [...new Set(this.knownPaths(tree))].filter((p) => p.startsWith(below));
+  }
+
+  private pathChanged(tree: MetroTree, path: string, isOpen: boolean, onDisk: boolean): void {
+    if (onDisk) this.throughLinks(tree, tree.workspace.diskChanged(path));
+    else tree.workspace.textChanged(path);
     const before = tree.index.files.has(path);
     const textBefore = tree.index.files.get(path)?.ast.text;
     const namesBefore = definedNames(tree.index.files.get(path));
@@ -230,18 +266,23 @@ export class Project extends Emitter<ProjectEvents> {
     this.emit("findingsChanged", same ? [path] : tree.index.files.keys());
   }
 
+  /** A file or folder removed from disk: it, every path naming it and every known path below it. */
   fileDeleted(path: string): void {
     const tree = this.treeFor(path, false);
     if (!tree) return;
     this.forgetIdentities();
     const [, ...others] = this.aliases(tree, path);
+    const below = this.knownBelow(tree, path);
     this.pathDeleted(tree, path);
+    // An editor holding a file of a removed folder keeps its text.
+    for (const p of below) if (this.holdsText(p)) this.throughLinks(tree, tree.workspace.diskChanged(p));
+    else this.pathDeleted(tree, p);
     // A link to the deleted file now names nothing either.
-    for (const p of others) this.pathChanged(tree, p, false);
+    for (const p of others) this.pathChanged(tree, p, false, true);
   }
 
   private pathDeleted(tree: MetroTree, path: string): void {
-    tree.workspace.invalidate(path);
+    this.throughLinks(tree, tree.workspace.diskChanged(path));
     const hadNames = definedNames(tree.index.files.get(path)).size > 0;
     tree.index.remove(path);
     tree.contexts.fileChanged(path);

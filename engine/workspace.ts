@@ -2,7 +2,7 @@
 // reads them. The language server overlays unsaved documents through
 // `readText`; the CLI reads the disk.
 
-import { lstatSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, realpathSync, statSync, type Stats } from "node:fs";
 import { basename, dirname, join, sep } from "node:path";
 import { decodeMetroBytes, decodeUtf8, parseMetroDecoded, quotePath, type DecodedText, type MetroFile } from "../language";
 import { lowerFile, outlineFile, type FileModel } from "./file-model";
@@ -105,6 +105,21 @@ export class Workspace {
    */
   contextsServed = 0;
   private bytesRead = 0;
+  /**
+   * Calls to the file system made to learn what is at a path (lstat, stat,
+   * realpath, the read of a small file): what an answer kept in `kinds` and
+   * `placeholders` saves. Tests and `metro/settled` read it.
+   */
+  diskLookups = 0;
+  /**
+   * Paths whose answer kept went through a link: a link placeholder followed
+   * or refused, a small file that names a path which does not exist yet (it
+   * becomes a placeholder when that path appears), a symbolic link. A file
+   * created or removed anywhere may change their answers (see `diskChanged`).
+   */
+  private readonly linked = new Set<string>();
+  /** Small files whose text names a path (followed or not): each is a link placeholder, or becomes one when its target appears. */
+  private readonly candidates = new Set<string>();
 
   constructor(private readonly options: WorkspaceOptions = {}) {}
 
@@ -122,12 +137,16 @@ export class Workspace {
     if (t !== undefined) return t;
     t = null;
     try {
+      this.diskLookups++;
       const st = lstatSync(path);
       if (st.isFile() && st.size > 0 && st.size < 256) {
+        this.diskLookups++;
         const bytes = readRegularFile(path, 256);
         const text = bytes.toString("utf8");
-        if (!/[\s:\0$\[\]#]/.test(text) && !text.startsWith("/")) {
+        if (mayBePlaceholder(text)) {
+          this.candidates.add(path);
           const target = join(dirname(path), text);
+          this.diskLookups++;
           const real = realPath(target);
           if (real !== undefined) {
             const bound = realPath(treeRootAbove(dirname(path)) ?? dirname(path)) ?? dirname(path);
@@ -156,6 +175,7 @@ export class Workspace {
       current = join(current, parts[i]);
       for (let hops = 0; hops < 8; hops++) {
         const target = this.placeholderTarget(current);
+        if (this.candidates.has(current)) this.linked.add(path);
         if (target === null) break;
         if (target instanceof FileProblem) throw target;
         current = target;
@@ -189,7 +209,10 @@ export class Workspace {
     let k = this.kinds.get(path);
     if (k === undefined) {
       try {
-        const st = statSync(this.physical(path));
+        const physical = this.physical(path);
+        this.diskLookups++;
+        const st = statSync(physical);
+        this.noteLinks(path, physical);
         k = st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
         if (k !== "file") this.problems.set(path, new FileProblem(k === "directory" ? "folder" : "not-regular", describeKind(st)));
       } catch (e) {
@@ -197,6 +220,7 @@ export class Workspace {
         // A link placeholder refused, or links in a loop, are not "missing".
         k = p.kind === "missing" ? "missing" : "other";
         this.problems.set(path, p);
+        this.noteLinks(path, undefined);
       }
       this.kinds.set(path, k);
     }
@@ -276,23 +300,142 @@ export class Workspace {
     return bytes;
   }
 
-  /** Forgets everything read (the workspace is no longer used), giving back its budget. */
-  clear(): void {
-    for (const path of [...this.sizes.keys()]) this.invalidate(path);
-    this.files.clear();
-    this.texts.clear();
+  /**
+   * Whether the answer about `path` went through a link: `physical` (the path
+   * with placeholders followed, when found) differs from its real path, or,
+   * for a path not found, the nearest part of it that exists is a link or
+   * lies below one (a dangling link gets a target when the target appears).
+   */
+  private noteLinks(path: string, physical: string | undefined): void {
+    if (this.linked.has(path)) return;
+    if (!path.startsWith("/")) {
+      this.linked.add(path);
+      return;
+    }
+    let p = physical ?? path;
+    for (;;) {
+      this.diskLookups++;
+      let real: string | undefined;
+      try {
+        real = realpathSync.native(p);
+      } catch {
+        real = undefined;
+      }
+      if (real !== undefined) {
+        if (real !== p) this.linked.add(path);
+        return;
+      }
+      let st: Stats | undefined;
+      try {
+        this.diskLookups++;
+        st = lstatSync(p);
+      } catch {
+        st = undefined;
+      }
+      // It exists but has no real path: a dangling link, a loop, a folder that cannot be searched.
+      if (st !== undefined) {
+        this.linked.add(path);
+        return;
+      }
+      const up = dirname(p);
+      if (up === p) return;
+      p = up;
+    }
   }
 
-  /** Forgets what was read from `path` (after an edit or a change on disk). */
-  invalidate(path: string): void {
+  /** Forgets everything read (the workspace is no longer used), giving back its budget. */
+  clear(): void {
+    if (this.options.budget) for (const n of this.sizes.values()) this.options.budget.held -= n;
+    this.sizes.clear();
+    this.files.clear();
+    this.texts.clear();
+    this.problems.clear();
+    this.kinds.clear();
+    this.placeholders.clear();
+    this.smallFiles.clear();
+    this.linked.clear();
+    this.candidates.clear();
+  }
+
+  /**
+   * Forgets what the text of `path` determines: the text, its tree and model,
+   * why it could not be read. What is on disk is as it was (an edit of an
+   * open document, whose text the editor gives): which paths exist, what
+   * link placeholders name, are kept.
+   */
+  textChanged(path: string): void {
     if (this.options.budget) this.options.budget.held -= this.sizes.get(path) ?? 0;
     this.sizes.delete(path);
     this.files.delete(path);
     this.texts.delete(path);
+    const k = this.kinds.get(path);
+    // The reason kept with a kind that is not a file goes with it.
+    if (k !== undefined && k !== "file") this.kinds.delete(path);
     this.problems.delete(path);
-    // Which paths exist may have changed too (a file created or removed).
-    this.kinds.clear();
-    this.placeholders.clear();
-    this.smallFiles.clear();
   }
+
+  /**
+   * Forgets what a change on disk at `path` (a file or folder created,
+   * removed, written) may change, and returns the other paths whose answers
+   * may have changed through a link (the contexts that read them are out of
+   * date). Its text, and what is known about `path` itself, always. A file
+   * rewritten in place that was and is no link placeholder changes nothing
+   * else. Otherwise what is at `path` and below it may have changed (a folder
+   * created or removed, a file that became a placeholder); and when an answer
+   * kept went through a link, that answer may have (a link's target appeared
+   * or went away): then every answer about the disk is forgotten.
+   */
+  diskChanged(path: string): string[] {
+    this.textChanged(path);
+    const wasPlaceholder = (this.placeholders.get(path) ?? null) !== null || this.candidates.has(path);
+    this.placeholders.delete(path);
+    this.smallFiles.delete(path);
+    if (!wasPlaceholder && this.kinds.get(path) === "file" && this.isPlainFile(path)) return [];
+    const below = path.endsWith(sep) ? path : path + sep;
+    const under = (p: string) => p === path || p.startsWith(below);
+    if (this.linked.size) {
+      const affected = [...this.linked].filter((p) => p !== path);
+      this.kinds.clear();
+      this.placeholders.clear();
+      this.smallFiles.clear();
+      this.linked.clear();
+      this.candidates.clear();
+      // A file read through a link, or not read, is read again (with the reason it could not be).
+      const again = new Set(affected);
+      for (const [p, f] of this.files) if (f === null || again.has(p) || under(p)) this.textChanged(p);
+      for (const [p, t] of this.texts) if (t === null || again.has(p) || under(p)) this.textChanged(p);
+      this.problems.clear();
+      return affected;
+    }
+    for (const p of this.kinds.keys()) if (under(p)) this.kinds.delete(p);
+    for (const p of this.placeholders.keys()) if (under(p)) this.placeholders.delete(p);
+    for (const p of this.smallFiles.keys()) if (under(p)) this.smallFiles.delete(p);
+    for (const p of [...this.sizes.keys(), ...this.files.keys(), ...this.texts.keys()]) if (under(p)) this.textChanged(p);
+    for (const p of this.problems.keys()) if (under(p)) this.problems.delete(p);
+    return [];
+  }
+
+  /** Whether `path` is now a regular file that is not a link placeholder (it cannot be one: too large, or not naming a path). */
+  private isPlainFile(path: string): boolean {
+    try {
+      this.diskLookups++;
+      const st = lstatSync(path);
+      if (!st.isFile()) return false;
+      if (st.size === 0 || st.size >= 256) return true;
+      this.diskLookups++;
+      return !mayBePlaceholder(readRegularFile(path, 256).toString("utf8"));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Forgets what was read from `path` and what a change on disk there may change (see `diskChanged`). */
+  invalidate(path: string): void {
+    void this.diskChanged(path);
+  }
+}
+
+/** Whether the text of a small file reads as a path (what a link placeholder holds). */
+function mayBePlaceholder(text: string): boolean {
+  return !/[\s:\0$\[\]#]/.test(text) && !text.startsWith("/");
 }

@@ -62,6 +62,8 @@ export interface SettledTree {
   scanMs: number;
   /** Context evaluations run since the tree was opened (a burst of edits costs one per context that read the file). */
   evaluations: number;
+  /** Calls to the file system made to learn what is at a path (lstat, stat, realpath) since the tree was opened: an edit of a document makes none. */
+  diskLookups: number;
 }
 
 /** A request: its method and, as phantom types, its parameters and result. */

@@ -379,6 +379,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     }
     schedulePublish([path]);
   }
+  // A save wrote the document's text to disk (also for a client that watches no files).
+  session.documents.onDidSave((e) => void ready.then(() => session.openFileChangedOnDisk(uriToPath(e.document.uri))));
   session.documents.onDidClose((e) => void ready.then(() => documentClosed(e)));
   function documentClosed(e: { document: { uri: string } & Parameters<Session["trackClose"]>[0] }): void {
     session.trackClose(e.document);
@@ -386,9 +388,10 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     const tree = session.treeFor(path, false);
     if (tree) {
       const known = tree.fileIndex(path);
-      tree.workspace.invalidate(path);
+      // The text is the disk's again; the disk itself did not change (a change there came as a watcher event).
+      tree.workspace.textChanged(path);
       const disk = tree.workspace.getFile(path);
-      if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path);
+      if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path, false, false);
     } else void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   }
   session.documents.listen(connection);
@@ -399,8 +402,9 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       const path = uriToPath(ch.uri);
       // Version-control and editor folders change all the time and hold no Metro files.
       if (/[\\/](\.git|\.hg|\.svn|node_modules)([\\/]|$)/.test(path)) continue;
-      if (session.isOpen(path)) continue;
-      if (ch.type === lsp.FileChangeType.Deleted) session.fileDeleted(path);
+      // An open document's text is the editor's: only what the disk says about its path is read again.
+      if (session.isOpen(path)) session.openFileChangedOnDisk(path);
+      else if (ch.type === lsp.FileChangeType.Deleted) session.fileDeleted(path);
       else session.fileChanged(path);
     }
   });
@@ -536,7 +540,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       if (!session.burst.arriving && !publishScheduled && [...session.trees.values()].every((t) => !t.contexts.busy)) break;
     }
     return {
-      trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs, evaluations: t.contexts.evaluations })),
+      trees: [...session.trees.values()].map((t) => ({ root: t.root, files: t.index.files.size, contexts: t.contexts.contexts.length, scanMs: t.scanMs, evaluations: t.contexts.evaluations, diskLookups: t.workspace.diskLookups })),
     };
   });
 

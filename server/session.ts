@@ -83,9 +83,13 @@ export class Session extends Project {
     return doc ? looseParse(doc) : undefined;
   }
 
-  /** A file changed (edited in the editor, or on disk). */
-  override fileChanged(path: string): void {
-    super.fileChanged(path, this.isOpen(path));
+  /** A file changed: edited in the editor when it is open (nothing on disk changed), else on disk; `onDisk` says which when it is not that. */
+  override fileChanged(path: string, isOpen = this.isOpen(path), onDisk = !isOpen): void {
+    super.fileChanged(path, isOpen, onDisk);
+  }
+
+  protected override holdsText(path: string): boolean {
+    return this.isOpen(path);
   }
 
   protected override knownPaths(tree: MetroTree): Iterable<string> {

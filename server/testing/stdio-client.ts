@@ -13,6 +13,7 @@ import { createConnection } from "vscode-languageserver/node";
 import { serverConnectionOptions, startServer } from "../server";
 import { EditBurst } from "../edit-burst";
 import { URI } from "vscode-uri";
+import type { SettledTree } from "../protocol";
 
 export interface PublishedDiagnostics {
   uri: string;
@@ -194,7 +195,7 @@ export class StdioClient {
     this.notify("textDocument/didClose", { textDocument: { uri: uriOf(path) } });
   }
 
-  settled(): Promise<{ trees: { root: string; files: number; contexts: number; scanMs: number; evaluations: number }[] }> {
+  settled(): Promise<{ trees: SettledTree[] }> {
     return this.request("metro/settled", null);
   }
 
