@@ -386,11 +386,13 @@ export class Workspace {
    * or went away): then every answer about the disk is forgotten.
    */
   diskChanged(path: string): string[] {
-    this.textChanged(path);
+    // A file on disk before: its kind said so, or its bytes were read (not an editor's text).
+    const wasFile = this.kinds.get(path) === "file" || this.sizes.has(path);
     const wasPlaceholder = (this.placeholders.get(path) ?? null) !== null || this.candidates.has(path);
+    this.textChanged(path);
     this.placeholders.delete(path);
     this.smallFiles.delete(path);
-    if (!wasPlaceholder && this.kinds.get(path) === "file" && this.isPlainFile(path)) return [];
+    if (wasFile && !wasPlaceholder && this.isPlainFile(path)) return [];
     const below = path.endsWith(sep) ? path : path + sep;
     const under = (p: string) => p === path || p.startsWith(below);
     if (this.linked.size) {
