@@ -4,11 +4,13 @@
 // folder that still has something mounted below it is not deleted (that
 // would reach into the mount) and fails the run instead.
 "use strict";
-const { mkdtempSync, readFileSync, rmSync } = require("node:fs");
+const { chmodSync, mkdtempSync, readFileSync, rmSync } = require("node:fs");
 const { tmpdir } = require("node:os");
 const { join } = require("node:path");
 
 const runDir = mkdtempSync(join(tmpdir(), "metro-engine-tests-"));
+// Other users may pass through it (not list it): the builder's hostile tests act as another user below it.
+chmodSync(runDir, 0o711);
 process.env.TMPDIR = runDir;
 
 function mountsBelow(dir) {
