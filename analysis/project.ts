@@ -58,7 +58,7 @@ export class MetroTree {
     openText: (path: string) => string | undefined,
     budgets: ProjectBudgets = projectBudgets(),
   ) {
-    this.workspace = new RecordingWorkspace({ readText: openText, budget: budgets.bytes, keepTrees: true });
+    this.workspace = new RecordingWorkspace({ readText: openText, budget: budgets.bytes, keepTrees: true, followsDisk: true });
     this.index = new WorkspaceIndex(root, { parse: (p) => this.workspace.getFile(p)?.ast, problem: (p) => this.workspace.problem(p), budget: budgets.entries });
     this.contexts = new ContextManager(root, this.workspace, this.index, budgets.elements);
   }

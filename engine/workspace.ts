@@ -75,6 +75,13 @@ export interface WorkspaceOptions {
   keepTrees?: boolean;
   /** Told the bytes read from disk so far, after each file (the CLI sizes V8's heap by it: cli/heap.ts). */
   onBytesRead?: (total: number) => void;
+  /**
+   * Note which answers went through a link, so that `diskChanged` forgets
+   * only what a change can reach (the language server); it costs a real-path
+   * look-up for each path asked about. Without it, a change on disk forgets
+   * every answer about the disk.
+   */
+  followsDisk?: boolean;
 }
 
 export interface ByteBudget {
@@ -212,7 +219,7 @@ export class Workspace {
         const physical = this.physical(path);
         this.diskLookups++;
         const st = statSync(physical);
-        this.noteLinks(path, physical);
+        if (this.options.followsDisk) this.noteLinks(path, physical);
         k = st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
         if (k !== "file") this.problems.set(path, new FileProblem(k === "directory" ? "folder" : "not-regular", describeKind(st)));
       } catch (e) {
@@ -220,7 +227,7 @@ export class Workspace {
         // A link placeholder refused, or links in a loop, are not "missing".
         k = p.kind === "missing" ? "missing" : "other";
         this.problems.set(path, p);
-        this.noteLinks(path, undefined);
+        if (this.options.followsDisk) this.noteLinks(path, undefined);
       }
       this.kinds.set(path, k);
     }
@@ -383,7 +390,8 @@ export class Workspace {
    * else. Otherwise what is at `path` and below it may have changed (a folder
    * created or removed, a file that became a placeholder); and when an answer
    * kept went through a link, that answer may have (a link's target appeared
-   * or went away): then every answer about the disk is forgotten.
+   * or went away): then every answer about the disk is forgotten, as it is
+   * for a workspace that does not note links (`followsDisk`).
    */
   diskChanged(path: string): string[] {
     // A file on disk before: its kind said so, or its bytes were read (not an editor's text).
@@ -395,7 +403,8 @@ export class Workspace {
     if (wasFile && !wasPlaceholder && this.isPlainFile(path)) return [];
     const below = path.endsWith(sep) ? path : path + sep;
     const under = (p: string) => p === path || p.startsWith(below);
-    if (this.linked.size) {
+    // Without `followsDisk` nothing says which answers went through a link: any may have changed.
+    if (this.linked.size || !this.options.followsDisk) {
       const affected = [...this.linked].filter((p) => p !== path);
       this.kinds.clear();
       this.placeholders.clear();
@@ -429,11 +438,6 @@ export class Workspace {
     } catch {
       return false;
     }
-  }
-
-  /** Forgets what was read from `path` and what a change on disk there may change (see `diskChanged`). */
-  invalidate(path: string): void {
-    void this.diskChanged(path);
   }
 }
 

@@ -30,9 +30,9 @@ describe("budgets: what a hostile tree can cost", () => {
     assert.equal(budget.held, 5);
     assert.equal(ws.getFile(`${root}/b.conf`), undefined);
     assert.match(ws.problem(`${root}/b.conf`)!.words, /would exceed 8 bytes in total/);
-    ws.invalidate(`${root}/a.conf`);
+    ws.diskChanged(`${root}/a.conf`);
     assert.equal(budget.held, 0);
-    ws.invalidate(`${root}/b.conf`);
+    ws.diskChanged(`${root}/b.conf`);
     assert.ok(ws.getFile(`${root}/b.conf`));
   });
 

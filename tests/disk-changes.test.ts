@@ -132,7 +132,7 @@ describe("workspace: what a change on disk forgets", () => {
   it("keeps every kind for an edit of a text, and for a file rewritten in place", () => {
     const root = writeTree({ "a.conf": "a: 1\n", "b.conf": "b: 2\n", "sub/c.conf": "c: 3\n" });
     try {
-      const ws = new Workspace();
+      const ws = new Workspace({ followsDisk: true });
       for (const f of ["a.conf", "b.conf", "sub/c.conf", "sub/none.conf"]) ws.kind(join(root, f));
       const n = ws.diskLookups;
       ws.textChanged(join(root, "a.conf"));
@@ -161,7 +161,7 @@ describe("workspace: what a change on disk forgets", () => {
     const root = writeTree({ "metro.conf": "" });
     try {
       symlinkSync("release", join(root, "current"));
-      const ws = new Workspace();
+      const ws = new Workspace({ followsDisk: true });
       const path = join(root, "current/build.conf");
       assert.equal(ws.kind(path), "missing");
       mkdirSync(join(root, "release"));
