@@ -70,6 +70,11 @@ function eachPart(r: MultiResult, visit: (part: string | LiteralRun) => void): v
   }
 }
 
+/** Whether a top-level result is a multi-line value. */
+function isMulti(value: string | null | MultiResult): value is MultiResult {
+  return value !== null && typeof value === "object";
+}
+
 function flatten(r: MultiResult): string[] {
   const out: string[] = [];
   eachPart(r, (p) => {
@@ -290,6 +295,19 @@ function lineKinds(lines: string[], keep = true): LineInfo[] {
   return kinds;
 }
 
+/** The literal text lines of a value from `pos` on, up to the first line that is not one, and their size (characters plus one per line). */
+function literalLines(kinds: LineInfo[], pos: number): { texts: string[]; size: number } {
+  const texts: string[] = [];
+  let size = 0;
+  for (let i = pos; i < kinds.length; i++) {
+    const k = kinds[i];
+    if (typeof k !== "object" || k.literal === null) break;
+    texts.push(k.literal);
+    size += k.literal.length + 1;
+  }
+  return { texts, size };
+}
+
 const literalMultiCache = new WeakMap<string[], MultiResult | null>();
 
 /**
@@ -301,18 +319,8 @@ function literalMulti(lines: string[], keep: boolean): MultiResult | null {
   let r = literalMultiCache.get(lines);
   if (r === undefined) {
     r = null;
-    const kinds = lineKinds(lines, keep);
-    let size = 0;
-    const parts: string[] = [];
-    for (const k of kinds) {
-      if (typeof k !== "object" || k.literal === null) {
-        size = -1;
-        break;
-      }
-      parts.push(k.literal);
-      size += k.literal.length + 1;
-    }
-    if (size >= 0 && size <= MAX_VALUE_SIZE) r = { parts: keep && parts.length > 1 ? [new LiteralRun(parts, size)] : parts, size };
+    const { texts, size } = literalLines(lineKinds(lines, keep), 0);
+    if (texts.length === lines.length && size <= MAX_VALUE_SIZE) r = { parts: keep && texts.length > 1 ? [new LiteralRun(texts, size)] : texts, size };
     literalMultiCache.set(lines, r);
   }
   return r;
@@ -330,14 +338,7 @@ function literalRunAt(lines: string[], kinds: LineInfo[], pos: number): LiteralR
   if (runs === undefined) literalRunCache.set(lines, (runs = new Map()));
   let run = runs.get(pos);
   if (run === undefined) {
-    const texts: string[] = [];
-    let size = 0;
-    for (let i = pos; i < kinds.length; i++) {
-      const k = kinds[i];
-      if (typeof k !== "object" || k.literal === null || k.fromFile) break;
-      texts.push(k.literal);
-      size += k.literal.length + 1;
-    }
+    const { texts, size } = literalLines(kinds, pos);
     run = texts.length > 1 ? new LiteralRun(texts, size) : null;
     runs.set(pos, run);
   }
@@ -454,7 +455,7 @@ export class Expander {
   /** Expands `key` as a top-level lookup; throws EvaluationError. */
   lookup(key: string): MetroValue {
     const result = this.topLevel(key);
-    if (result.ok) return result.value !== null && typeof result.value === "object" ? flatten(result.value) : result.value;
+    if (result.ok) return isMulti(result.value) ? flatten(result.value) : result.value;
     throw result.error;
   }
 
@@ -462,7 +463,7 @@ export class Expander {
   lookupJson(key: string): string {
     const result = this.topLevel(key);
     if (!result.ok) throw result.error;
-    return result.value !== null && typeof result.value === "object" ? multiJson(result.value) : JSON.stringify(result.value);
+    return isMulti(result.value) ? multiJson(result.value) : JSON.stringify(result.value);
   }
 
   /** Why `key` cannot be expanded as a top-level lookup, or null when it can (no multi-line value is flattened). */
@@ -475,7 +476,7 @@ export class Expander {
   lookupIsMultiLine(key: string): boolean {
     const result = this.topLevel(key);
     if (!result.ok) throw result.error;
-    return result.value !== null && typeof result.value === "object";
+    return isMulti(result.value);
   }
 
   private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
