@@ -154,20 +154,19 @@ function writeJson(out: Output, d: DumpedContext): void {
   out.write(`,"settings":{`);
   let first = true;
   for (const key of d.keys) {
+    out.write(first ? J(key) : "," + J(key));
+    first = false;
     let value: string;
     try {
       value = d.ctx.getJson(key);
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
-      out.write(`${first ? "" : ","}${J(key)}:{"error":${J(e.code)},"message":${J(e.message)}}`);
-      first = false;
+      out.write(`:{"error":${J(e.code)},"message":${J(e.message)}}`);
       continue;
     }
-    out.write(first ? J(key) : "," + J(key));
     out.write(':{"value":');
     out.write(value);
     out.write("}");
-    first = false;
   }
   out.write("}}");
 }
