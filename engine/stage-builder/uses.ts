@@ -89,46 +89,31 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const fail = (ctx: EvaluatedContext, read: RunRead, code: string, message: string, error: EvaluationError | null = null, where?: { file: string; range: Range }) => {
     failures.push({ read, context: ctx, code, message, error, chain: [read.key], ...where });
   };
-  /** `key in settings`: false when it cannot be told (recorded as a failure). */
-  const present = (ctx: EvaluatedContext, key: string, target: string | null): boolean => {
-    const read: RunRead = { key, kind: "presence", target };
+  /** Records `read` and makes it with `get`; an evaluation error is the run's failure there (recorded), and gives undefined. */
+  const attempt = <T>(ctx: EvaluatedContext, read: RunRead, get: () => T): T | undefined => {
     record(ctx, read);
     try {
-      return ctx.has(key);
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      fail(ctx, read, e.code, e.message, e);
-      return false;
-    }
-  };
-  /** `settings[key]`: undefined when it fails (recorded). */
-  const value = (ctx: EvaluatedContext, key: string, target: string | null, kind: ReadKind = "value"): MetroValue | undefined => {
-    const read: RunRead = { key, kind, target };
-    record(ctx, read);
-    try {
-      if (!ctx.has(key)) {
-        fail(ctx, read, "metro/undefined-element", `${quote(key, '"')} is not defined`);
-        return undefined;
-      }
-      return ctx.get(key);
+      return get();
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
       fail(ctx, read, e.code, e.message, e);
       return undefined;
     }
+  };
+  /** `key in settings`: false when it cannot be told (recorded as a failure). */
+  const present = (ctx: EvaluatedContext, key: string, target: string | null): boolean => attempt(ctx, { key, kind: "presence", target }, () => ctx.has(key)) ?? false;
+  /** `settings[key]`: undefined when it fails (recorded). */
+  const value = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined => {
+    const read: RunRead = { key, kind: "value", target };
+    return attempt(ctx, read, () => {
+      if (ctx.has(key)) return ctx.get(key);
+      fail(ctx, read, "metro/undefined-element", `${quote(key, '"')} is not defined`);
+      return undefined;
+    });
   };
   /** `settings[key]` read as a step: whether it is multi-line (its lines are made when asked for: Step), undefined when it fails (recorded). */
-  const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined => {
-    const read: RunRead = { key, kind: "step", target };
-    record(ctx, read);
-    try {
-      return ctx.expander.lookupIsMultiLine(key);
-    } catch (e) {
-      if (!(e instanceof EvaluationError)) throw e;
-      fail(ctx, read, e.code, e.message, e);
-      return undefined;
-    }
-  };
+  const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined =>
+    attempt(ctx, { key, kind: "step", target }, () => ctx.expander.lookupIsMultiLine(key));
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
