@@ -123,8 +123,9 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
       const name = entry.name;
       if (SKIPPED_DIRS.has(name) || name.startsWith(".")) continue;
       const p = join(dir, name);
+      const metro = !entry.isDirectory() && isMetroFileName(root, p);
       // A file that is not a Metro file is listed as it is; only a link, a Metro file (its size) or another kind is looked at.
-      if (entry.isFile() && !isMetroFileName(root, p)) {
+      if (entry.isFile() && !metro) {
         files.push(p);
         continue;
       }
@@ -148,8 +149,8 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
         queue.push(p);
         reals.push(real);
       } else if (!st.isFile()) {
-        if (isMetroFileName(root, p)) skipped.set(p, new FileProblem("not-regular", describeKind(st)));
-      } else if (st.size > MAX_FILE_BYTES && isMetroFileName(root, p)) {
+        if (metro) skipped.set(p, new FileProblem("not-regular", describeKind(st)));
+      } else if (st.size > MAX_FILE_BYTES && metro) {
         skipped.set(p, tooLarge(st.size));
       } else files.push(p);
     }
