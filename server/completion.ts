@@ -13,14 +13,9 @@ const OPTIONS = ["parse/lax", "parse/strict"];
 export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] {
   const doc = at.session.documents.get(at.uri);
   if (!doc) return [];
-  // The cursor's line up to the cursor; a position past the end of its line (or of the file) is taken at that end.
-  const text = doc.getText();
-  const lineStart = doc.offsetAt({ line: params.position.line, character: 0 });
-  const cursor = doc.offsetAt(params.position);
-  let end = lineStart;
-  while (end < cursor && text.charCodeAt(end) !== 10 && text.charCodeAt(end) !== 13) end++;
-  const line = text.slice(lineStart, end);
-  const pos = doc.positionAt(end);
+  // The cursor's line up to the cursor (a position past the end of its line came clamped to that end: params.ts).
+  const pos = params.position;
+  const line = doc.getText({ start: { line: pos.line, character: 0 }, end: pos });
   const replace = (typed: string): lsp.Range => ({ start: { line: pos.line, character: pos.character - typed.length }, end: pos });
 
   let m = /^\s*\[option\s+(\S*)$/.exec(line);
