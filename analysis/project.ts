@@ -230,13 +230,18 @@ export class Project extends Emitter<ProjectEvents> {
     const tree = this.treeFor(path, false);
     if (!tree) return;
     this.forgetIdentities();
-    this.throughLinks(tree, tree.workspace.diskChanged(path));
+    this.diskChanged(tree, path);
   }
 
-  /** Paths read through a link whose answer a change on disk may have changed (its target appeared or went): their contexts are evaluated again. */
-  private throughLinks(tree: MetroTree, paths: string[]): void {
-    for (const p of paths) tree.contexts.fileChanged(p, false);
+  /**
+   * A change on disk at `path`: the tree's workspace forgets what it may
+   * change, and the contexts that read a path through a link whose answer it
+   * may have changed (a target appeared or went) are evaluated again.
+   */
+  private diskChanged(tree: MetroTree, path: string): void {
+    for (const p of tree.workspace.diskChanged(path)) tree.contexts.fileChanged(p, false);
   }
+
 
   /** Whether the text of `path` comes from an editor (then it exists whatever the disk says). */
   protected holdsText(_path: string): boolean {
@@ -250,7 +255,7 @@ export class Project extends Emitter<ProjectEvents> {
   }
 
   private pathChanged(tree: MetroTree, path: string, isOpen: boolean, onDisk: boolean): void {
-    if (onDisk) this.throughLinks(tree, tree.workspace.diskChanged(path));
+    if (onDisk) this.diskChanged(tree, path);
     else tree.workspace.textChanged(path);
     const before = tree.index.files.has(path);
     const textBefore = tree.index.files.get(path)?.ast.text;
@@ -275,14 +280,14 @@ export class Project extends Emitter<ProjectEvents> {
     const below = this.knownBelow(tree, path);
     this.pathDeleted(tree, path);
     // An editor holding a file of a removed folder keeps its text.
-    for (const p of below) if (this.holdsText(p)) this.throughLinks(tree, tree.workspace.diskChanged(p));
+    for (const p of below) if (this.holdsText(p)) this.diskChanged(tree, p);
     else this.pathDeleted(tree, p);
     // A link to the deleted file now names nothing either.
     for (const p of others) this.pathChanged(tree, p, false, true);
   }
 
   private pathDeleted(tree: MetroTree, path: string): void {
-    this.throughLinks(tree, tree.workspace.diskChanged(path));
+    this.diskChanged(tree, path);
     const hadNames = definedNames(tree.index.files.get(path)).size > 0;
     tree.index.remove(path);
     tree.contexts.fileChanged(path);
