@@ -363,8 +363,12 @@ export function openForAppend(path: string, root: string, options: { truncate: b
   return fd;
 }
 
-/** Reads a small regular file without following a link; null when it does not exist. */
-export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20): string | null {
+/**
+ * Opens a regular file for reading without following a link and without
+ * blocking (a FIFO swapped in); null when it does not exist. Returns the
+ * descriptor and the file's status.
+ */
+function openForReading(path: string, what: string): { fd: number; st: Stats } | null {
   let fd: number;
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -377,6 +381,19 @@ export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20):
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new GuardedFsError(`refusing to read ${what} ${excerptPath(path)}: it is ${st.isDirectory() ? "a directory" : "not a regular file"}`);
+    return { fd, st };
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+}
+
+/** Reads a small regular file without following a link; null when it does not exist. */
+export function readFileGuarded(path: string, what: string, maxBytes = 1 << 20): string | null {
+  const opened = openForReading(path, what);
+  if (opened === null) return null;
+  const { fd, st } = opened;
+  try {
     const size = Math.min(st.size, maxBytes);
     const buf = Buffer.alloc(size);
     let off = 0;
@@ -448,16 +465,11 @@ export function resolveOwner(owner: string | undefined, group: string | undefine
  * are skipped). Null when the file does not exist.
  */
 export function pickLines(path: string, what: string, wanted: (line: string) => boolean, maxLines = 10_000, maxLineChars = 4096): Set<string> | null {
-  let fd: number;
-  try {
-    fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new GuardedFsError(`cannot read ${what} ${path}: ${errnoText(error)}`);
-  }
+  const opened = openForReading(path, what);
+  if (opened === null) return null;
+  const fd = opened.fd;
   const picked = new Set<string>();
   try {
-    if (!fstatSync(fd).isFile()) throw new GuardedFsError(`refusing to read ${what} ${path}: it is not a regular file`);
     const chunk = Buffer.alloc(1 << 20);
     let carry = "";
     let skipping = false; // inside a line longer than maxLineChars
