@@ -40,6 +40,11 @@ export type CheckedDir = string & { readonly [checked]: true };
 /** Linux's PATH_MAX: the bytes of a path, its terminating NUL included. */
 const PATH_MAX = 4096;
 
+/** `path` normalised, without a trailing `/` (but `/` itself). */
+function normalised(path: string): string {
+  return normalize(path).replace(/(.)\/$/, "$1");
+}
+
 /** Characters a path may hold when it is pasted into a shell script unquoted. */
 const PLAIN = /^[A-Za-z0-9._+,:@%/=~-]*$/;
 
@@ -61,7 +66,7 @@ function checkShape(key: string, path: string): void {
   if (!path || !path.trim()) throw new ConfigError(`${key} is empty; it must be an absolute path`, key);
   if (!isAbsolute(path)) throw new ConfigError(`${key} is ${quotePath(path)}, not an absolute path`, key);
   if (normalize(path) !== path || (path.length > 1 && path.endsWith("/"))) {
-    throw new ConfigError(`${key} is ${quotePath(path)}, which is not normalised (write it as ${excerptPath(normalize(path).replace(/(.)\/$/, "$1"))})`, key);
+    throw new ConfigError(`${key} is ${quotePath(path)}, which is not normalised (write it as ${excerptPath(normalised(path))})`, key);
   }
   if (path === "/") throw new ConfigError(`${key} is /; the builder never acts on the root directory`, key);
 }
@@ -203,7 +208,7 @@ const INSIDE_WORK_KEYS = new Set(["path/chroot", "path/chroot/stage"]);
 function checkStepPath(key: string, value: string, work: string): void {
   checkPlainPath(key, value);
   if (!isAbsolute(value)) throw new ConfigError(`${key} is ${quotePath(value)}, not an absolute path`, key);
-  const path = normalize(value).replace(/(.)\/$/, "$1");
+  const path = normalised(value);
   if (path === "/") throw new ConfigError(`${key} is ${quotePath(value)}, the root directory; the steps write there (a seed unpacked into it would overwrite the host)`, key);
   if (INSIDE_WORK_KEYS.has(key) && path !== work && !isBelow(path, work)) {
     throw new ConfigError(`${key} is ${excerptPath(value)}, which is not inside path/work (${excerptPath(work)}); the steps unpack, build and clean there, and the builder only mounts, unmounts and cleans inside path/work`, key);
@@ -287,7 +292,7 @@ export function keptPaths(settings: Settings, configFile?: string): KeptPath[] {
     } catch {
       continue;
     }
-    if (typeof value === "string" && isAbsolute(value)) out.push({ key, path: normalize(value).replace(/(.)\/$/, "$1") });
+    if (typeof value === "string" && isAbsolute(value)) out.push({ key, path: normalised(value) });
   }
   if (configFile && isAbsolute(configFile)) out.push({ key: "the configuration file", path: configFile });
   return out;
