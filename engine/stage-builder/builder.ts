@@ -37,7 +37,7 @@ import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, 
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
 import { SafetyError, checkConfiguredPaths, checkTmpRoot, checkedDir, checkedMirror, type CheckedDir, type KeptPath } from "./paths";
 import { GuardedFsError, assertNoLinks, assertRegularOrMissing, ensureDir, openForAppend, pickLines, resolveOwner, unlinkGuarded, writeFileGuarded, writeToFd } from "./guarded-fs";
-import { stepIsolationPrefix } from "./namespace";
+import { INTERRUPTS, stepIsolationPrefix } from "./namespace";
 import { RunningScript, killProcessesInside } from "./processes";
 import { findRequiredFile } from "./files";
 import { chrootArgv, chrootScriptPath, extractErrors, hostArgv, hostScriptPath, scriptText, stepEnvironment } from "./scripts";
@@ -51,8 +51,6 @@ export const EXIT_LOCKED = 3;
 /** The reader of the build's output went away: stopped and cleaned up like an interrupt. */
 export const EXIT_OUTPUT_GONE = 141;
 
-/** The signals that interrupt a build (stop the step, clean up, record the status). */
-export const INTERRUPTS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** A step or a target failed: status fail, exit 1. */
 export class BuildFailure extends Error {

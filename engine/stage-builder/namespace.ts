@@ -28,6 +28,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { describeError } from "../system-errors";
 
+/** The signals that interrupt a build (stop the step, clean up, record the status); the outer process forwards them to the inner one. */
+export const INTERRUPTS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /** Set in the re-executed builder so it does not try again. */
 export const NAMESPACE_ENV = "METRO_ENGINE_BUILD_NAMESPACE";
 /** The outer process's PID, so the inner builder can tell it is still there. */
@@ -93,10 +96,10 @@ export function runInPrivateNamespace(command: string[], onEnd?: (message: strin
         // already gone
       }
     };
-    // The inner builder handles them (builder.ts INTERRUPTS); this process must not die of a hangup first.
-    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, forward);
+    // The inner builder handles them; this process must not die of a hangup first.
+    for (const signal of INTERRUPTS) process.on(signal, forward);
     const done = (code: number) => {
-      for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.off(signal, forward);
+      for (const signal of INTERRUPTS) process.off(signal, forward);
       resolveExit(code);
     };
     child.once("error", (error) => {
