@@ -368,7 +368,7 @@ export function openForAppend(path: string, root: string, options: { truncate: b
  * blocking (a FIFO swapped in); null when it does not exist. Returns the
  * descriptor and the file's status.
  */
-function openForReading(path: string, what: string): { fd: number; st: Stats } | null {
+export function openForReading(path: string, what: string): { fd: number; st: Stats } | null {
   let fd: number;
   try {
     fd = openSync(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);

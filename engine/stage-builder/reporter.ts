@@ -2,7 +2,8 @@
 // elapsed time (and, on a terminal, a live progress line while a step
 // runs); `--json` gets one JSON object per line and nothing else on stdout.
 
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, readSync } from "node:fs";
+import { openForReading } from "./guarded-fs";
 import { writeOrNote } from "../output-loss";
 
 export type BuildEvent =
@@ -131,11 +132,11 @@ function lastLine(path: string): string {
   try {
     // The log lies in a mirror others may write to: a link or a FIFO swapped in
     // for it is not followed and cannot block the builder (no link, no wait, files only).
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    const opened = openForReading(path, "the log");
+    if (opened === null) return "";
+    const { fd, st } = opened;
     let buffer: Buffer;
     try {
-      const st = fstatSync(fd);
-      if (!st.isFile()) return "";
       const length = Math.min(st.size, 2048);
       buffer = Buffer.alloc(length);
       readSync(fd, buffer, 0, length, st.size - length);
