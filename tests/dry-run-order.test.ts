@@ -1,8 +1,9 @@
-// The dry run fails where metro's run fails and shows the steps metro runs
-// before it stops, on small trees written here: a step whose value cannot be
-// expanded still lets the steps before it be planned (metro runs them), and a
-// target whose output path cannot be expanded fails on that path, which
-// metro reads before it looks at the target's class.
+// The dry run and check fail where metro's run fails, on small trees written
+// here: a step whose value cannot be expanded still lets the steps before it
+// be planned (metro runs them); a target whose output path cannot be
+// expanded fails on that path, which metro reads before it looks at the
+// target's class; a target metro skips on this machine (an official output
+// that exists, a QA build's status file) is not judged by its steps.
 
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -126,5 +127,42 @@ describe("dry run: where metro's run stops", () => {
     assert.doesNotMatch(r.errors[0], /target\/class/);
     assert.ok(!existsSync(join(root, "plan")), "nothing planned");
     assert.ok(checkErrors(root, "metro.conf").some((m) => m.includes("path/mirror/target")));
+  });
+
+  describe("a target metro skips on this machine", () => {
+    // The tree cannot build t1 (no steps/chroot/run): metro stops there, unless it skips t1.
+    const NO_RUN = BASE.replace("chroot/run: [\n#!/bin/sh\necho $[target]\n]\n\n", "");
+
+    function findings(config: string) {
+      return checkAll([{ config: join(root, config), args: { target: "t1" } }]);
+    }
+
+    it("without its output, the missing step is an error (check and dry run)", async () => {
+      assert.notEqual(NO_RUN, BASE);
+      root = writeTree({ "metro.conf": NO_RUN, "mirror/.control/.keep": "" });
+      assert.ok(checkErrors(root, "metro.conf").some((m) => m.includes("steps/chroot/run")));
+      assert.equal((await dryRun(root, "metro.conf")).code, 2);
+    });
+
+    it("an official target whose output exists is skipped: no error, information naming the output", async () => {
+      root = writeTree({ "metro.conf": NO_RUN, "mirror/.control/.keep": "", "mirror/out/t1.tar": "" });
+      const f = findings("metro.conf");
+      assert.deepEqual(f.filter((x) => x.severity === "error").map((x) => x.message), []);
+      const skipped = f.filter((x) => x.code === "metro/target-skipped");
+      assert.equal(skipped.length, 1);
+      assert.equal(skipped[0].severity, "information");
+      assert.match(skipped[0].message, /target t1 is not built on this machine: its output \S*mirror\/out\/t1\.tar exists/);
+      const r = await dryRun(root, "metro.conf");
+      assert.equal(r.code, 0, r.errors.join("\n"));
+      assert.deepEqual(r.events.filter((e) => e.event === "plan-step"), []);
+    });
+
+    it("a QA target whose status file exists is skipped", async () => {
+      root = writeTree({ "metro.conf": NO_RUN.replace("type: official", "type: qa"), "mirror/.control/.keep": "", "mirror/out/status": "" });
+      const f = findings("metro.conf");
+      assert.deepEqual(f.filter((x) => x.severity === "error").map((x) => x.message), []);
+      assert.match(f.find((x) => x.code === "metro/target-skipped")?.message ?? "", /mirror\/out\/status exists \(this QA build already ran\)/);
+      assert.equal((await dryRun(root, "metro.conf")).code, 0);
+    });
   });
 });
