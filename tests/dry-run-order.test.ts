@@ -165,4 +165,29 @@ describe("dry run: where metro's run stops", () => {
       assert.equal((await dryRun(root, "metro.conf")).code, 0);
     });
   });
+
+  describe("the QA hook", () => {
+    it("qa/type jira without qa/url fails the run after its targets (check and dry run name qa/url)", async () => {
+      root = writeTree({ "metro.conf": BASE + "\n[section qa]\n\ntype: jira\n", "mirror/.control/.keep": "" });
+      const errors = checkErrors(root, "metro.conf");
+      assert.equal(errors.length, 1, errors.join("\n"));
+      assert.match(errors[0], /qa\/url/);
+      const r = await dryRun(root, "metro.conf");
+      assert.equal(r.code, 2);
+      assert.ok(r.errors.some((e) => e.includes("qa/url")), r.errors.join("\n"));
+      assert.deepEqual(r.events.filter((e) => e.event === "plan-step").map((e) => e.step), ["steps/unpack", "steps/chroot/run", "steps/capture"]);
+    });
+
+    it("with its url, user and password, or with another qa/type, the run completes", async () => {
+      root = writeTree({
+        "jira.conf": BASE + "\n[section qa]\n\ntype: jira\nurl: https://qa.example\nusername: u\npassword: p\n",
+        "other.conf": BASE + "\n[section qa]\n\ntype: none\n",
+        "mirror/.control/.keep": "",
+      });
+      for (const config of ["jira.conf", "other.conf"]) {
+        assert.deepEqual(checkErrors(root, config), []);
+        assert.equal((await dryRun(root, config)).code, 0);
+      }
+    });
+  });
 });

@@ -266,7 +266,10 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   value(initial, "release/type", null);
   value(initial, "path/mirror/target/control", null);
   value(initial, "path/mirror/target/path", null);
-  optional(initial, "qa/type", null);
+  // A JIRA hook reads its server's settings (metro fails on the first that is missing, after the targets ran).
+  if (str(optional(initial, "qa/type", null)) === "jira") {
+    for (const key of ["qa/url", "qa/username", "qa/password"]) if (value(initial, key, null) === undefined) break;
+  }
 
   const used = new Map<EvaluatedContext, Set<string>>();
   // The setup reads what the collect paths name (recorded under "").
