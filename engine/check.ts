@@ -1,7 +1,7 @@
 // Diagnostics of a context, each with a location: what metro would stop on or
 // fail with, plus what it silently drops (uncollected files).
 
-import { excerpt, excerptList, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
+import { excerpt, excerptList, excerptPath, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
@@ -100,6 +100,22 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
         severity: "information",
         code: "metro/missing-required-file",
         message: `${found.problem} on this machine: a build of ${excerpt(r.target)} here stops before it starts`,
+      });
+    }
+    // A target metro skips here (its output, or a QA build's status file, exists): the machine's state; its steps are not run.
+    for (const t of uses.targets) {
+      if (!t.skipped) continue;
+      const key = t.skipped.reason === "status-exists" ? "path/mirror/target/path" : t.name === "snapshot" ? "path/mirror/snapshot" : "path/mirror/target";
+      const def = t.context.definitions(key)[0];
+      const why = t.skipped.reason === "status-exists"
+        ? `${excerptPath(t.skipped.path)} exists (this QA build already ran), so metro skips it`
+        : `its output ${excerptPath(t.skipped.path)} exists and metro/options has no replace, so metro runs only its trigger/ok/run`;
+      add({
+        file: def?.file ?? context.spec.config,
+        range: def?.statement.name.range ?? ORIGIN,
+        severity: "information",
+        code: "metro/target-skipped",
+        message: `target ${excerpt(t.name)} is not built on this machine: ${why}; its steps are not checked here`,
       });
     }
     // A target's own context that metro cannot set up stops the run.

@@ -116,13 +116,16 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   }
   // A missing required step is what a build (and metro) would stop on: a configuration error; the plan shows it and goes on.
   const missing: string[] = [];
-  const scripts = resolveScripts(settings, actions, (message) => missing.push(message));
+  // A step that cannot be expanded is where metro stops; the steps before it still run, so the plan shows them.
+  const unusable = new Map<string, string>();
+  const scripts = resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
   say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
+  for (const message of unusable.values()) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   if (!facts.skip) {
     for (const key of requiredFileKeys(facts.cls, facts.official)) {
       const found = findRequiredFile(key, settings.str(key));
@@ -137,6 +140,10 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     switch (action.kind) {
       case "script": {
         const lines = scripts.get(action.key);
+        if (unusable.has(action.key)) {
+          say(`     ${text}: cannot be run (above): a build fails here`);
+          break;
+        }
         if (!lines) {
           say(`     ${text}: not defined, ${action.optional ? "skipped" : "REQUIRED: a build fails here"}`);
           break;
@@ -176,7 +183,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       }
     }
   }
-  return missing.length === 0;
+  return missing.length === 0 && unusable.size === 0;
 }
 
 function checkSafe(path: string, tmp: string, what: string, keep: readonly KeptPath[]): void {

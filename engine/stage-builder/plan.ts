@@ -91,12 +91,31 @@ export function requiredFileKeys(cls: TargetClass, official: boolean): string[] 
  * Checks up front that every required step exists and that every step that
  * exists expands, so a typo fails before anything is unpacked (metro finds
  * it only when it reaches that step). Returns the scripts by key.
+ *
+ * With onUnusable, a step that is defined but cannot be run as a script (a
+ * value that cannot be expanded, a single line) is reported there and left
+ * out instead of stopping the whole plan: a dry run still shows the steps
+ * metro runs before it reaches that one.
  */
-export function resolveScripts(settings: Settings, actions: Action[], onMissingRequired?: (message: string) => void): Map<string, string[]> {
+export function resolveScripts(
+  settings: Settings,
+  actions: Action[],
+  onMissingRequired?: (message: string) => void,
+  onUnusable?: (key: string, error: unknown) => void,
+): Map<string, string[]> {
   const scripts = new Map<string, string[]>();
+  const unusable = new Set<string>();
   for (const action of actions) {
-    if (action.kind !== "script" || scripts.has(action.key)) continue;
-    const lines = settings.script(action.key);
+    if (action.kind !== "script" || scripts.has(action.key) || unusable.has(action.key)) continue;
+    let lines: string[] | undefined;
+    try {
+      lines = settings.script(action.key);
+    } catch (error) {
+      if (!onUnusable || !(error instanceof ConfigError)) throw error;
+      unusable.add(action.key);
+      onUnusable(action.key, error);
+      continue;
+    }
     if (lines === undefined) {
       if (action.optional) continue;
       const message = `${settings.label}: required step ${action.key} is not defined`;

@@ -63,19 +63,24 @@ export interface TargetFacts {
 }
 
 export function targetFacts(settings: Settings, name: string): TargetFacts {
-  const cls = targetClass(settings);
-  const official = isOfficial(settings);
-  const options = settings.options();
+  // In metro's order, so that a context that cannot be built fails on the
+  // value metro fails on: the lock (path/mirror/target/control) and the
+  // output (path/mirror/target, path/mirror/snapshot), the log
+  // (path/mirror/target/path, read when the target's CommandRunner is made),
+  // and only then the class (find_target).
   let output: string;
   let lockPath: string;
   if (name === "snapshot") {
     output = settings.str("path/mirror/snapshot");
     lockPath = join(dirname(output), `.${basename(output)}_progress`);
   } else {
-    output = settings.str("path/mirror/target");
     lockPath = join(settings.str("path/mirror/target/control"), `.${name}_progress`);
+    output = settings.str("path/mirror/target");
   }
   const targetPath = name === "snapshot" ? safeOptional(settings, "path/mirror/target/path") : settings.str("path/mirror/target/path");
+  const cls = targetClass(settings);
+  const official = isOfficial(settings);
+  const options = settings.options();
   const targetName = settings.optionalStr("target") ?? name;
   const logPath = targetPath ? join(targetPath, "log", `${targetName}.txt`) : null;
 

@@ -10,6 +10,8 @@
 // way metro's run would fail there. `check`, the language server and the dry
 // run's verdict all judge a context through it.
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { excerpt, excerptList, quote, type Range } from "../../language";
 import { EvaluationError } from "../errors";
 import type { EvaluatedContext, MetroValue } from "../evaluate";
@@ -49,7 +51,27 @@ export interface TargetRun {
   official: boolean;
   /** Steps the run executes, in order, with their scripts. */
   steps: { key: string; chroot: boolean; lines: string[] }[];
+  /** Set when metro skips the target on this machine (its class's steps are not run). */
+  skipped: TargetSkip | null;
 }
+
+/**
+ * Why metro skips a target here: an official target whose output already
+ * exists (metro/options has no replace; only trigger/ok/run runs), or a QA
+ * target whose target path holds a status file (a build that already ran).
+ */
+export interface TargetSkip {
+  reason: "output-exists" | "status-exists";
+  /** The file whose presence skips it. */
+  path: string;
+}
+
+/** The facts of this machine a run depends on: which files exist (the mirror's outputs, status files). */
+export interface RunMachine {
+  exists(path: string): boolean;
+}
+
+const THIS_MACHINE: RunMachine = { exists: (path) => existsSync(path) };
 
 /** A file the run requires before a target starts (metro globs it): its presence is this machine's state. */
 export interface RequiredRead {
@@ -73,7 +95,7 @@ export interface RunUses {
 }
 
 /** The keys metro's setup and runner read, in the order it reads them, for one context. */
-export function analyzeRun(initial: EvaluatedContext, contextFor: (target: string) => EvaluatedContext): RunUses {
+export function analyzeRun(initial: EvaluatedContext, contextFor: (target: string) => EvaluatedContext, machine: RunMachine = THIS_MACHINE): RunUses {
   const reads: RunRead[] = [];
   const failures: RunFailure[] = [];
   const readBy = new Map<EvaluatedContext, Set<string>>();
@@ -136,17 +158,18 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
 
   for (const name of list) {
     const ctx = multi === "yes" ? contextFor(name) : initial;
-    const run: TargetRun = { name, context: ctx, cls: null, official: false, steps: [] };
+    const run: TargetRun = { name, context: ctx, cls: null, official: false, steps: [], skipped: null };
     targets.push(run);
     if (ctx.fatal) continue;
     const v = (key: string) => value(ctx, key, name);
     const has = (key: string) => present(ctx, key, name);
+    let output: string | undefined;
     if (name === "snapshot") {
       if (str(v("release/type")) !== "official") continue;
-      v("path/mirror/snapshot");
+      output = str(v("path/mirror/snapshot"));
     } else {
       v("path/mirror/target/control");
-      v("path/mirror/target");
+      output = str(v("path/mirror/target"));
       // The log: path/mirror/target/path/log/<target>.txt, its folder made with the mirror's owner and mode.
       v("path/mirror/target/path");
       v("target");
@@ -173,8 +196,50 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     const official = str(v("release/type")) === "official";
     run.official = official;
     if (cls === "stage") optional(ctx, "path/distfiles", name);
-    if (official) optional(ctx, "metro/options", name);
-    else v("path/mirror/target/path");
+    /** Reads a step the way run_script does: present (or optional), multi-line; a step that runs is kept with its lines. */
+    let chrootRead = false;
+    const readStep = (action: { key: string; chroot: boolean; optional: boolean }) => {
+      if (action.chroot && !chrootRead) {
+        // Before the first chroot step, metro works out the host and target architectures.
+        chrootRead = true;
+        optional(ctx, "host/arch_desc", name);
+        v("target/arch_desc");
+      }
+      const read: RunRead = { key: action.key, kind: "step", target: name };
+      if (!has(action.key)) {
+        if (action.optional) return;
+        fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key ${quote(action.key, "'")} not found (target ${excerpt(name)}, class ${excerpt(cls)}, needs the step ${excerpt(action.key)})`, null, targetFile(ctx, name));
+        return;
+      }
+      const multiLine = isMultiLine(ctx, action.key, name);
+      if (multiLine === undefined) return;
+      if (!multiLine) {
+        const def = ctx.definitions(action.key)[0];
+        fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key ${quote(action.key, "'")} is not a multi-line element (a step must be written [ ... ])`, null,
+          def ? { file: def.file, range: def.statement.name.range } : undefined);
+        return;
+      }
+      run.steps.push(new Step(ctx, action.key, action.chroot));
+      if (action.chroot) v("path/work");
+      else v("path/tmp");
+    };
+    // Whether metro builds the target on this machine: an official output that exists is kept
+    // (only its success trigger runs) unless metro/options says replace; a QA build with a status file already ran.
+    if (official) {
+      const options = str(optional(ctx, "metro/options", name));
+      const replace = options?.split(/\s+/).includes("replace") ?? false;
+      if (!replace && output !== undefined && machine.exists(output)) {
+        run.skipped = { reason: "output-exists", path: output };
+        readStep({ key: "trigger/ok/run", chroot: false, optional: true });
+        continue;
+      }
+    } else {
+      const targetPath = str(v("path/mirror/target/path"));
+      if (targetPath !== undefined && machine.exists(join(targetPath, "status"))) {
+        run.skipped = { reason: "status-exists", path: join(targetPath, "status") };
+        continue;
+      }
+    }
     if (has("target/name/prefix")) {
       v("path/work");
       v("target/name/prefix");
@@ -189,32 +254,8 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     }
     v("path/work");
     v("path/tmp");
-    let chrootRead = false;
     for (const action of planTarget(cls, official)) {
-      if (action.kind !== "script") continue;
-      if (action.chroot && !chrootRead) {
-        // Before the first chroot step, metro works out the host and target architectures.
-        chrootRead = true;
-        optional(ctx, "host/arch_desc", name);
-        v("target/arch_desc");
-      }
-      const read: RunRead = { key: action.key, kind: "step", target: name };
-      if (!has(action.key)) {
-        if (action.optional) continue;
-        fail(ctx, read, "metro/missing-step", `metro stops here: run_script: key ${quote(action.key, "'")} not found (target ${excerpt(name)}, class ${excerpt(cls)}, needs the step ${excerpt(action.key)})`, null, targetFile(ctx, name));
-        continue;
-      }
-      const multiLine = isMultiLine(ctx, action.key, name);
-      if (multiLine === undefined) continue;
-      if (!multiLine) {
-        const def = ctx.definitions(action.key)[0];
-        fail(ctx, read, "metro/step-not-multi-line", `metro stops here: run_script: key ${quote(action.key, "'")} is not a multi-line element (a step must be written [ ... ])`, null,
-          def ? { file: def.file, range: def.statement.name.range } : undefined);
-        continue;
-      }
-      run.steps.push(new Step(ctx, action.key, action.chroot));
-      if (action.chroot) v("path/work");
-      else v("path/tmp");
+      if (action.kind === "script") readStep(action);
     }
     if (cls === "stage") {
       const options = str(optional(ctx, "metro/options", name));
@@ -225,7 +266,10 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   value(initial, "release/type", null);
   value(initial, "path/mirror/target/control", null);
   value(initial, "path/mirror/target/path", null);
-  optional(initial, "qa/type", null);
+  // A JIRA hook reads its server's settings (metro fails on the first that is missing, after the targets ran).
+  if (str(optional(initial, "qa/type", null)) === "jira") {
+    for (const key of ["qa/url", "qa/username", "qa/password"]) if (value(initial, key, null) === undefined) break;
+  }
 
   const used = new Map<EvaluatedContext, Set<string>>();
   // The setup reads what the collect paths name (recorded under "").
