@@ -5,7 +5,7 @@
 // information (a file missing on this machine).
 
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkContext } from "../engine/check";
@@ -14,6 +14,7 @@ import { analyzeRun } from "../engine/stage-builder/uses";
 import { checkAll } from "../cli/commands/check";
 import { mergeFindings } from "../analysis/findings";
 import { PROJECT } from "./support/shared";
+import { writeTree } from "./support/trees";
 
 /** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
 function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
@@ -114,9 +115,50 @@ describe("verdicts: what a build uses", () => {
     assert.equal(merged.length, 1);
     assert.equal(merged[0].severity, "error");
     assert.deepEqual(merged[0].contexts, ["a", "b"]);
-    assert.equal(merged[0].message, "x: the b run stops here (in 2 of 3 contexts: a; b)");
+    assert.deepEqual(merged[0].verdictContexts, ["b"]);
+    // The error names the context whose run stops; a, where it is only a warning, is named apart.
+    assert.equal(merged[0].message, "x: the b run stops here (in b; a warning in a)");
     const findings = checkAll([{ config: examples().config, args: { target: "stage3" } }]);
     assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings.filter((f) => f.severity === "error")));
+  });
+
+  it("check: an error found in some contexts and a warning in others names only the failing ones as failing", () => {
+    // a's run reads path/mirror/target/path, which expands broken; b's run never expands broken.
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\n\n[section release]\n\ntype: qa\n\n[collect common.conf]\n[collect $[target].spec]\n",
+      "common.conf": "broken: $[no/such]\n",
+      "a.spec": "[section path/mirror/target]\n\npath: $[broken]\n",
+      "b.spec": "[section path/mirror/target]\n\npath: @ROOT@/out\n",
+    });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll([
+        { name: "a", config, args: { target: "a" } },
+        { name: "b", config, args: { target: "b" } },
+        { name: "b2", config, args: { target: "b", other: "1" } },
+      ]);
+      const f = findings.filter((x) => x.file === join(root, "common.conf"));
+      assert.equal(f.length, 1, JSON.stringify(findings, null, 1));
+      assert.equal(f[0].severity, "error");
+      // It said "each context's run reads path/mirror/target/path and stops here (in all 3 contexts)".
+      assert.match(f[0].message, /: the a run reads path\/mirror\/target\/path and stops here .*\(in a; a warning in 2 other contexts: b; b2\)$/);
+      assert.deepEqual(f[0].contexts, ["a", "b", "b2"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: a collect that names a different missing file per context says so", () => {
+    const root = writeTree({ "metro.conf": "[collect $[target].spec]\n" });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll(["x", "y"].map((t) => ({ name: t, config, args: { target: t } }))).filter((x) => x.code === "metro/missing-collect");
+      assert.equal(findings.length, 1, JSON.stringify(findings, null, 1));
+      // It named x.spec alone, of both contexts.
+      assert.equal(findings[0].message, `file "${join(root, "x.spec")}" does not exist (and 1 other path in other contexts) (in all 2 contexts)`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("check: an unterminated `$[` or a bad modifier is an error only where the run expands it, reported once at the reference", () => {
