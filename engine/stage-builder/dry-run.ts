@@ -114,15 +114,18 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     if (!facts.official) return true;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
-  // A missing required step is what a build (and metro) would stop on: a configuration error; the plan shows it and goes on.
+  // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
+  // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];
-  const scripts = resolveScripts(settings, actions, (message) => missing.push(message));
+  const unusable = new Map<string, string>();
+  const scripts = resolveScripts(settings, actions, (message) => missing.push(message), (key, message) => unusable.set(key, message));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
   say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
+  for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
   if (!facts.skip) {
     for (const key of requiredFileKeys(facts.cls, facts.official)) {
       const found = findRequiredFile(key, settings.str(key));
@@ -138,7 +141,8 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       case "script": {
         const lines = scripts.get(action.key);
         if (!lines) {
-          say(`     ${text}: not defined, ${action.optional ? "skipped" : "REQUIRED: a build fails here"}`);
+          if (unusable.has(action.key)) say(`     ${text}: cannot be expanded: metro stops here`);
+          else say(`     ${text}: not defined, ${action.optional ? "skipped" : "REQUIRED: a build fails here"}`);
           break;
         }
         step++;
@@ -176,7 +180,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
       }
     }
   }
-  return missing.length === 0;
+  return missing.length === 0 && unusable.size === 0;
 }
 
 function checkSafe(path: string, tmp: string, what: string, keep: readonly KeptPath[]): void {

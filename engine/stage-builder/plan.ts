@@ -90,13 +90,28 @@ export function requiredFileKeys(cls: TargetClass, official: boolean): string[] 
 /**
  * Checks up front that every required step exists and that every step that
  * exists expands, so a typo fails before anything is unpacked (metro finds
- * it only when it reaches that step). Returns the scripts by key.
+ * it only when it reaches that step). Returns the scripts by key. With
+ * `onUnusable`, a step that cannot be expanded (or is not multi-line) is
+ * reported there and left out instead of thrown, as a dry run shows metro
+ * running the steps before it.
  */
-export function resolveScripts(settings: Settings, actions: Action[], onMissingRequired?: (message: string) => void): Map<string, string[]> {
+export function resolveScripts(
+  settings: Settings,
+  actions: Action[],
+  onMissingRequired?: (message: string) => void,
+  onUnusable?: (key: string, message: string) => void,
+): Map<string, string[]> {
   const scripts = new Map<string, string[]>();
   for (const action of actions) {
     if (action.kind !== "script" || scripts.has(action.key)) continue;
-    const lines = settings.script(action.key);
+    let lines: string[] | undefined;
+    try {
+      lines = settings.script(action.key);
+    } catch (error) {
+      if (!onUnusable || !(error instanceof ConfigError)) throw error;
+      onUnusable(action.key, error.message);
+      continue;
+    }
     if (lines === undefined) {
       if (action.optional) continue;
       const message = `${settings.label}: required step ${action.key} is not defined`;

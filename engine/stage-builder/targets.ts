@@ -63,20 +63,22 @@ export interface TargetFacts {
 }
 
 export function targetFacts(settings: Settings, name: string): TargetFacts {
-  const cls = targetClass(settings);
-  const official = isOfficial(settings);
-  const options = settings.options();
+  // In metro's order (run_targets): the lock and the output, the log's folder, then the class, so the
+  // first setting that fails is the one metro stops on.
   let output: string;
   let lockPath: string;
   if (name === "snapshot") {
     output = settings.str("path/mirror/snapshot");
     lockPath = join(dirname(output), `.${basename(output)}_progress`);
   } else {
-    output = settings.str("path/mirror/target");
     lockPath = join(settings.str("path/mirror/target/control"), `.${name}_progress`);
+    output = settings.str("path/mirror/target");
   }
   const targetPath = name === "snapshot" ? safeOptional(settings, "path/mirror/target/path") : settings.str("path/mirror/target/path");
   const targetName = settings.optionalStr("target") ?? name;
+  const cls = targetClass(settings);
+  const official = isOfficial(settings);
+  const options = settings.options();
   const logPath = targetPath ? join(targetPath, "log", `${targetName}.txt`) : null;
 
   let skip: string | null = null;
