@@ -148,6 +148,23 @@ describe("verdicts: what a build uses", () => {
     }
   });
 
+  it("check: a `$[[X]]` of a single-line or undefined element is placed at that reference, not at the element's first line", () => {
+    const root = writeTree({ "metro.conf": "s: 1\n\nm: [\necho one\n$[[s:lax]]\n]\n\nu: [\necho two\n  $[[nope]]\n]\n" });
+    try {
+      const config = join(root, "metro.conf");
+      const lines = readFileSync(config, "utf8").split("\n");
+      const findings = checkAll([{ config, args: {} }]).filter((f) => f.code === "metro/not-multi-line" || f.code === "metro/undefined-multi-line");
+      const at = (f: (typeof findings)[0]) => [f.code, f.range.start.line + 1, lines[f.range.start.line].slice(f.range.start.character, f.range.end.character)];
+      // Both were at the element's name (lines 3 and 8).
+      assert.deepEqual(findings.map(at), [
+        ["metro/not-multi-line", 5, "$[[s:lax]]"],
+        ["metro/undefined-multi-line", 10, "$[[nope]]"],
+      ], JSON.stringify(findings, null, 1));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("check: a collect that names a different missing file per context says so", () => {
     const root = writeTree({ "metro.conf": "[collect $[target].spec]\n" });
     try {
