@@ -26,7 +26,8 @@ const RANK: Record<Severity, number> = { error: 0, warning: 1, information: 2, h
 /** Where and what: a missing `<<` file names a different path per context, but is one finding per `<<` line. */
 function findingKey(d: EngineDiagnostic): string {
   // Two keys the run reads that are both undefined are two problems, even where neither has a place of its own.
-  return `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.missing ?? ""}`;
+  // A failure where a run stops and the same failure where another run stops before it are two verdicts.
+  return `${d.file}\u0000${d.range.start.offset}\u0000${d.range.end.offset}\u0000${d.code}\u0000${d.missing ?? ""}\u0000${d.stopsBefore ?? ""}`;
 }
 
 /** "in stage3 / 1.4-release-std / amd64-jaguar", "in 3 of 20 contexts: a; b; c", "in all 20 contexts". */

@@ -125,7 +125,7 @@ describe("verdicts: what a build uses", () => {
   it("check: an error found in some contexts and a warning in others names only the failing ones as failing", () => {
     // a's run reads path/mirror/target/path, which expands broken; b's run never expands broken.
     const root = writeTree({
-      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\n\n[section release]\n\ntype: qa\n\n[collect common.conf]\n[collect $[target].spec]\n",
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n\n[collect common.conf]\n[collect $[target].spec]\n",
       "common.conf": "broken: $[no/such]\n",
       "a.spec": "[section path/mirror/target]\n\npath: $[broken]\n",
       "b.spec": "[section path/mirror/target]\n\npath: @ROOT@/out\n",
@@ -160,6 +160,43 @@ describe("verdicts: what a build uses", () => {
         ["metro/not-multi-line", 5, "$[[s:lax]]"],
         ["metro/undefined-multi-line", 10, "$[[nope]]"],
       ], JSON.stringify(findings, null, 1));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: of a run's failures, only the first is where metro stops; the others say where it stops before", () => {
+    // The setup reads path/mirror/target/path (broken) before target/class (not defined anywhere).
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\npath: $[no/such]\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n",
+    });
+    try {
+      const findings = checkAll([{ name: "one", config: join(root, "metro.conf"), args: { target: "a" } }]).filter((f) => f.severity === "error");
+      const path = findings.find((f) => f.missing === "no/such");
+      const cls = findings.find((f) => f.message.includes("target/class"));
+      assert.ok(path && cls, JSON.stringify(findings, null, 1));
+      assert.match(path.message, /the a run reads path\/mirror\/target\/path and stops here/);
+      // It said "metro stops here" of target/class too, which metro never reaches.
+      assert.match(cls.message, /target\/class, which are not defined: metro would stop at path\/mirror\/target, but stops before, at path\/mirror\/target\/path$/);
+      assert.doesNotMatch(cls.message, /metro stops (here|at)/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: a path metro joins that expands to nothing (:zap) is where metro stops, with a TypeError", () => {
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: $[nope:zap]/control\npath: @ROOT@/out\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n\n[section target]\n\nclass: stage\n",
+    });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll([{ name: "one", config, args: { target: "a" } }]).filter((f) => f.severity === "error");
+      const zap = findings.filter((f) => f.code === "metro/nothing-as-path");
+      // metro: initial_settings["path/mirror/target/control"] + "/.multi_progress" with None; check saw nothing wrong there.
+      assert.equal(zap.length, 1, JSON.stringify(findings, null, 1));
+      assert.equal(zap[0].range.start.line, 2);
+      assert.match(zap[0].message, /"path\/mirror\/target\/control" expands to nothing .* a TypeError stops it$/);
+      assert.ok(findings.filter((f) => f !== zap[0]).every((f) => /stops before, at path\/mirror\/target\/control/.test(f.message)), JSON.stringify(findings, null, 1));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -52,8 +52,9 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
   reporter.emit({ event: "build-start", targets, dryRun: true });
   const out: string[] = [];
   try {
-    const control = initial.str("path/mirror/target/control");
+    // Metro takes the multi lock (and reads path/mirror/target/control) only for a run with a target other than snapshot.
     if (targets.some((t) => t !== "snapshot")) {
+      const control = initial.str("path/mirror/target/control");
       const lock = inspectLock(join(control, ".multi_progress"));
       out.push(`multi lock ${join(control, ".multi_progress")}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would exit 3)` : lock.state}`);
     }
