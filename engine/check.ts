@@ -58,6 +58,7 @@ export function checkContext(spec: ContextSpec, options: CheckOptions = {}): Che
 export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | null, required: RequiredFileCache = newRequiredFileCache()): EngineDiagnostic[] {
   const out: EngineDiagnostic[] = [];
   const seen = new Map<string, EngineDiagnostic>();
+  // One finding per place in a context: the first one added (a run's failure before the same value's own error).
   const place = (d: EngineDiagnostic) => `${d.file}\0${d.range.start.offset}\0${d.range.end.offset}\0${d.code}\0${d.missing ?? ""}`;
   const add = (d: EngineDiagnostic) => {
     const k = place(d);
@@ -70,6 +71,9 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
     return out;
   }
   if (uses) {
+    // Metro stops at the run's first failure (failures are in the order metro reads): the others are where it would
+    // stop next, each said so (a separate finding from the same failure in a run that stops there).
+    const stop = uses.failures.find((f) => !f.context.fatal) ?? null;
     // Keys the run reads that nothing defines have no place of their own: one finding at the entry file names them all.
     const unplaced: RunFailure[] = [];
     for (const f of uses.failures) {
@@ -78,14 +82,15 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
         if (!unplaced.some((u) => u.read.key === f.read.key && u.read.target === f.read.target)) unplaced.push(f);
         continue;
       }
-      add(failureDiagnostic(f, uses));
+      add(failureDiagnostic(f, uses, stop));
     }
-    if (unplaced.length === 1) add(failureDiagnostic(unplaced[0], uses));
+    if (unplaced.length === 1) add(failureDiagnostic(unplaced[0], uses, stop));
     else if (unplaced.length > 1) {
-      const first = failureDiagnostic(unplaced[0], uses);
+      const first = failureDiagnostic(unplaced[0], uses, stop);
       const keys = [...new Set(unplaced.map((u) => u.read.key))];
       const who = unplaced[0].read.target ? `the ${excerpt(unplaced[0].read.target)} run` : uses.label;
-      add({ ...first, message: `${who} reads ${excerptList(keys)}, which are not defined: metro stops at ${excerpt(keys[0])}` });
+      const where = first.stopsBefore === undefined ? `metro stops at ${excerpt(keys[0])}` : `metro would stop at ${excerpt(keys[0])}, but stops before, at ${excerpt(first.stopsBefore)}`;
+      add({ ...first, message: `${who} reads ${excerptList(keys)}, which are not defined: ${where}` });
     }
     // A required file (the seed, the snapshot) missing here: the machine's state, not the configuration's.
     for (const r of uses.required) {
@@ -184,18 +189,23 @@ function fatalDiagnostic(context: EvaluatedContext, f: Fatal): EngineDiagnostic 
 
 /** A failure of a run as one line: `file:line:col: message`. */
 export function describeFailure(f: RunFailure, uses?: RunUses): string {
-  const d = failureDiagnostic(f, uses ?? null);
+  const d = failureDiagnostic(f, uses ?? null, null);
   return `${d.file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`;
 }
 
-function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnostic {
+/** `stop`: the run's first failure, where metro stops; any other failure is where it would stop next. */
+function failureDiagnostic(f: RunFailure, uses: RunUses | null, stop: RunFailure | null): EngineDiagnostic {
   const chain = f.chain.length > 1 ? ` (${excerptList(f.chain, " -> ")})` : "";
   const why = f.read.kind === "step" ? `the step ${excerpt(f.read.key)}` : excerpt(f.read.key);
   const who = f.read.target ? `the ${excerpt(f.read.target)} run` : (uses?.label ?? "the run");
+  const before = stop !== null && stop !== f ? stop.read.key : undefined;
+  const earlier = before === undefined ? "" : `, but stops before, at ${excerpt(before)}`;
   if (f.error) {
     const d = errorDiagnostic(f.context, f.error);
-    if (d.severity === "error") d.message = `${d.message}: ${who} reads ${why} and stops here${chain}`;
-    else d.message = `${d.message} (${who} reads ${why}${chain})`;
+    if (d.severity === "error") {
+      d.message = before === undefined ? `${d.message}: ${who} reads ${why} and stops here${chain}` : `${d.message}: ${who} reads ${why}${chain}: metro would stop here${earlier}`;
+      d.stopsBefore = before;
+    } else d.message = `${d.message} (${who} reads ${why}${chain})`;
     if (f.error.site.element === null && d.range === ORIGIN) {
       const def = f.context.definitions(f.read.key)[0];
       if (def) return { ...d, file: def.file, range: def.statement.name.range };
@@ -206,8 +216,9 @@ function failureDiagnostic(f: RunFailure, uses: RunUses | null): EngineDiagnosti
   const file = f.file ?? def?.file ?? f.context.spec.config;
   const range = f.range ?? def?.statement.name.range ?? ORIGIN;
   const undefinedKey = f.code === "metro/undefined-element";
-  const message = undefinedKey ? `${who} reads ${excerpt(f.read.key)}, which is not defined: metro stops here` : f.message;
-  return { file, range, severity: "error", code: f.code, message, missing: undefinedKey ? f.read.key : undefined };
+  let message = undefinedKey ? `${who} reads ${excerpt(f.read.key)}, which is not defined: metro stops here` : f.message;
+  if (before !== undefined) message = message.startsWith("metro stops here") ? `metro would stop here${earlier}${message.slice("metro stops here".length)}` : message.endsWith("metro stops here") ? `${message.slice(0, -"metro stops here".length)}metro would stop here${earlier}` : `${message} (metro stops before, at ${excerpt(before)})`;
+  return { file, range, severity: "error", code: f.code, message, missing: undefinedKey ? f.read.key : undefined, stopsBefore: before };
 }
 
 /** Places an evaluation error on the reference (or element) where it happened. */

@@ -38,6 +38,8 @@ export interface EngineDiagnostic {
   related?: { file: string; range: Range; message: string }[];
   /** For an undefined element: the name that is undefined. */
   missing?: string;
+  /** For a failure of a run that metro never reaches: the key of the run's first failure, where metro stops before. */
+  stopsBefore?: string;
 }
 
 export interface Fatal {

@@ -998,15 +998,15 @@ export class Expander {
     let value: RawValue;
     const raw = this.store.raw.get(name);
     if (raw) {
-      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a single-line element`, false, { element: holder });
+      if (!Array.isArray(raw.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a single-line element`, false, { element: holder, reference: written });
       value = raw.value;
     } else {
       const def = this.conditionalValue(name);
       if (!def) {
         if (lax || (holder !== null && this.store.laxVars.get(holder) === true)) return { kind: "done", lines: { parts: [], size: 0 } };
-        throw new EvaluationError("metro/undefined-multi-line", `multi-line element ${quote(name, '"')} is not defined`, false, { element: holder }, name);
+        throw new EvaluationError("metro/undefined-multi-line", `multi-line element ${quote(name, '"')} is not defined`, false, { element: holder, reference: written }, name);
       }
-      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a conditional single-line element`, false, { element: holder });
+      if (!Array.isArray(def.value)) throw new EvaluationError("metro/not-multi-line", `${quote(`$[[${name}]]`, '"')} names a conditional single-line element`, false, { element: holder, reference: written });
       value = def.value;
     }
     const literal = literalMulti(value, this.keep);

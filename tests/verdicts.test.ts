@@ -5,7 +5,7 @@
 // information (a file missing on this machine).
 
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { checkContext } from "../engine/check";
@@ -14,6 +14,7 @@ import { analyzeRun } from "../engine/stage-builder/uses";
 import { checkAll } from "../cli/commands/check";
 import { mergeFindings } from "../analysis/findings";
 import { PROJECT } from "./support/shared";
+import { writeTree } from "./support/trees";
 
 /** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
 function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
@@ -114,9 +115,104 @@ describe("verdicts: what a build uses", () => {
     assert.equal(merged.length, 1);
     assert.equal(merged[0].severity, "error");
     assert.deepEqual(merged[0].contexts, ["a", "b"]);
-    assert.equal(merged[0].message, "x: the b run stops here (in 2 of 3 contexts: a; b)");
+    assert.deepEqual(merged[0].verdictContexts, ["b"]);
+    // The error names the context whose run stops; a, where it is only a warning, is named apart.
+    assert.equal(merged[0].message, "x: the b run stops here (in b; a warning in a)");
     const findings = checkAll([{ config: examples().config, args: { target: "stage3" } }]);
     assert.ok(findings.every((f) => f.severity !== "error"), JSON.stringify(findings.filter((f) => f.severity === "error")));
+  });
+
+  it("check: an error found in some contexts and a warning in others names only the failing ones as failing", () => {
+    // a's run reads path/mirror/target/path, which expands broken; b's run never expands broken.
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n\n[collect common.conf]\n[collect $[target].spec]\n",
+      "common.conf": "broken: $[no/such]\n",
+      "a.spec": "[section path/mirror/target]\n\npath: $[broken]\n",
+      "b.spec": "[section path/mirror/target]\n\npath: @ROOT@/out\n",
+    });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll([
+        { name: "a", config, args: { target: "a" } },
+        { name: "b", config, args: { target: "b" } },
+        { name: "b2", config, args: { target: "b", other: "1" } },
+      ]);
+      const f = findings.filter((x) => x.file === join(root, "common.conf"));
+      assert.equal(f.length, 1, JSON.stringify(findings, null, 1));
+      assert.equal(f[0].severity, "error");
+      // It said "each context's run reads path/mirror/target/path and stops here (in all 3 contexts)".
+      assert.match(f[0].message, /: the a run reads path\/mirror\/target\/path and stops here .*\(in a; a warning in 2 other contexts: b; b2\)$/);
+      assert.deepEqual(f[0].contexts, ["a", "b", "b2"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: a `$[[X]]` of a single-line or undefined element is placed at that reference, not at the element's first line", () => {
+    const root = writeTree({ "metro.conf": "s: 1\n\nm: [\necho one\n$[[s:lax]]\n]\n\nu: [\necho two\n  $[[nope]]\n]\n" });
+    try {
+      const config = join(root, "metro.conf");
+      const lines = readFileSync(config, "utf8").split("\n");
+      const findings = checkAll([{ config, args: {} }]).filter((f) => f.code === "metro/not-multi-line" || f.code === "metro/undefined-multi-line");
+      const at = (f: (typeof findings)[0]) => [f.code, f.range.start.line + 1, lines[f.range.start.line].slice(f.range.start.character, f.range.end.character)];
+      // Both were at the element's name (lines 3 and 8).
+      assert.deepEqual(findings.map(at), [
+        ["metro/not-multi-line", 5, "$[[s:lax]]"],
+        ["metro/undefined-multi-line", 10, "$[[nope]]"],
+      ], JSON.stringify(findings, null, 1));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: of a run's failures, only the first is where metro stops; the others say where it stops before", () => {
+    // The setup reads path/mirror/target/path (broken) before target/class (not defined anywhere).
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\npath: $[no/such]\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n",
+    });
+    try {
+      const findings = checkAll([{ name: "one", config: join(root, "metro.conf"), args: { target: "a" } }]).filter((f) => f.severity === "error");
+      const path = findings.find((f) => f.missing === "no/such");
+      const cls = findings.find((f) => f.message.includes("target/class"));
+      assert.ok(path && cls, JSON.stringify(findings, null, 1));
+      assert.match(path.message, /the a run reads path\/mirror\/target\/path and stops here/);
+      // It said "metro stops here" of target/class too, which metro never reaches.
+      assert.match(cls.message, /target\/class, which are not defined: metro would stop at path\/mirror\/target, but stops before, at path\/mirror\/target\/path$/);
+      assert.doesNotMatch(cls.message, /metro stops (here|at)/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: a path metro joins that expands to nothing (:zap) is where metro stops, with a TypeError", () => {
+    const root = writeTree({
+      "metro.conf": "[section path/mirror/target]\n\ncontrol: $[nope:zap]/control\npath: @ROOT@/out\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n\n[section target]\n\nclass: stage\n",
+    });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll([{ name: "one", config, args: { target: "a" } }]).filter((f) => f.severity === "error");
+      const zap = findings.filter((f) => f.code === "metro/nothing-as-path");
+      // metro: initial_settings["path/mirror/target/control"] + "/.multi_progress" with None; check saw nothing wrong there.
+      assert.equal(zap.length, 1, JSON.stringify(findings, null, 1));
+      assert.equal(zap[0].range.start.line, 2);
+      assert.match(zap[0].message, /"path\/mirror\/target\/control" expands to nothing .* a TypeError stops it$/);
+      assert.ok(findings.filter((f) => f !== zap[0]).every((f) => /stops before, at path\/mirror\/target\/control/.test(f.message)), JSON.stringify(findings, null, 1));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("check: a collect that names a different missing file per context says so", () => {
+    const root = writeTree({ "metro.conf": "[collect $[target].spec]\n" });
+    try {
+      const config = join(root, "metro.conf");
+      const findings = checkAll(["x", "y"].map((t) => ({ name: t, config, args: { target: t } }))).filter((x) => x.code === "metro/missing-collect");
+      assert.equal(findings.length, 1, JSON.stringify(findings, null, 1));
+      // It named x.spec alone, of both contexts.
+      assert.equal(findings[0].message, `file "${join(root, "x.spec")}" does not exist (and 1 other path in other contexts) (in all 2 contexts)`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("check: an unterminated `$[` or a bad modifier is an error only where the run expands it, reported once at the reference", () => {

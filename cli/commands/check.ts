@@ -55,9 +55,10 @@ export function checkAll(specs: ContextConfig[] | ContextSpec[]): CheckFinding[]
     if (uses) runLabels.set(name, uses.label);
   }
   const merged = mergeFindings(perContext, null, specs.length, false);
-  // A finding of contexts whose runs differ ("the stage1 run", "the stage3 run") speaks of each one's run, not of the first's.
+  // A finding of contexts whose runs differ ("the stage1 run", "the stage3 run") speaks of each one's run, not of the first's
+  // (of the contexts that hold its verdict: the others are named apart, with their milder one).
   for (const f of merged) {
-    const labels = new Set(f.contexts.map((n) => runLabels.get(n)).filter((l): l is string => l !== undefined));
+    const labels = new Set((f.verdictContexts ?? f.contexts).map((n) => runLabels.get(n)).filter((l): l is string => l !== undefined));
     if (labels.size < 2) continue;
     for (const l of labels) {
       f.message = f.message.split(l).join("each context's run");

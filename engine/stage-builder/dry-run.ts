@@ -52,8 +52,9 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
   reporter.emit({ event: "build-start", targets, dryRun: true });
   const out: string[] = [];
   try {
-    const control = initial.str("path/mirror/target/control");
+    // Metro takes the multi lock (and reads path/mirror/target/control) only for a run with a target other than snapshot.
     if (targets.some((t) => t !== "snapshot")) {
+      const control = initial.str("path/mirror/target/control");
       const lock = inspectLock(join(control, ".multi_progress"));
       out.push(`multi lock ${join(control, ".multi_progress")}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would exit 3)` : lock.state}`);
     }
@@ -114,7 +115,8 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     if (!facts.official) return true;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
-  // A missing required step is what a build (and metro) would stop on: a configuration error; the plan shows it and goes on.
+  // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
+  // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];
   // A step that cannot be expanded is where metro stops; the steps before it still run, so the plan shows them.
   const unusable = new Map<string, string>();
@@ -125,7 +127,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
-  for (const message of unusable.values()) reporter.error(`${message} (a build fails there, as metro's does)`, name);
+  for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
   if (!facts.skip) {
     for (const key of requiredFileKeys(facts.cls, facts.official)) {
       const found = findRequiredFile(key, settings.str(key));

@@ -137,6 +137,15 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined =>
     attempt(ctx, { key, kind: "step", target }, () => ctx.expander.lookupIsMultiLine(key));
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+  /**
+   * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
+   * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
+   */
+  const pathValue = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined => {
+    const v = value(ctx, key, target);
+    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro uses it as a path: a TypeError stops it`);
+    return v;
+  };
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
 
@@ -153,8 +162,9 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     const t = str(value(initial, "target", null));
     if (t !== undefined) list = [t];
   }
-  if (list.some((t) => t !== "snapshot")) value(initial, "path/mirror/target/control", null);
-  value(initial, "path/mirror/target/path", null);
+  // run_targets: the multi lock (control + "/.multi_progress"), then os.path.exists of the target path.
+  if (list.some((t) => t !== "snapshot")) pathValue(initial, "path/mirror/target/control", null);
+  pathValue(initial, "path/mirror/target/path", null);
 
   for (const name of list) {
     const ctx = multi === "yes" ? contextFor(name) : initial;
@@ -166,12 +176,12 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     let output: string | undefined;
     if (name === "snapshot") {
       if (str(v("release/type")) !== "official") continue;
-      output = str(v("path/mirror/snapshot"));
+      output = str(pathValue(ctx, "path/mirror/snapshot", name));
     } else {
-      v("path/mirror/target/control");
+      pathValue(ctx, "path/mirror/target/control", name);
       output = str(v("path/mirror/target"));
       // The log: path/mirror/target/path/log/<target>.txt, its folder made with the mirror's owner and mode.
-      v("path/mirror/target/path");
+      pathValue(ctx, "path/mirror/target/path", name);
       v("target");
       for (const k of ["path/mirror/owner", "path/mirror/group", "path/mirror/dirmode"]) v(k);
     }

@@ -6,7 +6,7 @@
 import { adoptTempDir, removeTempDirs, tempDir } from "../support/trees";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { PROJECT, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
 
@@ -167,6 +167,47 @@ describe("metro-engine build --dry-run", function () {
     assert.deepEqual([...snapshotTree(mirror).entries()], [...before.entries()]);
     assert.ok(!existsSync(join(base, "tmp")), "path/tmp was not created");
     assert.equal(events[events.length - 1].event, "build-end");
+  });
+
+  /** A copy of the examples tree with its mirror's control files, `edit` applied (path below examples/ -> new text). */
+  function examplesCopy(edit: Record<string, (text: string) => string>): { base: string; args: string[] } {
+    const base = tempDir("metro-dry-edited-");
+    cpSync(join(PROJECT, "examples"), join(base, "examples"), { recursive: true });
+    const control = join(base, "mirror", "tiny-current", "x86-64bit", "generic", ".control");
+    for (const [rel, text] of [["strategy/seed", "stage3\n"], ["strategy/build", "remote\n"], ["version/stage3", "seed\n"]]) {
+      mkdirSync(dirname(join(control, rel)), { recursive: true });
+      writeFileSync(join(control, rel), text);
+    }
+    for (const [rel, f] of Object.entries(edit)) {
+      const p = join(base, "examples", rel);
+      writeFileSync(p, f(existsSync(p) ? readFileSync(p, "utf8") : ""));
+    }
+    return { base, args: ["-c", join(base, "examples", "metro.conf"), "--dry-run", join(base, "plan"), "--json", "path/mirror:", join(base, "mirror"), "path/tmp:", join(base, "tmp"), "target/arch_desc:", "x86-64bit"] };
+  }
+
+  it("a step that cannot be expanded: the plan holds the steps metro runs before it, and exits 2 naming it", async () => {
+    const { args } = examplesCopy({ "targets/tiny/stage3.spec": (t) => t.replace("$[packages/stage3]", "$[packages/stage3x]") });
+    const r = await runCli([...args, "target:", "stage3"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    // Metro unpacks the seed, then stops when it expands steps/chroot/run; the plan showed nothing at all.
+    const planned = events.filter((e) => e.event === "plan-step").map((e) => e.step);
+    assert.deepEqual(planned.slice(0, 1), ["steps/unpack"], JSON.stringify(events));
+    assert.ok(!planned.includes("steps/chroot/run"));
+    const errors = events.filter((e) => e.event === "message" && e.level === "error").map((e) => e.text);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0], /"packages\/stage3x" is not defined \(while expanding steps\/chroot\/run\) \[target stage3\] \(metro runs the steps before it, then stops there/);
+  });
+
+  it("a target that lacks several settings: the error names the one metro stops on first (its output before its class)", async () => {
+    // An empty target file: neither target/name (so path/mirror/target) nor target/class is defined.
+    const { args } = examplesCopy({ "targets/tiny/bare.spec": () => "" });
+    const r = await runCli([...args, "target:", "bare"]);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    const errors = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === "message" && e.level === "error").map((e) => e.text);
+    // It named target/class, which metro reads only after path/mirror/target (run_targets, then find_target).
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0], /path\/mirror\/target: "target\/name" is not defined \[target bare\]/);
   });
 
   it("exits 2 on a configuration error and names it", async () => {
