@@ -210,6 +210,19 @@ describe("metro-engine build --dry-run", function () {
     assert.match(errors[0], /path\/mirror\/target: "target\/name" is not defined \[target bare\]/);
   });
 
+  it("a run of the snapshot alone reads the control folder only after the snapshot is built (the multi lock is for other targets)", async () => {
+    const { args } = examplesCopy({ "etc/layout.conf": (t) => t.replace(/^target\/control: .*$/m, "target/control: $[nowhere/defined]") });
+    const r = await runCli([...args, "target:", "snapshot"]);
+    const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    // metro builds the snapshot, then fails on its fail counter's folder (path/mirror/target/control + "/.failcount").
+    const planned = events.filter((e) => e.event === "plan-step").map((e) => e.step);
+    assert.deepEqual(planned, ["steps/run", "trigger/ok/run"], r.stdout + r.stderr);
+    const errors = events.filter((e) => e.event === "message" && e.level === "error").map((e) => e.text);
+    assert.equal(errors.length, 1, JSON.stringify(errors));
+    assert.match(errors[0], /"nowhere\/defined" is not defined: the run reads path\/mirror\/target\/control/);
+    assert.equal(r.code, 2);
+  });
+
   it("exits 2 on a configuration error and names it", async () => {
     const base = tempDir("metro-dry-bad-");
     const r = await runCli(["-c", join(PROJECT, "examples", "metro.conf"), "--dry-run", join(base, "plan"),
