@@ -115,6 +115,8 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     if (!facts.official) return true;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
+  // metro looks for the required files before it runs any step: a key it cannot expand stops the target there, before any step.
+  const required = facts.skip ? [] : requiredFileKeys(facts.cls, facts.official).map((key) => ({ key, pattern: settings.str(key) }));
   // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
   // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];
@@ -128,12 +130,10 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
-  if (!facts.skip) {
-    for (const key of requiredFileKeys(facts.cls, facts.official)) {
-      const found = findRequiredFile(key, settings.str(key));
-      if (found.ok) say(`requires ${key}: ${found.path}${found.uncompressed ? " (uncompressed)" : ""}`);
-      else reporter.warn(`${found.problem} (a build would fail here)`, name);
-    }
+  for (const { key, pattern } of required) {
+    const found = findRequiredFile(key, pattern);
+    if (found.ok) say(`requires ${key}: ${found.path}${found.uncompressed ? " (uncompressed)" : ""}`);
+    else reporter.warn(`${found.problem} (a build would fail here)`, name);
   }
   mkdirSync(dir, { recursive: true });
   let step = 0;
