@@ -12,7 +12,9 @@
 // - An interrupt records `status: fail` (and `.failcount` for official
 //   builds) after unmounting; metro recorded nothing.
 // - Every step that exists is expanded before the target starts, so a
-//   configuration error stops the build before anything is unpacked.
+//   configuration error stops the build before anything is unpacked (the
+//   required files' keys first: metro looks for those before any step, so
+//   one that cannot be expanded is the error named).
 // - A skipped official target's log is appended to, not truncated.
 // - Snapshot targets log to path/mirror/target/path/log/snapshot.txt too
 //   (metro printed their output only).
