@@ -12,7 +12,9 @@
 // - An interrupt records `status: fail` (and `.failcount` for official
 //   builds) after unmounting; metro recorded nothing.
 // - Every step that exists is expanded before the target starts, so a
-//   configuration error stops the build before anything is unpacked.
+//   configuration error stops the build before anything is unpacked (the
+//   required files' keys first: metro looks for those before any step, so
+//   one that cannot be expanded is the error named).
 // - A skipped official target's log is appended to, not truncated.
 // - Snapshot targets log to path/mirror/target/path/log/snapshot.txt too
 //   (metro printed their output only).
@@ -318,6 +320,7 @@ export class Builder {
     let facts: TargetFacts;
     let actions: Action[];
     let scripts: Map<string, string[]>;
+    let required: { key: string; pattern: string }[];
     try {
       settings = Settings.load({ config: this.request.config, args: { ...this.request.args, target: name } });
       if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
@@ -326,6 +329,8 @@ export class Builder {
       }
       facts = targetFacts(settings, name);
       actions = planTarget(facts.cls, facts.official);
+      // metro looks for the required files before any step: a key it cannot expand is where it stops.
+      required = facts.skip ? [] : requiredFileKeys(facts.cls, facts.official).map((key) => ({ key, pattern: settings.str(key) }));
       scripts = resolveScripts(settings, facts.skip ? [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }] : actions);
     } catch (error) {
       this.reporter.error(messageOf(error), name);
@@ -393,8 +398,8 @@ export class Builder {
     let message: string | undefined;
     try {
       if (facts.chrootProblem) throw new BuildFailure(facts.chrootProblem);
-      for (const key of requiredFileKeys(facts.cls, facts.official)) {
-        const found = findRequiredFile(key, settings.str(key));
+      for (const { key, pattern } of required) {
+        const found = findRequiredFile(key, pattern);
         if (!found.ok) throw new BuildFailure(found.problem);
         if (found.uncompressed) mesg(`found uncompressed file ${found.path}`);
       }

@@ -115,12 +115,26 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     if (!facts.official) return true;
     actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
   }
+  // metro looks for the required files, in order, before it runs any step: a key it cannot expand stops the target there,
+  // after the files before it were looked for and before any step (none is planned, none is judged).
+  const required: { key: string; pattern: string }[] = [];
+  let stop: unknown = null;
+  if (!facts.skip) {
+    for (const key of requiredFileKeys(facts.cls, facts.official)) {
+      try {
+        required.push({ key, pattern: settings.str(key) });
+      } catch (error) {
+        stop = error;
+        break;
+      }
+    }
+  }
   // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
   // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];
   // A step that cannot be expanded is where metro stops; the steps before it still run, so the plan shows them.
   const unusable = new Map<string, string>();
-  const scripts = resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
+  const scripts = stop ? new Map<string, string[]>() : resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
   say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
   const lock = inspectLock(facts.lockPath);
@@ -128,13 +142,12 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
-  if (!facts.skip) {
-    for (const key of requiredFileKeys(facts.cls, facts.official)) {
-      const found = findRequiredFile(key, settings.str(key));
-      if (found.ok) say(`requires ${key}: ${found.path}${found.uncompressed ? " (uncompressed)" : ""}`);
-      else reporter.warn(`${found.problem} (a build would fail here)`, name);
-    }
+  for (const { key, pattern } of required) {
+    const found = findRequiredFile(key, pattern);
+    if (found.ok) say(`requires ${key}: ${found.path}${found.uncompressed ? " (uncompressed)" : ""}`);
+    else reporter.warn(`${found.problem} (a build would fail here)`, name);
   }
+  if (stop) throw stop;
   mkdirSync(dir, { recursive: true });
   let step = 0;
   for (const action of actions) {

@@ -332,8 +332,15 @@ describe("metro-engine build (real chroot builds)", function () {
     assert.match(cls.stderr, /target\/class is "virtualbox", which this builder cannot run/);
     assert.doesNotMatch(cls.stderr, /\n\s+at /, "no stack trace");
 
-    // A chroot target without its required steps: refused before anything is unpacked.
+    // A chroot target without path/mirror/source: metro looks for its required files before any step, so that is the error.
     writeFileSync(join(s.tree, "targets", "tiny", "bare.spec"), "[section target]\n\nclass: chroot\nname: bare-$[target/version]\n");
+    const unsourced = await runCli(s.args("target:", "bare", "--no-namespace"));
+    assert.equal(unsourced.code, 2, unsourced.stdout + unsourced.stderr);
+    assert.match(unsourced.stderr, /required setting path\/mirror\/source is not defined/);
+    assert.ok(!existsSync(join(s.tmp, "work")), "nothing was unpacked");
+
+    // With a source but without its required steps: refused before anything is unpacked.
+    writeFileSync(join(s.tree, "targets", "tiny", "bare.spec"), "[section target]\n\nclass: chroot\nname: bare-$[target/version]\n\n[section path/mirror]\n\nsource: $[]/bare-seed.tar*\n");
     const bare = await runCli(s.args("target:", "bare", "--no-namespace"));
     assert.equal(bare.code, 2, bare.stdout + bare.stderr);
     assert.match(bare.stderr, /required step steps\/unpack is not defined/);
