@@ -2,6 +2,8 @@
 // fail with, plus what it silently drops (uncollected files).
 
 import { excerpt, excerptList, excerptPath, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { EvaluationError } from "./errors";
 import { evaluateContext, type ContextSpec, type EngineDiagnostic, type EvaluateOptions, type EvaluatedContext, type Fatal } from "./evaluate";
 import { analyzeRun, type RunFailure, type RunUses } from "./stage-builder/uses";
@@ -181,6 +183,10 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
 function fatalDiagnostic(context: EvaluatedContext, f: Fatal): EngineDiagnostic {
   const file = f.file ?? context.spec.config;
   const range = f.range ?? ORIGIN;
+  const mirror = f.code === "metro/missing-file" && f.path !== undefined ? mirrorHolding(context, f.path) : null;
+  if (mirror !== null) {
+    return { file, range, severity: "error", code: f.code, message: `${f.message}, and the mirror ${excerptPath(mirror)} is on this machine: a build here stops on it` };
+  }
   if (f.code === "metro/missing-file") {
     return { file, range, severity: "information", code: f.code, message: `${f.message}: the file is not on this machine, so this context cannot be set up here (a build on this machine stops here)` };
   }
@@ -238,6 +244,11 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     }
   }
   if (e.code === "metro/missing-file") {
+    // A file of a mirror that is on this machine (a build server's): metro, run here, stops on it.
+    const mirror = e.path === undefined ? null : mirrorHolding(context, e.path);
+    if (mirror !== null) {
+      return { file, range, severity: "error", code: e.code, message: `${e.message}, and the mirror ${excerptPath(mirror)} is on this machine: a build here stops on it` };
+    }
     // Mirror control files usually exist only on the build server: what depends on them is unknown here, not wrong.
     return { file, range, severity: "information", code: e.code, message: `${e.message}; the file is not on this machine, so the values that depend on it are unknown here` };
   }
@@ -249,6 +260,20 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     }
   }
   return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined, missing: e.missing };
+}
+
+/** The context's `path/mirror` when it is a folder on this machine holding `path`, else null. */
+function mirrorHolding(context: EvaluatedContext, path: string): string | null {
+  if (!context.has("path/mirror")) return null;
+  const { value, error } = context.tryGet("path/mirror");
+  if (error || typeof value !== "string" || !value.startsWith("/")) return null;
+  const root = resolve(value);
+  if (!path.startsWith(root === "/" ? "/" : root + "/")) return null;
+  try {
+    return statSync(root).isDirectory() ? root : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The `<< PATH` of an element (or of line `line` of a multi-line element). */

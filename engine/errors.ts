@@ -44,6 +44,8 @@ export class EvaluationError extends Error {
     readonly missing?: string,
     /** For circular references: the names of the cycle, the first one repeated at the end. */
     readonly cycle?: string[],
+    /** For a `<<` file that is not there: its absolute path. */
+    readonly path?: string,
   ) {
     // Evaluation errors are values (a key's result), met by the thousand: no stack trace to capture.
     const limit = Error.stackTraceLimit;

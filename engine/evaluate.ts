@@ -48,6 +48,8 @@ export interface Fatal {
   file?: string;
   range?: Range;
   related?: { file: string; range: Range; message: string }[];
+  /** For a `<<` file that is not there: its absolute path. */
+  path?: string;
 }
 
 /** A collect annotation still queued when the queue stopped: the reference silently drops it. */
@@ -378,7 +380,7 @@ class Context implements EvaluatedContext {
           throw e;
         }
       } catch (e) {
-        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site() });
+        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site(), path: e.path });
         throw e;
       }
       if (cond !== undefined || (target !== null && target !== "")) {

@@ -889,7 +889,7 @@ export class Expander {
       const problem = this.workspace.problem(path);
       const named = `${quotePath(f.ex)} (named by ${quotePath(`<< ${f.prepared.text}`)})`;
       if (!problem || problem.kind === "missing") {
-        throw this.err("metro/missing-file", `cannot read ${named}: it ${problem?.words ?? "does not exist"}`, false, f);
+        throw new EvaluationError("metro/missing-file", `cannot read ${named}: it ${problem?.words ?? "does not exist"}`, false, f.site, undefined, undefined, path);
       }
       const why = problem.kind === "invalid-utf8" ? `${problem.words}: metro cannot read it` : problem.words;
       throw this.err(problemCode(problem.kind), `${named} ${why}`, false, f);

@@ -2,7 +2,7 @@
 // run of a context uses (engine/stage-builder/uses.ts) decides whether a
 // value that cannot be expanded is an error (the run stops there, with the
 // chain from the key it reads), a warning (nothing the run uses reads it) or
-// information (a file missing on this machine).
+// information (a file missing on this machine, whose mirror is not here).
 
 import assert from "node:assert/strict";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -90,6 +90,23 @@ describe("verdicts: what a build uses", () => {
     assert.deepEqual(files.map((d) => d.severity), ["information", "information"]);
     assert.match(files[0].message, /required file .* \(path\/mirror\/source\) not found on this machine: a build of stage1 here stops before it starts/);
     assert.match(files[1].message, /\(path\/mirror\/snapshot\) not found on this machine/);
+  });
+
+  it("a mirror file missing from a mirror that is on this machine is an error: a build here stops on it", () => {
+    // The mirror is here (a build server's), but this subarch's control folder was never made: metro's read fails.
+    const { config, root } = examples();
+    rmSync(join(root, "mirror", "tiny-current", "x86-64bit", "generic", ".control"), { recursive: true });
+    const r = checkContext({ config, args: ARGS(root, "stage3") });
+    const errors = r.diagnostics.filter((d) => d.code === "metro/missing-file");
+    assert.ok(errors.length > 0, JSON.stringify(r.diagnostics, null, 1));
+    // Where the run reads it, an error; a value the run never expands stays a warning.
+    assert.deepEqual(errors.filter((e) => e.severity === "information"), []);
+    const stops = errors.filter((e) => e.severity === "error");
+    assert.ok(stops.length > 0, JSON.stringify(errors, null, 1));
+    for (const e of stops) assert.match(e.message, /\.control\/.* it does not exist, and the mirror .*\/mirror is on this machine: a build here stops on it/);
+    // A path of the same context outside the mirror keeps its verdict: the mirror named elsewhere is not here.
+    const away = checkContext({ config, args: { ...ARGS(root, "stage3"), "path/mirror": join(root, "no-mirror") } });
+    assert.deepEqual(away.diagnostics.filter((d) => d.severity === "error"), []);
   });
 
   it("a multi run reads each target in its own context", () => {

@@ -112,7 +112,7 @@ export async function caseAgreement(name: string, parallel = 2): Promise<Context
         checkAgrees = errors.length > 0 && (!r.error.key || errors.some((e) => e.message.includes(r.error!.key!)));
         if (!checkAgrees) problems.push(`check reports ${errors.length ? `no error naming ${r.error.key}` : "no error"}; metro fails: ${r.error.message}`);
       } else if (r.verdict === "fail" && r.error?.class === "environment") {
-        // A file of the mirror missing on this machine: information, not an error.
+        // What the kit classes as the machine's state (not the configuration's): information, not an error.
         checkAgrees = errors.length === 0 && findings.some((f) => f.severity === "information");
         if (!checkAgrees) problems.push(`metro fails on this machine's state (${r.error.message}); check: ${errors.map((e) => e.message).join(" | ") || "no information"}`);
       } else {
