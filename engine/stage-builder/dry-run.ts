@@ -132,7 +132,6 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
   // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];
-  // A step that cannot be expanded is where metro stops; the steps before it still run, so the plan shows them.
   const unusable = new Map<string, string>();
   const scripts = stop ? new Map<string, string[]>() : resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
