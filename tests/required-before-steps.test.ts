@@ -11,81 +11,10 @@ import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "./support/run-cli";
 import { writeTree } from "./support/trees";
-import { checkAll } from "../cli/commands/check";
+import { STAGE_TREE, checkErrorsOf, dryRunOf } from "./support/stage-tree";
 
-const TREE = `[section path]
-
-tmp: @ROOT@/tmp
-work: $[path/tmp]/work/$[target]
-
-[section path/mirror]
-
-: @ROOT@/mirror
-owner: root
-group: root
-dirmode: 775
-target/control: $[]/.control
-target/path: $[]/out
-target: $[:target/path]/$[target].tar
-source: $[]/seed-$[seed/version].tar
-
-[section path/cache]
-
-package:
-build: $[path/tmp]/cache/build
-
-[section portage]
-
-MAKEOPTS: -j2
-
-[section target]
-
-class: stage
-arch_desc: x86-64bit
-
-[section release]
-
-type: official
-
-[section steps]
-
-unpack: [
-#!/bin/sh
-echo unpack
-]
-
-chroot/run: [
-#!/bin/sh
-echo $[kernel/package]
-]
-
-capture: [
-#!/bin/sh
-echo capture
-]
-`;
-
-interface Event {
-  event: string;
-  level?: string;
-  text?: string;
-  step?: string;
-}
-
-async function dryRun(root: string): Promise<{ code: number; steps: string[]; errors: string[]; warnings: string[] }> {
-  const r = await runCli(["build", "--config", join(root, "metro.conf"), "--dry-run", join(root, "plan"), "--json", "target:", "t1"]);
-  const events: Event[] = r.out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
-  return {
-    code: r.code,
-    steps: events.filter((e) => e.event === "plan-step").map((e) => e.step!),
-    errors: events.filter((e) => e.event === "message" && e.level === "error").map((e) => e.text!),
-    warnings: events.filter((e) => e.event === "message" && e.level === "warning").map((e) => e.text!),
-  };
-}
-
-function checkErrors(root: string): string[] {
-  return checkAll([{ config: join(root, "metro.conf"), args: { target: "t1" } }]).filter((f) => f.severity === "error").map((f) => f.message);
-}
+// The stage tree with a seed whose name reads seed/version, which no file defines, and a step that reads kernel/package.
+const TREE = STAGE_TREE.replace("source: $[]/seed.tar\nsnapshot: $[]/snap.tar", "source: $[]/seed-$[seed/version].tar").replace("echo $[target]", "echo $[kernel/package]");
 
 describe("a required file's key that cannot be expanded stops the target before its steps", () => {
   let root: string;
@@ -93,7 +22,7 @@ describe("a required file's key that cannot be expanded stops the target before 
 
   it("path/mirror/snapshot not defined and a step that cannot be expanded: the dry run names path/mirror/snapshot only and plans no step", async () => {
     root = writeTree({ "metro.conf": TREE.replace("source: $[]/seed-$[seed/version].tar", "source: $[]/seed.tar"), "mirror/.control/.keep": "" });
-    const r = await dryRun(root);
+    const r = await dryRunOf(root);
     assert.equal(r.code, 2);
     assert.equal(r.errors.length, 1, r.errors.join("\n"));
     assert.match(r.errors[0], /path\/mirror\/snapshot/);
@@ -101,12 +30,12 @@ describe("a required file's key that cannot be expanded stops the target before 
     assert.deepEqual(r.steps, [], "metro runs no step");
     // metro looked for path/mirror/source before: the dry run still says that file is missing here.
     assert.ok(r.warnings.some((w) => /seed\.tar \(path\/mirror\/source\) not found/.test(w)), r.warnings.join("\n"));
-    assert.ok(checkErrors(root).some((m) => m.includes("path/mirror/snapshot")));
+    assert.ok(checkErrorsOf(root).some((m) => m.includes("path/mirror/snapshot")));
   });
 
   it("path/mirror/source cannot be expanded: that is the error, before path/mirror/snapshot and the steps", async () => {
     root = writeTree({ "metro.conf": TREE, "mirror/.control/.keep": "" });
-    const r = await dryRun(root);
+    const r = await dryRunOf(root);
     assert.equal(r.code, 2);
     assert.equal(r.errors.length, 1, r.errors.join("\n"));
     assert.match(r.errors[0], /path\/mirror\/source: "seed\/version" is not defined/);
@@ -118,7 +47,7 @@ describe("a required file's key that cannot be expanded stops the target before 
       "metro.conf": TREE.replace("source: $[]/seed-$[seed/version].tar", "source: $[]/seed.tar\nsnapshot: $[]/snap.tar"),
       "mirror/.control/.keep": "",
     });
-    const r = await dryRun(root);
+    const r = await dryRunOf(root);
     assert.equal(r.code, 2);
     assert.ok(r.errors.some((e) => /steps\/chroot\/run: "kernel\/package" is not defined/.test(e)), r.errors.join("\n"));
     assert.ok(!r.errors.some((e) => e.includes("path/mirror/snapshot")), r.errors.join("\n"));
