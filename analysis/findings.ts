@@ -34,8 +34,12 @@ function findingKey(d: EngineDiagnostic): string {
 export function describeContexts(names: string[], total: number): string {
   if (total > 1 && names.length === total) return `in all ${total} contexts`;
   if (names.length === 1) return `in ${excerpt(names[0])}`;
-  const shown = names.slice(0, 4).map((n) => excerpt(n)).join("; ");
-  return `in ${names.length} of ${total} contexts: ${shown}${names.length > 4 ? "; …" : ""}`;
+  return `in ${names.length} of ${total} contexts: ${someOf(names)}`;
+}
+
+/** The first four names, and "…" when there are more. */
+function someOf(names: string[]): string {
+  return names.slice(0, 4).map((n) => excerpt(n)).join("; ") + (names.length > 4 ? "; …" : "");
 }
 
 /** Codes whose message names a path that differs between contexts (a `<<` file, a collected file). */
@@ -79,8 +83,7 @@ export function mergeFindings(perContext: ContextFindings[], active: string | nu
       if (RANK[severity] <= RANK[g.worst.severity]) continue;
       const milder = g.names.filter((n) => g.rank.get(n) === RANK[severity]);
       if (!milder.length) continue;
-      const shown = milder.slice(0, 4).map((n) => excerpt(n)).join("; ");
-      where += `; ${ARTICLE[severity]} in ${milder.length === 1 ? shown : `${milder.length} other contexts: ${shown}${milder.length > 4 ? "; …" : ""}`}`;
+      where += `; ${ARTICLE[severity]} in ${milder.length === 1 ? excerpt(milder[0]) : `${milder.length} other contexts: ${someOf(milder)}`}`;
     }
     out.push({
       ...lead,
