@@ -178,16 +178,15 @@ export function contextDiagnostics(context: EvaluatedContext, uses: RunUses | nu
 
 /**
  * A setup metro stops on. A `<<` file missing on this machine (a mirror's
- * control file) is the machine's state, not the configuration's: information.
+ * control file) whose mirror is not here either is the machine's state, not
+ * the configuration's: information.
  */
 function fatalDiagnostic(context: EvaluatedContext, f: Fatal): EngineDiagnostic {
   const file = f.file ?? context.spec.config;
   const range = f.range ?? ORIGIN;
-  const mirror = f.code === "metro/missing-file" && f.path !== undefined ? mirrorHolding(context, f.path) : null;
-  if (mirror !== null) {
-    return { file, range, severity: "error", code: f.code, message: `${f.message}, and the mirror ${excerptPath(mirror)} is on this machine: a build here stops on it` };
-  }
   if (f.code === "metro/missing-file") {
+    const here = missingFromMirrorHere(context, f.path);
+    if (here !== null) return { file, range, severity: "error", code: f.code, message: f.message + here };
     return { file, range, severity: "information", code: f.code, message: `${f.message}: the file is not on this machine, so this context cannot be set up here (a build on this machine stops here)` };
   }
   return { file, range, severity: "error", code: f.code, message: f.message, related: f.related };
@@ -223,7 +222,8 @@ function failureDiagnostic(f: RunFailure, uses: RunUses | null, stop: RunFailure
   const range = f.range ?? def?.statement.name.range ?? ORIGIN;
   const undefinedKey = f.code === "metro/undefined-element";
   let message = undefinedKey ? `${who} reads ${excerpt(f.read.key)}, which is not defined: metro stops here` : f.message;
-  if (before !== undefined) message = message.startsWith("metro stops here") ? `metro would stop here${earlier}${message.slice("metro stops here".length)}` : message.endsWith("metro stops here") ? `${message.slice(0, -"metro stops here".length)}metro would stop here${earlier}` : `${message} (metro stops before, at ${excerpt(before)})`;
+  // The run's own words for where metro stops, said of a failure metro never reaches.
+  if (before !== undefined) message = message.includes("metro stops here") ? message.replace("metro stops here", () => `metro would stop here${earlier}`) : `${message} (metro stops before, at ${excerpt(before)})`;
   return { file, range, severity: "error", code: f.code, message, missing: undefinedKey ? f.read.key : undefined, stopsBefore: before };
 }
 
@@ -245,10 +245,8 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
   }
   if (e.code === "metro/missing-file") {
     // A file of a mirror that is on this machine (a build server's): metro, run here, stops on it.
-    const mirror = e.path === undefined ? null : mirrorHolding(context, e.path);
-    if (mirror !== null) {
-      return { file, range, severity: "error", code: e.code, message: `${e.message}, and the mirror ${excerptPath(mirror)} is on this machine: a build here stops on it` };
-    }
+    const here = missingFromMirrorHere(context, e.path);
+    if (here !== null) return { file, range, severity: "error", code: e.code, message: e.message + here };
     // Mirror control files usually exist only on the build server: what depends on them is unknown here, not wrong.
     return { file, range, severity: "information", code: e.code, message: `${e.message}; the file is not on this machine, so the values that depend on it are unknown here` };
   }
@@ -262,18 +260,23 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
   return { file, range, severity: "error", code: e.code, message: e.message, related: related.length ? related : undefined, missing: e.missing };
 }
 
-/** The context's `path/mirror` when it is a folder on this machine holding `path`, else null. */
-function mirrorHolding(context: EvaluatedContext, path: string): string | null {
-  if (!context.has("path/mirror")) return null;
+/**
+ * For a `<<` file that is not there: when the context's `path/mirror` is a
+ * folder on this machine that holds it, what to add to the message (metro,
+ * run here, stops on it); else null (the mirror is not here either).
+ */
+function missingFromMirrorHere(context: EvaluatedContext, path: string | undefined): string | null {
+  if (path === undefined || !context.has("path/mirror")) return null;
   const { value, error } = context.tryGet("path/mirror");
   if (error || typeof value !== "string" || !value.startsWith("/")) return null;
   const root = resolve(value);
   if (!path.startsWith(root === "/" ? "/" : root + "/")) return null;
   try {
-    return statSync(root).isDirectory() ? root : null;
+    if (!statSync(root).isDirectory()) return null;
   } catch {
     return null;
   }
+  return `, and the mirror ${excerptPath(root)} is on this machine: a build here stops on it`;
 }
 
 /** The `<< PATH` of an element (or of line `line` of a multi-line element). */
