@@ -33,7 +33,7 @@
 import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync, type Dirent } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
-import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
+import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
@@ -330,8 +330,10 @@ export class Builder {
       facts = targetFacts(settings, name);
       actions = planTarget(facts.cls, facts.official);
       // metro looks for the required files before any step: a key it cannot expand is where it stops.
-      required = facts.skip ? [] : requiredFileKeys(facts.cls, facts.official).map((key) => ({ key, pattern: settings.str(key) }));
-      scripts = resolveScripts(settings, facts.skip ? [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }] : actions);
+      const patterns = requiredPatterns(settings, facts);
+      if (patterns.stop !== null) throw patterns.stop;
+      required = patterns.required;
+      scripts = resolveScripts(settings, facts.skip ? [TRIGGER_OK] : actions);
     } catch (error) {
       this.reporter.error(messageOf(error), name);
       return "config";
@@ -345,7 +347,7 @@ export class Builder {
       try {
         log = new TargetLog(facts.logPath, settings, mirror, false, (m) => this.reporter.error(m, name));
         log.write(`${facts.output} already exists - skipping`);
-        await this.runScriptAction(facts, log, scripts, { kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }, mirror);
+        await this.runScriptAction(facts, log, scripts, TRIGGER_OK, mirror);
         if (log.failure) throw new BuildFailure(log.failure);
         return "skipped";
       } catch (error) {

@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Settings, messageOf, type ContextArgs } from "./settings";
-import { describeAction, planTarget, requiredFileKeys, resolveScripts, type Action } from "./plan";
+import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
 import { describeFailure } from "../check";
@@ -113,22 +113,11 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   if (facts.skip) {
     reporter.emit({ event: "target-skip", target: name, reason: facts.skip });
     if (!facts.official) return true;
-    actions = [{ kind: "script", key: "trigger/ok/run", chroot: false, optional: true, errorScan: false }];
+    actions = [TRIGGER_OK];
   }
   // metro looks for the required files, in order, before it runs any step: a key it cannot expand stops the target there,
   // after the files before it were looked for and before any step (none is planned, none is judged).
-  const required: { key: string; pattern: string }[] = [];
-  let stop: unknown = null;
-  if (!facts.skip) {
-    for (const key of requiredFileKeys(facts.cls, facts.official)) {
-      try {
-        required.push({ key, pattern: settings.str(key) });
-      } catch (error) {
-        stop = error;
-        break;
-      }
-    }
-  }
+  const { required, stop } = requiredPatterns(settings, facts);
   // A missing required step, or a step that cannot be expanded, is what a build (and metro) would stop on: a configuration
   // error; the plan shows it and goes on (metro runs the steps before it).
   const missing: string[] = [];

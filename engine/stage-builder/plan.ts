@@ -35,9 +35,12 @@ export function isOfficial(settings: Settings): boolean {
   return settings.optionalStr("release/type") === "official";
 }
 
-function script(key: string, chroot: boolean, optional: boolean, errorScan = false): Action {
+function script(key: string, chroot: boolean, optional: boolean, errorScan = false): Action & { kind: "script" } {
   return { kind: "script", key, chroot, optional, errorScan };
 }
+
+/** The one step of an official target metro skips because its output exists: its success trigger. */
+export const TRIGGER_OK = script("trigger/ok/run", false, true);
 
 /** The ordered actions of one target, as metro's class of that name runs them. */
 export function planTarget(cls: TargetClass, official: boolean): Action[] {
@@ -47,7 +50,7 @@ export function planTarget(cls: TargetClass, official: boolean): Action[] {
       { kind: "clean-work", recreate: true },
       script("steps/run", false, false),
       { kind: "clean-work", recreate: false },
-      script("trigger/ok/run", false, true),
+      TRIGGER_OK,
     ];
   }
   const actions: Action[] = [
@@ -73,7 +76,7 @@ export function planTarget(cls: TargetClass, official: boolean): Action[] {
     script("steps/chroot/postclean", true, true),
     script("steps/clean", false, true),
   );
-  if (official) actions.push(script("steps/capture", false, false), script("trigger/ok/run", false, true));
+  if (official) actions.push(script("steps/capture", false, false), TRIGGER_OK);
   actions.push({ kind: "unmount" }, { kind: "clean-work", recreate: false });
   if (cls === "stage") actions.push({ kind: "clean-build-cache" });
   return actions;
@@ -85,6 +88,24 @@ export function requiredFileKeys(cls: TargetClass, official: boolean): string[] 
   const keys = ["path/mirror/source"];
   if (cls === "stage" && official) keys.push("path/mirror/snapshot");
   return keys;
+}
+
+/**
+ * The patterns of the files a target requires, in the order metro looks for
+ * them (before any step; none for a target metro skips), up to the first key
+ * that cannot be expanded: `stop`, where metro's run of the target stops.
+ */
+export function requiredPatterns(settings: Settings, target: { cls: TargetClass; official: boolean; skip: string | null }): { required: { key: string; pattern: string }[]; stop: unknown } {
+  const required: { key: string; pattern: string }[] = [];
+  if (target.skip !== null) return { required, stop: null };
+  for (const key of requiredFileKeys(target.cls, target.official)) {
+    try {
+      required.push({ key, pattern: settings.str(key) });
+    } catch (error) {
+      return { required, stop: error };
+    }
+  }
+  return { required, stop: null };
 }
 
 /**

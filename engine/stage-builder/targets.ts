@@ -62,6 +62,45 @@ export interface TargetFacts {
   keep: KeptPath[];
 }
 
+/**
+ * Why metro skips a target on this machine: an official target whose output
+ * already exists (metro/options has no replace; only trigger/ok/run runs), or
+ * a QA target whose target path holds a status file (a build that already ran).
+ */
+export interface TargetSkip {
+  reason: "output-exists" | "status-exists";
+  /** The file whose presence skips it. */
+  path: string;
+}
+
+/** The facts of this machine a run depends on: which files exist (the mirror's outputs, status files). */
+export interface RunMachine {
+  exists(path: string): boolean;
+}
+
+export const THIS_MACHINE: RunMachine = { exists: (path) => existsSync(path) };
+
+/**
+ * metro's rule for skipping a target, for the build and for the run's
+ * analysis (uses.ts). Only what the rule reads is asked for: the options and
+ * the output of an official target, the target path of a QA one.
+ */
+export function targetSkip(
+  official: boolean,
+  read: { options(): string[]; output(): string | undefined; targetPath(): string | undefined },
+  machine: RunMachine = THIS_MACHINE,
+): TargetSkip | null {
+  if (official) {
+    if (read.options().includes("replace")) return null;
+    const output = read.output();
+    return output !== undefined && machine.exists(output) ? { reason: "output-exists", path: output } : null;
+  }
+  const targetPath = read.targetPath();
+  if (targetPath === undefined) return null;
+  const status = join(targetPath, "status");
+  return machine.exists(status) ? { reason: "status-exists", path: status } : null;
+}
+
 export function targetFacts(settings: Settings, name: string): TargetFacts {
   // In metro's order, so that a context that cannot be built fails on the
   // value metro fails on: the lock (path/mirror/target/control) and the
@@ -84,12 +123,10 @@ export function targetFacts(settings: Settings, name: string): TargetFacts {
   const targetName = settings.optionalStr("target") ?? name;
   const logPath = targetPath ? join(targetPath, "log", `${targetName}.txt`) : null;
 
-  let skip: string | null = null;
-  if (official) {
-    if (existsSync(output) && !options.includes("replace")) skip = `${excerptPath(output)} already exists (add replace to metro/options to rebuild)`;
-  } else if (targetPath && existsSync(join(targetPath, "status"))) {
-    skip = `${join(targetPath, "status")} exists (this QA build already ran)`;
-  }
+  const skipped = targetSkip(official, { options: () => options, output: () => output, targetPath: () => targetPath || undefined });
+  const skip = skipped === null ? null
+    : skipped.reason === "output-exists" ? `${excerptPath(output)} already exists (add replace to metro/options to rebuild)`
+    : `${skipped.path} exists (this QA build already ran)`;
 
   const facts: TargetFacts = {
     name, cls, official, output, lockPath, logPath, skip,

@@ -10,13 +10,11 @@
 // way metro's run would fail there. `check`, the language server and the dry
 // run's verdict all judge a context through it.
 
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { excerpt, excerptList, quote, type Range } from "../../language";
 import { EvaluationError } from "../errors";
 import type { EvaluatedContext, MetroValue } from "../evaluate";
-import { CACHES, parseTargetList } from "./targets";
-import { TARGET_CLASSES, planTarget, requiredFileKeys, type TargetClass } from "./plan";
+import { CACHES, THIS_MACHINE, parseTargetList, targetSkip, type RunMachine, type TargetSkip } from "./targets";
+import { TARGET_CLASSES, TRIGGER_OK, planTarget, requiredFileKeys, type TargetClass } from "./plan";
 
 /** How the runner reads a key: `settings[key]`, `key in settings`, or as a step it runs. */
 export type ReadKind = "value" | "presence" | "step";
@@ -55,23 +53,6 @@ export interface TargetRun {
   skipped: TargetSkip | null;
 }
 
-/**
- * Why metro skips a target here: an official target whose output already
- * exists (metro/options has no replace; only trigger/ok/run runs), or a QA
- * target whose target path holds a status file (a build that already ran).
- */
-export interface TargetSkip {
-  reason: "output-exists" | "status-exists";
-  /** The file whose presence skips it. */
-  path: string;
-}
-
-/** The facts of this machine a run depends on: which files exist (the mirror's outputs, status files). */
-export interface RunMachine {
-  exists(path: string): boolean;
-}
-
-const THIS_MACHINE: RunMachine = { exists: (path) => existsSync(path) };
 
 /** A file the run requires before a target starts (metro globs it): its presence is this machine's state. */
 export interface RequiredRead {
@@ -235,20 +216,14 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     };
     // Whether metro builds the target on this machine: an official output that exists is kept
     // (only its success trigger runs) unless metro/options says replace; a QA build with a status file already ran.
-    if (official) {
-      const options = str(optional(ctx, "metro/options", name));
-      const replace = options?.split(/\s+/).includes("replace") ?? false;
-      if (!replace && output !== undefined && machine.exists(output)) {
-        run.skipped = { reason: "output-exists", path: output };
-        readStep({ key: "trigger/ok/run", chroot: false, optional: true });
-        continue;
-      }
-    } else {
-      const targetPath = str(v("path/mirror/target/path"));
-      if (targetPath !== undefined && machine.exists(join(targetPath, "status"))) {
-        run.skipped = { reason: "status-exists", path: join(targetPath, "status") };
-        continue;
-      }
+    run.skipped = targetSkip(official, {
+      options: () => (str(optional(ctx, "metro/options", name)) ?? "").split(/\s+/),
+      output: () => output,
+      targetPath: () => str(v("path/mirror/target/path")),
+    }, machine);
+    if (run.skipped) {
+      if (run.skipped.reason === "output-exists") readStep(TRIGGER_OK);
+      continue;
     }
     if (has("target/name/prefix")) {
       v("path/work");
