@@ -1,30 +1,13 @@
-// The metro-engine executable: runs the CLI and sets the exit code.
-import { main } from "./main";
-import { describeError } from "../engine/system-errors";
-import { keepYoungGenerationSmall } from "../engine/heap";
-import { outputLost } from "../engine/output-loss";
+// The metro-engine executable (dist/metro-engine.js): loads the CLI's bundle
+// with V8's code cache (`code-cache.ts`) and starts it (`start.ts`). Without
+// the cache (a copy of the bundle alone, another Node) it starts the same,
+// only slower.
+import { join } from "node:path";
+import { BUNDLE, CODE_CACHE, loadBundle } from "./code-cache";
 
-keepYoungGenerationSmall();
+export { BUNDLE, CODE_CACHE, loadBundle, writeCodeCache } from "./code-cache";
 
-// When the reader of our output goes away (`metro-engine dump | head -1`),
-// stop quietly with the status a tool killed by SIGPIPE has (128 + 13), as
-// `yes | head -1` does; Node ignores SIGPIPE, so the write fails with EPIPE.
-const SIGPIPE_STATUS = 141;
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (e: NodeJS.ErrnoException) => {
-    if (outputLost(e)) return; // a build stops and cleans up first (engine/output-loss.ts)
-    if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") process.exit(SIGPIPE_STATUS);
-    // Any other output error: nowhere to report it reliably; end with the internal-error status.
-    process.exit(70);
-  });
+if (require.main === module) {
+  const cli = loadBundle(join(__dirname, BUNDLE), join(__dirname, CODE_CACHE)).exports as typeof import("./start");
+  cli.start(process.argv.slice(2));
 }
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e) => {
-    process.stderr.write(`metro-engine: internal error: ${describeError(e)}\n`);
-    process.exitCode = 70;
-  },
-);

@@ -1,5 +1,5 @@
 // The CLI's workspaces size V8's young generation by what a run reads
-// (engine/heap.ts): kept at its first size from the start (bin.ts), it holds
+// (engine/heap.ts): kept at its first size from the start (start.ts), it holds
 // far less memory for a build tree (the 100,000-element benchmark: 146 ->
 // 114 MB, as fast or faster); a tree of hundreds of thousands of elements is
 // faster with V8's usual growth, so once that much is read the run gets it

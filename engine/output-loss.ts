@@ -1,5 +1,5 @@
 // What a failed write to standard output or error means. By default the
-// executable stops as a tool killed by SIGPIPE would (cli/bin.ts); a build
+// executable stops as a tool killed by SIGPIPE would (cli/start.ts); a build
 // registers a handler instead, so a reader that goes away (`build | head`, a
 // dropped connection) stops the build the way an interrupt does: the step is
 // stopped, the chroot unmounted, the locks released and the status recorded.

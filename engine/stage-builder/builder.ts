@@ -151,7 +151,7 @@ export class Builder {
     });
     try {
       const code = await this.runTargets();
-      // As a tool stopped by SIGPIPE (cli/bin.ts), once the build is cleaned up.
+      // As a tool stopped by SIGPIPE (cli/start.ts), once the build is cleaned up.
       return outputGone ? EXIT_OUTPUT_GONE : code;
     } finally {
       stopHandling();

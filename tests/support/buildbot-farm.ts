@@ -6,12 +6,12 @@
 // and on the workers for the builds.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { machine, tmpdir } from "node:os";
 import { join } from "node:path";
 import { have, hostArchDesc } from "./builder";
-import { PROJECT } from "./shared";
+import { PROJECT, copyBuiltCli } from "./shared";
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 const EXAMPLES = join(PROJECT, "examples");
 export const SUBARCHES = ["generic", "small"] as const;
@@ -107,8 +107,7 @@ export class Farm {
     for (const w of workers) mkdirSync(join(this.tmp, w.name), { recursive: true });
     this.masterDir = join(this.base, "master");
     this.arch = hostArchDesc()!;
-    const cli = join(this.base, "metro-engine.js");
-    copyFileSync(BUILT_CLI, cli);
+    const cli = copyBuiltCli(this.base);
     this.engine = [process.execPath, cli];
     // The example tree, with its mirror and temporary folder moved in here.
     cpSync(EXAMPLES, this.tree, { recursive: true });

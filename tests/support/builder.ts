@@ -5,18 +5,17 @@
 
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, readlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, readlinkSync } from "node:fs";
 import { machine, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { PROJECT } from "./shared";
+import { PROJECT, copyBuiltCli } from "./shared";
 
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 /** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
 let CLI = BUILT_CLI;
 export function useCliCopy(): void {
   if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
-  CLI = join(mkdtempSync(join(tmpdir(), "metro-cli-")), "metro-engine.js");
-  copyFileSync(BUILT_CLI, CLI);
+  CLI = copyBuiltCli(mkdtempSync(join(tmpdir(), "metro-cli-")));
 }
 const EXAMPLES = join(PROJECT, "examples");
 export const VERSION = "2026.11.21";

@@ -1,7 +1,7 @@
 // Access to the conformance kit in ../shared (beside the project). Tests that
 // need it skip with a message when it is absent (a user's clone).
 
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync, lstatSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
@@ -14,6 +14,18 @@ export const PROJECT = (() => {
 export const SHARED = resolve(PROJECT, "..", "shared");
 export const CASES = join(SHARED, "conformance", "cases");
 export const CLI = join(PROJECT, "dist", "metro-engine.js");
+
+/** The built CLI's files: the executable, the bundle it loads and that bundle's code cache (cli/code-cache.ts). */
+const CLI_FILES = ["metro-engine.js", "metro-engine.bundle.js", "metro-engine.code-cache"];
+
+/** Copies the built CLI into `dir` (a private copy that a rebuild of dist/ cannot change); returns its executable. */
+export function copyBuiltCli(dir: string): string {
+  for (const name of CLI_FILES) {
+    const from = join(PROJECT, "dist", name);
+    if (existsSync(from)) copyFileSync(from, join(dir, name));
+  }
+  return join(dir, CLI_FILES[0]);
+}
 
 export function haveShared(): boolean {
   return existsSync(CASES);

@@ -6,17 +6,16 @@
 import { adoptTempDir, removeTempDirs, tempDir } from "../support/trees";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { PROJECT, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
+import { PROJECT, copyBuiltCli, materialize, requireShared, walkFiles, type MaterializedCase } from "../support/shared";
 
 const BUILT_CLI = join(PROJECT, "dist", "metro-engine.js");
 /** A private copy of the built CLI, so a rebuild of dist/ while the tests run cannot change it under them. */
 let CLI = BUILT_CLI;
 function useCliCopy(): void {
   if (CLI !== BUILT_CLI || !existsSync(BUILT_CLI)) return;
-  CLI = join(tempDir("metro-cli-"), "metro-engine.js");
-  copyFileSync(BUILT_CLI, CLI);
+  CLI = copyBuiltCli(tempDir("metro-cli-"));
 }
 
 interface CliResult {

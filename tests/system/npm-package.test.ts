@@ -31,6 +31,7 @@ describe("system: the npm package", function () {
     tarball = join(dir, packed[0].filename);
     const files: string[] = packed[0].files.map((f: { path: string }) => f.path);
     assert.ok(files.includes("dist/metro-engine.js") && files.includes("dist/metro-language-server.js"), files.join(" "));
+    assert.ok(files.includes("dist/metro-engine.bundle.js") && files.includes("dist/metro-engine.code-cache"), `the bundle the executable loads, and its code cache: ${files.join(" ")}`);
     assert.ok(files.includes("editors/neovim/metro.lua"), "the editor recipes ship");
     assert.ok(!files.some((f) => f.startsWith("tests/") || f.startsWith("node_modules/") || f.endsWith(".ts")), files.join(" "));
     npm(["install", "-g", "--offline", "--prefix", prefix, tarball], dir);
