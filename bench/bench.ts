@@ -1,13 +1,15 @@
 // npm run bench: the figures the issues name, measured on this machine.
 // Parts that need ../shared (the funtoo tree) are skipped with a note when it is absent.
 //
-//   npm run bench [-- --reference DIR] [--runs N] [--no-server] [--side-by-side-only] [--repo-only]
+//   npm run bench [-- --reference DIR] [--runs N] [--node PATH] [--no-server] [--side-by-side-only] [--repo-only]
 //
 // With --reference DIR (a checkout of funtoo/metro), metro's own parser
 // (DIR/modules/flexdata.py, driven by bench/metro-driver.py) evaluates the
 // same contexts in the same run, and the side-by-side figures print ratios.
 // Whole-process figures are measured by bench/measure.py (wall time, processor
-// time, peak resident memory of that process), the same way for both sides.
+// time, peak resident memory of that process), the same way for both sides;
+// --node PATH runs our side with another Node (the in-process figures use
+// the Node running the benchmark).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -27,6 +29,20 @@ const PROJECT = join(__dirname, "..", "..");
 const MEASURE = join(PROJECT, "bench", "measure.py");
 const DRIVER = join(PROJECT, "bench", "metro-driver.py");
 
+/** The Node that runs our side of the whole-process figures (--node PATH; this one by default). */
+let NODE = process.execPath;
+
+/**
+ * Variables of this environment that change what a Node process does at
+ * start but are no part of the program measured: both sides run without
+ * them. NODE_EXTRA_CA_CERTS makes Node 20 read and parse a certificate file
+ * before any of our code runs (about 30 ms on the development machine, which
+ * sets it for its package registry; `fixedAndPerContext` prints the cost);
+ * NODE_OPTIONS would add a user's flags.
+ */
+const UNMEASURED = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"];
+const MEASURED_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !UNMEASURED.includes(k)));
+
 interface Measured {
   wall_ms: number;
   cpu_ms: number;
@@ -37,8 +53,8 @@ interface Measured {
 type Run = Measured & { bytes: number };
 
 /** One run of a command through measure.py, its output written to `out`. */
-function measureOnce(cmd: string[], out: string, okStatus: number[]): Run {
-  const p = spawnSync("python3", [MEASURE, out, "--", ...cmd], { encoding: "utf8" });
+function measureOnce(cmd: string[], out: string, okStatus: number[], env: NodeJS.ProcessEnv = MEASURED_ENV): Run {
+  const p = spawnSync("python3", [MEASURE, out, "--", ...cmd], { encoding: "utf8", env });
   if (p.status !== 0) throw new Error(`measure.py failed: ${p.stderr}`);
   const m = JSON.parse(p.stdout) as Measured;
   if (!okStatus.includes(m.status)) throw new Error(`${cmd.join(" ")} exited ${m.status}: ${p.stderr.slice(0, 2000)}`);
@@ -51,11 +67,11 @@ function medianRun(all: Run[]): Run {
 }
 
 /** Runs a command `runs` times through measure.py; the median run (by wall time) and its output's size. */
-function measure(cmd: string[], runs: number, okStatus: number[] = [0]): Run {
+function measure(cmd: string[], runs: number, okStatus: number[] = [0], env: NodeJS.ProcessEnv = MEASURED_ENV): Run {
   const dir = mkdtempSync(join(tmpdir(), "metro-bench-"));
   try {
     const all: Run[] = [];
-    for (let r = 0; r < runs; r++) all.push(measureOnce(cmd, join(dir, "out"), okStatus));
+    for (let r = 0; r < runs; r++) all.push(measureOnce(cmd, join(dir, "out"), okStatus, env));
     return medianRun(all);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -123,8 +139,8 @@ function sideBySideFigures(reference: string | null, runs: number): void {
       const m = writeMatrix(work);
       try {
         const driver = (mode: string) => (modules ? ["python3", DRIVER, modules, m.contexts, mode] : null);
-        const check = measurePaired([process.execPath, CLI, "check", "--no-exec", "--contexts", m.contexts], driver("check"), runs, refRuns, [0, 1]);
-        const dump = measurePaired([process.execPath, CLI, "dump", "--json", "--no-exec", "--contexts", m.contexts], driver("dump"), runs, refRuns, [0, 1]);
+        const check = measurePaired([NODE, CLI, "check", "--no-exec", "--contexts", m.contexts], driver("check"), runs, refRuns, [0, 1]);
+        const dump = measurePaired([NODE, CLI, "dump", "--json", "--no-exec", "--contexts", m.contexts], driver("dump"), runs, refRuns, [0, 1]);
         sideBySide(`check --no-exec, ${m.count} funtoo contexts, whole process`, check, "goal >= 10x");
         sideBySide(`dump --json --no-exec, ${m.count} contexts (${(dump.ours.bytes / 1e6).toFixed(1)} MB)`, dump, "goal >= 6x");
         fixedAndPerContext(m.contexts, m.count, runs, { check: check.theirs, dump: dump.theirs });
@@ -145,7 +161,7 @@ function sideBySideFigures(reference: string | null, runs: number): void {
         writeFileSync(contexts, JSON.stringify([{ config, args: {} }]));
         theirs = ["python3", DRIVER, modules, contexts, "dump"];
       }
-      const paired = measurePaired([process.execPath, CLI, "dump", "--json", "--no-exec", "--config", config], theirs, runs, refRuns);
+      const paired = measurePaired([NODE, CLI, "dump", "--json", "--no-exec", "--config", config], theirs, runs, refRuns);
       trees[n] = paired.ours;
       if (n === 100_000) sideBySide(`generated tree, 100,000 elements, dump --json, whole process`, paired, "goal >= 3x faster, <= 1.5x memory");
       else record(`generated tree, ${n.toLocaleString("en")} elements, dump --json, whole process`, `${sec(trees[n])}, ${mbOf(trees[n])}`, "");
@@ -171,16 +187,21 @@ function fixedAndPerContext(contexts: string, count: number, runs: number, metro
   try {
     const first = join(dir, "first.json");
     writeFileSync(first, JSON.stringify(JSON.parse(readFileSync(contexts, "utf8")).slice(0, 1)));
-    const node = measure([process.execPath, "-e", "0"], runs);
-    const start = measure([process.execPath, CLI, "--version"], runs);
+    const node = measure([NODE, "-e", "0"], runs);
+    const start = measure([NODE, CLI, "--version"], runs);
     const ms = (m: Measured) => `${m.wall_ms.toFixed(0)} ms`;
     record("  of which: Node's start; the CLI's start (--version)", `${ms(node)}; ${ms(start)}`, "");
+    const unmeasured = UNMEASURED.filter((k) => process.env[k] !== undefined);
+    if (unmeasured.length) {
+      const withThem = measure([NODE, "-e", "0"], runs, [0], process.env);
+      record(`  Node's start with this environment's ${unmeasured.join(", ")}`, ms(withThem), "not part of the figures");
+    }
     for (const [command, args, ratio] of [
       ["check", ["check", "--no-exec"], 10],
       ["dump", ["dump", "--json", "--no-exec"], 6],
     ] as const) {
-      const one = measure([process.execPath, CLI, ...args, "--contexts", first], runs, [0, 1]);
-      const all = measure([process.execPath, CLI, ...args, "--contexts", contexts], runs, [0, 1]);
+      const one = measure([NODE, CLI, ...args, "--contexts", first], runs, [0, 1]);
+      const all = measure([NODE, CLI, ...args, "--contexts", contexts], runs, [0, 1]);
       const each = (all.wall_ms - one.wall_ms) / (count - 1);
       const theirs = metro[command];
       const budget = theirs ? `; goal's budget ${(theirs.wall_ms / ratio).toFixed(0)} ms in all` : "";
@@ -240,7 +261,12 @@ async function main(): Promise<void> {
   };
   const reference = value("--reference");
   const runs = Number(value("--runs") ?? 3);
-  console.log(`metro-engine benchmark (node ${process.version}, ${new Date().toISOString().slice(0, 10)})\n`);
+  NODE = resolve(value("--node") ?? process.execPath);
+  const ours = spawnSync(NODE, ["--version"], { encoding: "utf8" });
+  if (ours.status !== 0) throw new Error(`--node ${NODE}: cannot run it`);
+  const dropped = UNMEASURED.filter((k) => process.env[k] !== undefined);
+  console.log(`metro-engine benchmark (${new Date().toISOString().slice(0, 10)}; in process: node ${process.version}; our whole-process figures: node ${ours.stdout.trim()}${NODE === process.execPath ? "" : ` (${NODE})`})`);
+  console.log(dropped.length ? `measured processes run without this environment's ${dropped.join(", ")} (see bench.ts)\n` : "");
   if (flag("--repo-only")) return repoBench(runs);
   sideBySideFigures(reference ? resolve(reference) : null, runs);
   if (flag("--side-by-side-only")) return;
@@ -295,7 +321,7 @@ async function main(): Promise<void> {
     writeFileSync(batch, JSON.stringify(specs));
     const procRuns: number[] = [];
     for (let r = 0; r < 5; r++) {
-      const [p, t] = time(() => spawnSync(process.execPath, [CLI, "dump", "--json", "--contexts", batch], { maxBuffer: 1 << 28 }));
+      const [p, t] = time(() => spawnSync(NODE, [CLI, "dump", "--json", "--contexts", batch], { maxBuffer: 1 << 28, env: MEASURED_ENV }));
       if (p.status !== 0) throw new Error(String(p.stderr));
       procRuns.push(t);
     }
@@ -378,9 +404,9 @@ async function repoBench(runs: number): Promise<void> {
   try {
     const g = generateMirror(root);
     const args = ["--json", "--buildbot", g.buildbot, "--config", g.config, "--today", g.today];
-    const plan = measure([process.execPath, CLI, "repo", "plan", ...args], Math.max(runs, 5));
+    const plan = measure([NODE, CLI, "repo", "plan", ...args], Math.max(runs, 5));
     record(`repo plan --json, ${g.builds} builds in ${g.subarches} subarches, whole process`, `${sec(plan)}, ${mbOf(plan)}`, "median run");
-    const next = measure([process.execPath, CLI, "repo", "nextbuild", ...args], Math.max(runs, 5), [0, 1]);
+    const next = measure([NODE, CLI, "repo", "nextbuild", ...args], Math.max(runs, 5), [0, 1]);
     record(`repo nextbuild --json, same mirror, whole process`, `${sec(next)}, ${mbOf(next)}`, "median run");
   } finally {
     rmSync(root, { recursive: true, force: true });
