@@ -122,10 +122,15 @@ const FLAT_UP_TO = 1024;
  * flat parts, and the pieces die young instead of ageing in the old
  * generation until someone reads the value (and then flattening it walks
  * them all, long since cold: the dump of a million elements spent most of
- * its time there). Reading a character flattens a JavaScript string.
+ * its time there). A regular expression's match flattens its subject in
+ * place, in every V8: reading a character did on Node 20 (V8 11) but no
+ * longer does on Node 24 (V8 13), where JSON.stringify then walked each
+ * value's pieces again (the million-element dump: 2.9 s in JSON.stringify
+ * against 0.2 s with the values flattened).
  */
+const FLATTEN = /^/;
 function settled(value: string | null): string | null {
-  if (value !== null && value.length <= FLAT_UP_TO && value.length > 0) value.charCodeAt(0);
+  if (value !== null && value.length <= FLAT_UP_TO && value.length > 0) FLATTEN.test(value);
   return value;
 }
 
