@@ -8,6 +8,15 @@ import { BUNDLE, CODE_CACHE, loadBundle } from "./code-cache";
 export { BUNDLE, CODE_CACHE, loadBundle, writeCodeCache } from "./code-cache";
 
 if (require.main === module) {
-  const cli = loadBundle(join(__dirname, BUNDLE), join(__dirname, CODE_CACHE)).exports as typeof import("./start");
+  const bundle = join(__dirname, BUNDLE);
+  let cli: typeof import("./start");
+  try {
+    cli = loadBundle(bundle, join(__dirname, CODE_CACHE)).exports as typeof import("./start");
+  } catch (e) {
+    // The executable copied without its bundle, or the bundle unreadable: say which file, not a stack trace.
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "it is missing (copy dist/ whole)" : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`metro-engine: cannot load ${bundle}: ${why}\n`);
+    process.exit(70);
+  }
   cli.start(process.argv.slice(2));
 }

@@ -60,6 +60,15 @@ process.stdout.write(String(new Script(src, { filename: ${JSON.stringify(bundle)
     assert.equal(run(join(dir, "metro-engine.js"), ["--version"]).status, 0);
   });
 
+  it("the executable without its bundle says which file is missing, without a stack trace", () => {
+    const dir = tempDir("metro-cli-");
+    copyFileSync(CLI, join(dir, "metro-engine.js"));
+    const r = run(join(dir, "metro-engine.js"), ["--version"]);
+    assert.equal(r.status, 70);
+    assert.equal(r.stdout, "");
+    assert.equal(r.stderr, `metro-engine: cannot load ${join(dir, "metro-engine.bundle.js")}: it is missing (copy dist/ whole)\n`);
+  });
+
   it("the executable gives the same answers without the cache", () => {
     const dir = tempDir("metro-cli-");
     copyFileSync(CLI, join(dir, "metro-engine.js"));
