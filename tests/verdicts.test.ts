@@ -5,8 +5,7 @@
 // information (a file missing on this machine, whose mirror is not here).
 
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkContext } from "../engine/check";
 import { evaluateContext } from "../engine/evaluate";
@@ -14,11 +13,11 @@ import { analyzeRun } from "../engine/stage-builder/uses";
 import { checkAll } from "../cli/commands/check";
 import { mergeFindings } from "../analysis/findings";
 import { PROJECT } from "./support/shared";
-import { writeTree } from "./support/trees";
+import { removeTempDirs, tempDir, writeTree } from "./support/trees";
 
 /** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
 function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
-  const root = mkdtempSync(join(tmpdir(), "metro-verdicts-"));
+  const root = tempDir("metro-verdicts-");
   cpSync(join(PROJECT, "examples"), join(root, "examples"), { recursive: true });
   const control = join(root, "mirror", "tiny-current", "x86-64bit", "generic", ".control");
   for (const [rel, text] of [["strategy/seed", "stage3\n"], ["strategy/build", "remote\n"], ["version/stage3", "seed\n"]]) {
@@ -36,6 +35,8 @@ function examples(edit: Record<string, (text: string) => string> = {}): { config
 const ARGS = (root: string, target: string) => ({ target, "path/mirror": join(root, "mirror"), "path/tmp": join(root, "tmp"), "target/arch_desc": "x86-64bit" });
 
 describe("verdicts: what a build uses", () => {
+  after(removeTempDirs);
+
   it("the example tree's stage3 run completes: no error, every step read in the class's order", () => {
     const { config, root } = examples();
     const r = checkContext({ config, args: ARGS(root, "stage3") });
@@ -147,39 +148,31 @@ describe("verdicts: what a build uses", () => {
       "a.spec": "[section path/mirror/target]\n\npath: $[broken]\n",
       "b.spec": "[section path/mirror/target]\n\npath: @ROOT@/out\n",
     });
-    try {
-      const config = join(root, "metro.conf");
-      const findings = checkAll([
-        { name: "a", config, args: { target: "a" } },
-        { name: "b", config, args: { target: "b" } },
-        { name: "b2", config, args: { target: "b", other: "1" } },
-      ]);
-      const f = findings.filter((x) => x.file === join(root, "common.conf"));
-      assert.equal(f.length, 1, JSON.stringify(findings, null, 1));
-      assert.equal(f[0].severity, "error");
-      // It said "each context's run reads path/mirror/target/path and stops here (in all 3 contexts)".
-      assert.match(f[0].message, /: the a run reads path\/mirror\/target\/path and stops here .*\(in a; a warning in 2 other contexts: b; b2\)$/);
-      assert.deepEqual(f[0].contexts, ["a", "b", "b2"]);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const config = join(root, "metro.conf");
+    const findings = checkAll([
+      { name: "a", config, args: { target: "a" } },
+      { name: "b", config, args: { target: "b" } },
+      { name: "b2", config, args: { target: "b", other: "1" } },
+    ]);
+    const f = findings.filter((x) => x.file === join(root, "common.conf"));
+    assert.equal(f.length, 1, JSON.stringify(findings, null, 1));
+    assert.equal(f[0].severity, "error");
+    // It said "each context's run reads path/mirror/target/path and stops here (in all 3 contexts)".
+    assert.match(f[0].message, /: the a run reads path\/mirror\/target\/path and stops here .*\(in a; a warning in 2 other contexts: b; b2\)$/);
+    assert.deepEqual(f[0].contexts, ["a", "b", "b2"]);
   });
 
   it("check: a `$[[X]]` of a single-line or undefined element is placed at that reference, not at the element's first line", () => {
     const root = writeTree({ "metro.conf": "s: 1\n\nm: [\necho one\n$[[s:lax]]\n]\n\nu: [\necho two\n  $[[nope]]\n]\n" });
-    try {
-      const config = join(root, "metro.conf");
-      const lines = readFileSync(config, "utf8").split("\n");
-      const findings = checkAll([{ config, args: {} }]).filter((f) => f.code === "metro/not-multi-line" || f.code === "metro/undefined-multi-line");
-      const at = (f: (typeof findings)[0]) => [f.code, f.range.start.line + 1, lines[f.range.start.line].slice(f.range.start.character, f.range.end.character)];
-      // Both were at the element's name (lines 3 and 8).
-      assert.deepEqual(findings.map(at), [
-        ["metro/not-multi-line", 5, "$[[s:lax]]"],
-        ["metro/undefined-multi-line", 10, "$[[nope]]"],
-      ], JSON.stringify(findings, null, 1));
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const config = join(root, "metro.conf");
+    const lines = readFileSync(config, "utf8").split("\n");
+    const findings = checkAll([{ config, args: {} }]).filter((f) => f.code === "metro/not-multi-line" || f.code === "metro/undefined-multi-line");
+    const at = (f: (typeof findings)[0]) => [f.code, f.range.start.line + 1, lines[f.range.start.line].slice(f.range.start.character, f.range.end.character)];
+    // Both were at the element's name (lines 3 and 8).
+    assert.deepEqual(findings.map(at), [
+      ["metro/not-multi-line", 5, "$[[s:lax]]"],
+      ["metro/undefined-multi-line", 10, "$[[nope]]"],
+    ], JSON.stringify(findings, null, 1));
   });
 
   it("check: of a run's failures, only the first is where metro stops; the others say where it stops before", () => {
@@ -187,49 +180,37 @@ describe("verdicts: what a build uses", () => {
     const root = writeTree({
       "metro.conf": "[section path/mirror/target]\n\ncontrol: @ROOT@/control\npath: $[no/such]\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n",
     });
-    try {
-      const findings = checkAll([{ name: "one", config: join(root, "metro.conf"), args: { target: "a" } }]).filter((f) => f.severity === "error");
-      const path = findings.find((f) => f.missing === "no/such");
-      const cls = findings.find((f) => f.message.includes("target/class"));
-      assert.ok(path && cls, JSON.stringify(findings, null, 1));
-      assert.match(path.message, /the a run reads path\/mirror\/target\/path and stops here/);
-      // It said "metro stops here" of target/class too, which metro never reaches.
-      assert.match(cls.message, /target\/class, which are not defined: metro would stop at path\/mirror\/target, but stops before, at path\/mirror\/target\/path$/);
-      assert.doesNotMatch(cls.message, /metro stops (here|at)/);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const findings = checkAll([{ name: "one", config: join(root, "metro.conf"), args: { target: "a" } }]).filter((f) => f.severity === "error");
+    const path = findings.find((f) => f.missing === "no/such");
+    const cls = findings.find((f) => f.message.includes("target/class"));
+    assert.ok(path && cls, JSON.stringify(findings, null, 1));
+    assert.match(path.message, /the a run reads path\/mirror\/target\/path and stops here/);
+    // It said "metro stops here" of target/class too, which metro never reaches.
+    assert.match(cls.message, /target\/class, which are not defined: metro would stop at path\/mirror\/target, but stops before, at path\/mirror\/target\/path$/);
+    assert.doesNotMatch(cls.message, /metro stops (here|at)/);
   });
 
   it("check: a path metro joins that expands to nothing (:zap) is where metro stops, with a TypeError", () => {
     const root = writeTree({
       "metro.conf": "[section path/mirror/target]\n\ncontrol: $[nope:zap]/control\npath: @ROOT@/out\n\n[section release]\n\ntype: qa\n\n[section portage]\n\nMAKEOPTS: -j2\n\n[section target]\n\nclass: stage\n",
     });
-    try {
-      const config = join(root, "metro.conf");
-      const findings = checkAll([{ name: "one", config, args: { target: "a" } }]).filter((f) => f.severity === "error");
-      const zap = findings.filter((f) => f.code === "metro/nothing-as-path");
-      // metro: initial_settings["path/mirror/target/control"] + "/.multi_progress" with None; check saw nothing wrong there.
-      assert.equal(zap.length, 1, JSON.stringify(findings, null, 1));
-      assert.equal(zap[0].range.start.line, 2);
-      assert.match(zap[0].message, /"path\/mirror\/target\/control" expands to nothing .* a TypeError stops it$/);
-      assert.ok(findings.filter((f) => f !== zap[0]).every((f) => /stops before, at path\/mirror\/target\/control/.test(f.message)), JSON.stringify(findings, null, 1));
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const config = join(root, "metro.conf");
+    const findings = checkAll([{ name: "one", config, args: { target: "a" } }]).filter((f) => f.severity === "error");
+    const zap = findings.filter((f) => f.code === "metro/nothing-as-path");
+    // metro: initial_settings["path/mirror/target/control"] + "/.multi_progress" with None; check saw nothing wrong there.
+    assert.equal(zap.length, 1, JSON.stringify(findings, null, 1));
+    assert.equal(zap[0].range.start.line, 2);
+    assert.match(zap[0].message, /"path\/mirror\/target\/control" expands to nothing .* a TypeError stops it$/);
+    assert.ok(findings.filter((f) => f !== zap[0]).every((f) => /stops before, at path\/mirror\/target\/control/.test(f.message)), JSON.stringify(findings, null, 1));
   });
 
   it("check: a collect that names a different missing file per context says so", () => {
     const root = writeTree({ "metro.conf": "[collect $[target].spec]\n" });
-    try {
-      const config = join(root, "metro.conf");
-      const findings = checkAll(["x", "y"].map((t) => ({ name: t, config, args: { target: t } }))).filter((x) => x.code === "metro/missing-collect");
-      assert.equal(findings.length, 1, JSON.stringify(findings, null, 1));
-      // It named x.spec alone, of both contexts.
-      assert.equal(findings[0].message, `file "${join(root, "x.spec")}" does not exist (and 1 other path in other contexts) (in all 2 contexts)`);
-    } finally {
-      rmSync(root, { recursive: true, force: true });
-    }
+    const config = join(root, "metro.conf");
+    const findings = checkAll(["x", "y"].map((t) => ({ name: t, config, args: { target: t } }))).filter((x) => x.code === "metro/missing-collect");
+    assert.equal(findings.length, 1, JSON.stringify(findings, null, 1));
+    // It named x.spec alone, of both contexts.
+    assert.equal(findings[0].message, `file "${join(root, "x.spec")}" does not exist (and 1 other path in other contexts) (in all 2 contexts)`);
   });
 
   it("check: an unterminated `$[` or a bad modifier is an error only where the run expands it, reported once at the reference", () => {

@@ -22,9 +22,9 @@ export function removeTempDirs(): void {
   for (const dir of madeDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
-/** Writes files (path -> text; the text @ROOT@ becomes the tree's path) and returns the root. */
+/** Writes files (path -> text; the text @ROOT@ becomes the tree's path) and returns the root (a `tempDir`: `removeTempDirs` removes it). */
 export function writeTree(files: Record<string, string>): string {
-  const root = realpathSync(mkdtempSync(join(tmpdir(), "metro-tree-")));
+  const root = tempDir();
   for (const [rel, text] of Object.entries(files)) {
     const p = join(root, rel);
     mkdirSync(dirname(p), { recursive: true });
