@@ -1,7 +1,7 @@
 // Diagnostics of a context, each with a location: what metro would stop on or
 // fail with, plus what it silently drops (uncollected files).
 
-import { excerpt, excerptList, excerptPath, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
+import { EXCERPT_ITEMS, excerpt, excerptList, excerptPath, quote, type MultiLineElement, type Range, type ReferencePart, type SingleLineElement } from "../language";
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { EvaluationError } from "./errors";
@@ -251,8 +251,9 @@ export function errorDiagnostic(context: EvaluatedContext, e: EvaluationError): 
     return { file, range, severity: "information", code: e.code, message: `${e.message}; the file is not on this machine, so the values that depend on it are unknown here` };
   }
   if (e.code === "metro/circular-reference" || e.code === "metro/undefined-element") {
-    // Point at the definitions involved, when known.
-    const names = e.cycle ?? [];
+    // Point at the definitions involved, when known: those of the names the message shows (a cycle through
+    // every key of a tree would otherwise give each of its keys' findings a location per key).
+    const names = (e.cycle ?? []).slice(0, EXCERPT_ITEMS);
     for (const n of new Set(names)) {
       for (const d of context.definitions(n)) related.push({ file: d.file, range: d.statement.name.range, message: `${quote(n, '"')} is part of the cycle` });
     }

@@ -950,7 +950,11 @@ export class Expander {
       // Kept, and maybe included: at its exact length (an array grown by push holds room for 17).
       if (!failure && f.out.parts.length < 16) f.out.parts = f.out.parts.slice();
       const depth = frames.length;
-      if (f.low >= depth && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
+      // A frame a circular reference passes through fails with one from whatever chain it is reached (the chain
+      // only changes where the cycle is first seen): its failure is kept too, or each element of a cycle of
+      // n elements would walk the whole cycle again (n^2 for a dump).
+      const cyclic = failure !== null && failure.code === "metro/circular-reference";
+      if ((f.low >= depth || cyclic) && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
       if (frames.length === 0) {
         if (failure) throw failure;
         return f.out;

@@ -213,6 +213,17 @@ describe("engine: scale", () => {
     assert.deepEqual(value({ "metro.conf": lines.join("\n") + "\n" }, "m0"), ["end"]);
   });
 
+  it("check of a 2,000-element cycle points each finding at the definitions its message names, not at all 2,000 (2,000^2 locations in all)", () => {
+    const lines = [];
+    for (let i = 0; i < 2000; i++) lines.push(`c${i}: $[c${i + 1}]`);
+    lines.push("c2000: $[c0]");
+    const root = writeTree({ "metro.conf": lines.join("\n") + "\n" });
+    const { diagnostics } = checkContext({ config: join(root, "metro.conf"), args: {} });
+    const cycles = diagnostics.filter((d) => d.code === "metro/circular-reference");
+    assert.ok(cycles.length > 0);
+    for (const d of cycles) assert.ok((d.related?.length ?? 0) <= 10, `${d.related?.length} related locations`);
+  });
+
   it("memoizes diamonds: 2^40 paths (without memoization this never ends within the test's timeout)", () => {
     const lines = [];
     for (let i = 0; i < 40; i++) lines.push(`d${i}: $[d${i + 1}]$[d${i + 1}?]`);

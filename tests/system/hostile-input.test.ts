@@ -202,6 +202,28 @@ describe("engine and CLI: hostile files", function () {
     assert.match(o.out, /^k: --json$/m);
   });
 
+  it("dump, check and graph --key end on a cycle through 40,000 elements, single-line or multi-line, each key failing with the cycle", () => {
+    const single: string[] = [];
+    const multi: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      single.push(`c${i}: $[c${i + 1}]`);
+      multi.push(`m${i}: [`, `$[[m${i + 1}]]`, "]");
+    }
+    single.push("c40000: $[c0]");
+    multi.push("m40000: [", "$[[m0]]", "]");
+    write(root, { "cycle.conf": single.join("\n") + "\n", "multi-cycle.conf": multi.join("\n") + "\n" });
+    for (const [file, first] of [["cycle.conf", "c0"], ["multi-cycle.conf", "m0"]]) {
+      const d = run(["dump", ...at(file)]);
+      assert.equal(d.code, 0, d.err);
+      assert.equal(d.out.match(/^# [cm]\d+: cannot be resolved: circular (multi-line )?reference: .*\(40,002 in all\) \[metro\/circular-reference\]$/gm)?.length, 40_001);
+      const c = run(["check", ...at(file)]);
+      assert.equal(c.code, 1);
+      assert.match(c.out, new RegExp(`${file.replace(".", "\\.")}:\\d+:\\d+: warning: circular (multi-line )?reference: `));
+      const g = run(["graph", "--key", first, "--format", "json", ...at(file)]);
+      assert.equal(g.code, 0, g.err);
+    }
+  });
+
   it("refuses a contexts file whose args is a list", () => {
     write(root, { "list-args.json": JSON.stringify([{ config: "metro.conf", args: ["a", "b"] }]) });
     const r = run(["dump", "--contexts", join(root, "list-args.json")]);
