@@ -9,7 +9,6 @@
 // read its run would stop on (uses.ts: a required step that is missing or
 // not multi-line, a value that cannot be expanded) is an error.
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Settings, messageOf, type ContextArgs } from "./settings";
 import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
@@ -19,6 +18,7 @@ import { describeFailure } from "../check";
 import { inspectLock } from "./locks";
 import { SafetyError, assertKeepsNothing, checkConfiguredPaths, checkedDir, type KeptPath } from "./paths";
 import { findRequiredFile } from "./files";
+import { ensureDir, writeFileGuarded } from "./guarded-fs";
 import { chrootArgv, hostArgv, hostScriptPath, scriptText } from "./scripts";
 import { EXIT_CONFIG, EXIT_OK } from "./builder";
 import type { Reporter } from "./reporter";
@@ -80,7 +80,7 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
       }
       const facts = targetFacts(settings, name);
       const dir = join(outDir, `${String(index).padStart(2, "0")}-${name}`);
-      if (!planOne(settings, facts, dir, reporter)) {
+      if (!planOne(settings, facts, dir, outDir, reporter)) {
         failed = true;
         failedTargets.add(name);
       }
@@ -104,7 +104,7 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
 }
 
 /** Writes one target's plan; false when a build would stop on its configuration (a required step missing). */
-function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: Reporter): boolean {
+function planOne(settings: Settings, facts: TargetFacts, dir: string, outDir: string, reporter: Reporter): boolean {
   const name = facts.name;
   const say = (line: string) => reporter.info(line, name);
   // What a build refuses before it starts (exit 2), a dry run refuses too.
@@ -136,7 +136,9 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
     else reporter.warn(`${found.problem} (a build would fail here)`, name);
   }
   if (stop) throw stop;
-  mkdirSync(dir, { recursive: true });
+  // The folder below DIR and each script are made without following a link found there: a link left in DIR
+  // (by anyone who can write to it) never turns a dry run into a write elsewhere.
+  ensureDir(dir, outDir);
   let step = 0;
   for (const action of actions) {
     const text = describeAction(action);
@@ -153,7 +155,7 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
         }
         step++;
         const file = join(dir, fileName(step, action.key));
-        writeFileSync(file, scriptText(lines), { mode: 0o755 });
+        writeFileGuarded(file, outDir, scriptText(lines), { mode: 0o755, what: "the step script" });
         const argv = action.chroot
           ? chrootArgv(facts.chrootCommand, facts.work, action.key, lines)
           : hostArgv(hostScriptPath(facts.tmp, action.key), lines);

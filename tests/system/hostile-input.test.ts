@@ -8,9 +8,9 @@
 import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CLI } from "../support/shared";
+import { CLI, PROJECT } from "../support/shared";
 
 const HANG_GUARD_MS = 30000;
 
@@ -222,6 +222,33 @@ describe("engine and CLI: hostile files", function () {
       const g = run(["graph", "--key", first, "--format", "json", ...at(file)]);
       assert.equal(g.code, 0, g.err);
     }
+  });
+
+  it("build --dry-run never writes through a link found in its DIR (a script's name, or the target's folder)", () => {
+    const base = tempDir();
+    cpSync(join(PROJECT, "examples"), join(base, "examples"), { recursive: true });
+    const control = join(base, "mirror", "tiny-current", "x86-64bit", "generic", ".control");
+    write(control, { "strategy/seed": "stage3\n", "strategy/build": "remote\n", "version/stage3": "seed\n" });
+    write(base, { "elsewhere/victim.txt": "keep me\n" });
+    const dryRun = (plan: string) => runIn(["build", "-c", join(base, "examples", "metro.conf"), "--dry-run", plan, "target:", "stage3", "path/mirror:", join(base, "mirror"), "path/tmp:", join(base, "tmp")]);
+    // A script's name is a link to a file elsewhere.
+    mkdirSync(join(base, "plan", "01-stage3"), { recursive: true });
+    symlinkSync(join(base, "elsewhere", "victim.txt"), join(base, "plan", "01-stage3", "01-steps-unpack.sh"));
+    const r = dryRun(join(base, "plan"));
+    assert.equal(r.code, 2, r.out + r.err);
+    assert.match(r.err, /refusing to write the step script .*01-steps-unpack\.sh: it is a symbolic link; the builder never follows links it did not make/);
+    assert.equal(readFileSync(join(base, "elsewhere", "victim.txt"), "utf8"), "keep me\n");
+    // The target's folder is a link to a folder elsewhere.
+    mkdirSync(join(base, "plan2"));
+    symlinkSync(join(base, "elsewhere"), join(base, "plan2", "01-stage3"));
+    const f = dryRun(join(base, "plan2"));
+    assert.equal(f.code, 2, f.out + f.err);
+    assert.match(f.err, /plan2\/01-stage3 is a symbolic link to .*elsewhere; the builder never follows links it did not make/);
+    assert.deepEqual(readdirSync(join(base, "elsewhere")), ["victim.txt"]);
+    // Without links, the same run writes its scripts.
+    const ok = dryRun(join(base, "plan3"));
+    assert.equal(ok.code, 0, ok.err);
+    assert.ok(readdirSync(join(base, "plan3", "01-stage3")).includes("01-steps-unpack.sh"));
   });
 
   it("refuses a contexts file whose args is a list", () => {
