@@ -15,6 +15,16 @@ export interface PythonOutcome {
 
 const DRIVER = String.raw`
 import io, json, os, sys
+# Die with metro-engine (Linux's parent-death signal): a CLI stopped by a signal while a block runs
+# (SIGINT, SIGTERM) would otherwise leave this interpreter running the block on its own. Where the
+# parent is already gone (adopted by init), stop at once.
+try:
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+except Exception:
+    pass
+if os.getppid() == 1:
+    sys.exit(1)
 jobs = json.load(sys.stdin)
 results = []
 for blocks in jobs:
@@ -38,6 +48,9 @@ for blocks in jobs:
 with os.fdopen(3, "w") as channel:
     json.dump(results, channel)
 `;
+
+/** How long one interpreter may run a batch of blocks before it is stopped. */
+const PYTHON_TIMEOUT_MS = 120_000;
 
 export class PythonRunner {
   private readonly done = new Map<string, PythonOutcome>();
@@ -80,7 +93,7 @@ export class PythonRunner {
       input: JSON.stringify(jobs),
       stdio: ["pipe", "ignore", "pipe", "pipe"],
       maxBuffer: 256 * 1024 * 1024,
-      timeout: 120_000,
+      timeout: PYTHON_TIMEOUT_MS,
     });
     let results: PythonOutcome[] | null = null;
     try {
@@ -89,7 +102,10 @@ export class PythonRunner {
     } catch {
       results = null;
     }
-    const failure = proc.error
+    const timedOut = (proc.error as NodeJS.ErrnoException | undefined)?.code === "ETIMEDOUT";
+    const failure = timedOut
+      ? `${this.python} was stopped after ${PYTHON_TIMEOUT_MS / 1000} s without finishing the blocks (one of them never ends?)`
+      : proc.error
       ? describeError(proc.error)
       : `${this.python} failed${proc.stderr?.length ? ": " + proc.stderr.toString("utf8").trim().split("\n").pop() : ""}`;
     keys.forEach((k, i) => this.done.set(k, results?.[i] ?? { outputs: [], error: failure }));

@@ -7,8 +7,8 @@
 
 import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { closeSync, cpSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CLI, PROJECT } from "../support/shared";
 
@@ -249,6 +249,36 @@ describe("engine and CLI: hostile files", function () {
     const ok = dryRun(join(base, "plan3"));
     assert.equal(ok.code, 0, ok.err);
     assert.ok(readdirSync(join(base, "plan3", "01-stage3")).includes("01-steps-unpack.sh"));
+  });
+
+  it("a <?python block's interpreter ends with the CLI when the CLI is stopped by SIGTERM or SIGINT", async function () {
+    /** Whether a process runs (a zombie waiting for its parent's wait() is over). */
+    const running = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+      } catch {
+        return false;
+      }
+    };
+    const settle = () => new Promise((r) => setTimeout(r, 50));
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      const pidFile = join(parent, `python-${signal}.pid`);
+      write(root, { "python-sleeps.conf": `x: [\n<?python\nopen(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\nimport time\ntime.sleep(3600)\n?>\n]\n` });
+      const cli = spawn(process.execPath, [CLI, "dump", ...at("python-sleeps.conf")], { stdio: "ignore" });
+      const exited = new Promise((r) => cli.on("exit", r));
+      const guard = Date.now() + HANG_GUARD_MS;
+      while (!existsSync(pidFile) || readFileSync(pidFile, "utf8") === "") {
+        assert.ok(Date.now() < guard, "the block never started");
+        await settle();
+      }
+      const python = Number(readFileSync(pidFile, "utf8"));
+      cli.kill(signal);
+      await exited;
+      while (running(python) && Date.now() < guard) await settle();
+      const left = running(python);
+      if (left) process.kill(python, "SIGKILL");
+      assert.ok(!left, `python3 (PID ${python}) still ran after the CLI ended on ${signal}`);
+    }
   });
 
   it("refuses a contexts file whose args is a list", () => {
