@@ -4,7 +4,7 @@
 
 import { readdirSync, statSync, type Dirent } from "node:fs";
 import { basename, dirname, join, relative, sep } from "node:path";
-import { FileProblem, MAX_FILE_BYTES, describeKind, tooLarge, isInside, isTreeRoot, realPath, treeRootAbove } from "../engine/files";
+import { FileProblem, MAX_FILE_BYTES, describeKind, problemOf, tooLarge, isInside, isTreeRoot, realPath, treeRootAbove } from "../engine/files";
 
 export { isInside, isTreeRoot } from "../engine/files";
 
@@ -75,6 +75,8 @@ export interface TreeListing {
   skipped: Map<string, FileProblem>;
   /** The walk stopped at its limit: files past it are not listed. */
   truncated: boolean;
+  /** Folders that could not be listed (permission denied, gone), with the reason: their files are not listed. */
+  unlisted: [string, FileProblem][];
 }
 
 /** Files (and folders) a tree's walk lists at most. */
@@ -94,8 +96,9 @@ const FIRST_NAMES = new Map(["metro.conf", "metro-contexts.json", "etc", "target
 export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
   const files: string[] = [];
   const skipped = new Map<string, FileProblem>();
+  const unlisted: [string, FileProblem][] = [];
   const rootReal = realPath(root);
-  if (rootReal === undefined) return { files, skipped, truncated: false };
+  if (rootReal === undefined) return { files, skipped, truncated: false, unlisted };
   let truncated = false;
   const seen = new Set<string>([rootReal]);
   // Breadth first, real folders before links to folders, so a folder is listed under its own name.
@@ -109,7 +112,8 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
     let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
+    } catch (e) {
+      unlisted.push([dir, problemOf(e)]);
       continue;
     }
     // In a fixed order (the directory's own order is the file system's): the entry files first, then by name.
@@ -157,5 +161,5 @@ export function walkTree(root: string, limit = MAX_TREE_FILES): TreeListing {
   }
   // Folders left in the queue when the files reached the limit are not walked.
   if (walked < queue.length) truncated = true;
-  return { files, skipped, truncated };
+  return { files, skipped, truncated, unlisted };
 }

@@ -8,10 +8,11 @@
 
 import * as assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { dumpContexts } from "../cli/main";
+import { writeInPlace } from "../cli/commands/fmt";
 import { applyEdits, formatEdits, formatText, parseMetro, sameMeaning } from "../language";
 import { StdioClient, uriOf } from "../server/testing/stdio-client";
 import { expectFixture, fixtureNames, FIXTURES } from "./support/fixtures";
@@ -179,7 +180,7 @@ describe("formatter: metro-engine fmt", () => {
     const r = await run(["nope.conf", "latin1.conf", "a.conf"]);
     assert.equal(r.code, 1);
     assert.match(r.err, /nope\.conf: /);
-    assert.match(r.err, /latin1\.conf: not valid UTF-8/);
+    assert.match(r.err, /latin1\.conf:1:5: not valid UTF-8: metro cannot read it; left as it is/);
     assert.doesNotMatch(r.err, /\n\s+at /);
     assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
     assert.deepEqual([...readFileSync(join(dir, "latin1.conf"))], [0x20, 0x61, 0x3a, 0x20, 0xe9, 0x0a]);
@@ -226,6 +227,49 @@ describe("formatter: metro-engine fmt", () => {
     assert.equal(r.code, 1);
     assert.equal(r.out, "");
     assert.match(r.err, /^tree\/big\.conf: is \S+ \S+, more than the 1 MiB .*; left as it is\ntree\/fifo\.conf: is a FIFO, not a regular file; left as it is\n$/);
+  });
+
+  it("a read-only file is left as it is and named (also for root); the others are formatted", async () => {
+    writeFileSync(join(dir, "ro.conf"), "  a: 1\n");
+    chmodSync(join(dir, "ro.conf"), 0o444);
+    writeFileSync(join(dir, "rw.conf"), "  b: 1\n");
+    const r = await run(["ro.conf", "rw.conf"]);
+    assert.equal(r.code, 1);
+    assert.equal(r.err, "ro.conf: is read-only; left as it is (make it writable to format it)\n");
+    assert.equal(readFileSync(join(dir, "ro.conf"), "utf8"), "  a: 1\n");
+    assert.equal(readFileSync(join(dir, "rw.conf"), "utf8"), "b: 1\n");
+  });
+
+  it("a formatted file keeps its mode and, formatted by root, its owner", async function () {
+    writeFileSync(join(dir, "a.conf"), "  a: 1\n");
+    chmodSync(join(dir, "a.conf"), 0o640);
+    if (process.getuid?.() === 0) chownSync(join(dir, "a.conf"), 65534, 65534);
+    const before = statSync(join(dir, "a.conf"));
+    assert.equal((await run(["a.conf"])).code, 0);
+    const after = statSync(join(dir, "a.conf"));
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
+    assert.deepEqual([after.mode & 0o7777, after.uid, after.gid], [0o640, before.uid, before.gid]);
+  });
+
+  it("a file changed after fmt read it is left as it is (the change is not lost), and nothing is left beside it", () => {
+    writeFileSync(join(dir, "a.conf"), "  a: 1\n  b: 2\n");
+    // fmt read "  a: 1\n" and formatted it; someone has since added a line.
+    assert.throws(() => writeInPlace(join(dir, "a.conf"), "a: 1\n", Buffer.from("  a: 1\n")), /^Error: changed while it was being formatted; left as it is \(run fmt again\)$/);
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "  a: 1\n  b: 2\n");
+    assert.deepEqual(readdirSync(dir), ["a.conf"]);
+    writeInPlace(join(dir, "a.conf"), "a: 1\nb: 2\n", Buffer.from("  a: 1\n  b: 2\n"));
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\nb: 2\n");
+  });
+
+  it("never writes through a link at the name of its temporary file", async () => {
+    writeFileSync(join(dir, "victim.txt"), "keep me\n");
+    writeFileSync(join(dir, "a.conf"), "  a: 1\n");
+    // runCli runs fmt in this process: its temporary name holds this PID.
+    symlinkSync(join(dir, "victim.txt"), join(dir, `.a.conf.fmt-${process.pid}`));
+    assert.equal((await run(["a.conf"])).code, 0);
+    assert.equal(readFileSync(join(dir, "victim.txt"), "utf8"), "keep me\n");
+    assert.equal(readFileSync(join(dir, "a.conf"), "utf8"), "a: 1\n");
+    assert.deepEqual(readdirSync(dir).sort(), ["a.conf", "victim.txt"]);
   });
 
   it("no FILE, or - mixed with files, is a usage error", async () => {

@@ -2,10 +2,11 @@
 // input. Only changes metro's parser ignores (language/format.ts), checked on
 // every file before anything is written.
 
-import { realpathSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { accessSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, fsyncSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { applyEdits, decodeUtf8, formatEdits, parseMetro } from "../../language";
+import { applyEdits, decodeMetroBytes, decodeUtf8, formatEdits, parseMetro, parseMetroDecoded } from "../../language";
 import { FileProblem, describeFsError, readRegularFile, realPath } from "../../engine/files";
+import { reasonOf } from "../../engine/system-errors";
 import { readStandardInput } from "../stdin";
 import { findTreeRootAbove, isInside, isMetroFileName, walkTree } from "../../analysis/trees";
 import { UsageError } from "../args";
@@ -28,7 +29,7 @@ const MAX_FOLDER_FILES = 100_000;
  * elsewhere. Metro files that cannot be read (a FIFO, a file too large) come
  * with the reason.
  */
-function metroFilesBelow(dir: string): { files: string[]; problems: [string, string][]; truncated: boolean } {
+function metroFilesBelow(dir: string): { files: string[]; problems: [string, string][]; truncated: boolean; unlisted: [string, FileProblem][] } {
   const root = findTreeRootAbove(join(dir, "x")) ?? dir;
   const real = realPath(dir);
   const listing = walkTree(dir, MAX_FOLDER_FILES + 1);
@@ -42,15 +43,89 @@ function metroFilesBelow(dir: string): { files: string[]; problems: [string, str
     })
     .sort();
   const problems: [string, string][] = [...listing.skipped].map(([f, problem]) => [f, problem.words]);
-  return { files, problems, truncated };
+  return { files, problems, truncated, unlisted: listing.unlisted };
 }
 
-/** Writes through a temporary file beside the target (a symbolic link's target) and renames it, keeping the file's mode. */
-function writeInPlace(path: string, text: string): void {
-  const file = realpathSync(path);
+/** Where bytes stop being UTF-8, as "LINE:COL" (the parser's location of `metro/invalid-utf8`). */
+function invalidUtf8At(bytes: Buffer): string {
+  const at = parseMetroDecoded(decodeMetroBytes(bytes)).fatal?.range.start;
+  return at ? `${at.line + 1}:${at.character + 1}` : "1:1";
+}
+
+/** Why a file was left as it was, in words that follow its name. */
+class LeftAsItIs extends Error {}
+
+/**
+ * Replaces a file's text (a symbolic link's target's) with `text`: written to
+ * a new file beside it (created exclusively, never through a link), given the
+ * file's mode and owner, and renamed over it only if the file still holds
+ * `read`, the bytes that were formatted. A read-only file, a file whose owner
+ * the new one could not keep, and a file changed in the meantime are left as
+ * they are; the new file is removed on any failure.
+ */
+export function writeInPlace(path: string, text: string, read: Buffer): void {
+  let file: string;
+  try {
+    file = realpathSync(path);
+  } catch (e) {
+    throw new LeftAsItIs(`cannot write: ${reasonOf(e)}`);
+  }
+  const st = statSync(file);
+  if ((st.mode & 0o222) === 0) throw new LeftAsItIs("is read-only; left as it is (make it writable to format it)");
+  try {
+    accessSync(file, constants.W_OK);
+  } catch (e) {
+    throw new LeftAsItIs(`cannot write: ${reasonOf(e)}; left as it is`);
+  }
   const tmp = join(dirname(file), `.${basename(file)}.fmt-${process.pid}`);
-  writeFileSync(tmp, text, { mode: statSync(file).mode & 0o7777 });
-  renameSync(tmp, file);
+  const create = () => openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  let fd: number;
+  try {
+    try {
+      fd = create();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      unlinkSync(tmp); // a leftover of an earlier run with this PID (unlink never follows a link)
+      fd = create();
+    }
+  } catch (e) {
+    throw new LeftAsItIs(`cannot write beside it: ${reasonOf(e)}; left as it is`);
+  }
+  let renamed = false;
+  try {
+    const bytes = Buffer.from(text, "utf8");
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+    if (fstatSync(fd).uid !== st.uid || fstatSync(fd).gid !== st.gid) {
+      try {
+        fchownSync(fd, st.uid, st.gid);
+      } catch {
+        throw new LeftAsItIs("belongs to another user: the formatted file would belong to you; left as it is");
+      }
+    }
+    fchmodSync(fd, st.mode & 0o7777);
+    fsyncSync(fd);
+    let now: Buffer;
+    try {
+      now = readRegularFile(file);
+    } catch {
+      now = Buffer.alloc(0);
+    }
+    if (!now.equals(read) || statSync(file).ino !== st.ino) throw new LeftAsItIs("changed while it was being formatted; left as it is (run fmt again)");
+    renameSync(tmp, file);
+    renamed = true;
+  } catch (e) {
+    if (e instanceof LeftAsItIs) throw e;
+    throw new LeftAsItIs(`cannot write: ${reasonOf(e)}; left as it is`);
+  } finally {
+    closeSync(fd);
+    if (!renamed) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
 
 export const fmtCommand: Command = {
@@ -69,8 +144,12 @@ collects are never touched; a file whose formatted text would parse to
 anything else is left as it is. "-" reads standard input and writes the
 result to standard output.
 
+A file is replaced only if it still holds what was formatted, keeping its
+mode and owner; a read-only file, another user's file and a file changed
+meanwhile are named and left as they are.
+
 Exit codes: 0, 1 with --check when a file would change (its name is printed)
-or when a file cannot be read or is not UTF-8, 2 usage.`,
+or when a file cannot be read, is not UTF-8 or cannot be written, 2 usage.`,
   options: [{ name: "--check", help: "print the files that would change; change nothing" }],
   maxPositional: Number.MAX_SAFE_INTEGER,
   run(args) {
@@ -89,7 +168,7 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
       }
       const text = decode(bytes);
       if (text === null) {
-        process.stderr.write("<stdin>: not valid UTF-8: metro cannot read it\n");
+        process.stderr.write(`<stdin>:${invalidUtf8At(bytes)}: not valid UTF-8: metro cannot read it\n`);
         return 1;
       }
       const out = format(text);
@@ -120,6 +199,10 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
         process.stderr.write(`${f}: ${words}; left as it is\n`);
         failed = true;
       }
+      for (const [f, problem] of below.unlisted) {
+        process.stderr.write(`${f}: a folder that ${problem.words.replace(/^cannot be read/, "cannot be listed")}; its files are left as they are\n`);
+        failed = true;
+      }
       if (below.truncated) {
         process.stderr.write(`${file}: holds more than ${MAX_FOLDER_FILES} files; only the Metro files among the first ${MAX_FOLDER_FILES} are formatted (name smaller folders)\n`);
         failed = true;
@@ -136,7 +219,7 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
       }
       const text = decode(bytes);
       if (text === null) {
-        process.stderr.write(`${file}: not valid UTF-8: metro cannot read it; left as it is\n`);
+        process.stderr.write(`${file}:${invalidUtf8At(bytes)}: not valid UTF-8: metro cannot read it; left as it is\n`);
         failed = true;
         continue;
       }
@@ -148,9 +231,9 @@ or when a file cannot be read or is not UTF-8, 2 usage.`,
         continue;
       }
       try {
-        writeInPlace(file, out);
+        writeInPlace(file, out, bytes);
       } catch (e) {
-        process.stderr.write(`${file}: cannot write: ${describeFsError(e as NodeJS.ErrnoException)}\n`);
+        process.stderr.write(`${file}: ${e instanceof LeftAsItIs ? e.message : `cannot write: ${reasonOf(e)}; left as it is`}\n`);
         failed = true;
       }
     }

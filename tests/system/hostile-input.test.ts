@@ -8,7 +8,7 @@
 import { removeTempDirs, tempDir as newTempDir } from "../support/trees";
 import * as assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CLI, PROJECT } from "../support/shared";
 
@@ -279,6 +279,38 @@ describe("engine and CLI: hostile files", function () {
       if (left) process.kill(python, "SIGKILL");
       assert.ok(!left, `python3 (PID ${python}) still ran after the CLI ended on ${signal}`);
     }
+  });
+
+  it("fmt as a user other than the files' owner: a file it cannot write, or whose owner it would change, and a folder it cannot list are named and left as they are", function () {
+    if (process.getuid?.() !== 0 || spawnSync("setpriv", ["--version"]).status !== 0) this.skip();
+    const shared = tempDir();
+    // The run's TMPDIR lets others pass through: this folder is theirs to write to, as a shared tree's would be.
+    chmodSync(shared, 0o777);
+    write(shared, { "mine.conf": "  a: 1\n", "writable.conf": "  b: 1\n", "closed/c.conf": "  c: 1\n", "user/u.conf": "  d: 1\n" });
+    chmodSync(join(shared, "writable.conf"), 0o666);
+    chmodSync(join(shared, "closed"), 0o700);
+    execFileSync("chown", ["-R", "65534:65534", join(shared, "user")]);
+    const asNobody = (args: string[]) =>
+      spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, CLI, "fmt", ...args], { encoding: "utf8", cwd: shared, timeout: HANG_GUARD_MS });
+    const r = asNobody(["."]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /\n\s+at |internal error/);
+    assert.equal(r.stderr.split("\n").sort().join("\n"), [
+      "",
+      "closed: a folder that cannot be listed: permission denied; its files are left as they are",
+      "mine.conf: cannot write: permission denied; left as it is",
+      "writable.conf: belongs to another user: the formatted file would belong to you; left as it is",
+    ].join("\n"));
+    assert.equal(readFileSync(join(shared, "mine.conf"), "utf8"), "  a: 1\n");
+    assert.equal(readFileSync(join(shared, "writable.conf"), "utf8"), "  b: 1\n");
+    assert.equal(readFileSync(join(shared, "user", "u.conf"), "utf8"), "d: 1\n", "its own file is formatted");
+    assert.deepEqual(readdirSync(shared).sort(), ["closed", "mine.conf", "user", "writable.conf"], "nothing left beside them");
+  });
+
+  it("fmt - names where standard input stops being UTF-8", () => {
+    const p = spawnSync(process.execPath, [CLI, "fmt", "-"], { input: Buffer.from("ok: 1\nx: caf\xe9\n", "latin1"), encoding: "utf8", timeout: HANG_GUARD_MS });
+    assert.equal(p.status, 1);
+    assert.equal(p.stderr, "<stdin>:2:7: not valid UTF-8: metro cannot read it\n");
   });
 
   it("refuses a contexts file whose args is a list", () => {
