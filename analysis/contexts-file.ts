@@ -26,6 +26,55 @@ export interface ContextEntries {
   contexts: ContextConfig[];
   /** One sentence per entry that was left out, or per problem of the whole file. */
   problems: string[];
+  /** Where the file stops being JSON (1-based line and column), when that is its problem. */
+  at?: { line: number; column: number };
+}
+
+/** The offset JSON.parse names in a complaint, if any. */
+function positionIn(message: string): number | undefined {
+  const m = / at position (\d+)/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Where JSON.parse stops on `text` when its complaint names no offset
+ * ("Unexpected token 'x', ... is not valid JSON"): the end of the shortest
+ * start of the text that already fails for a reason other than ending early.
+ */
+function failingOffset(text: string): number {
+  const fails = (length: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return false;
+    } catch (e) {
+      const message = (e as Error).message;
+      if (message.startsWith("Unexpected end of JSON input")) return false;
+      const at = positionIn(message);
+      return at === undefined || at < length;
+    }
+  };
+  let low = 1;
+  let high = text.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (fails(mid)) high = mid;
+    else low = mid + 1;
+  }
+  return Math.max(0, low - 1);
+}
+
+/** JSON.parse's complaint as a sentence without its offset, and where it is, as line and column (1-based). */
+export function jsonSyntaxProblem(text: string, error: Error): { problem: string; at: { line: number; column: number } } {
+  const message = error.message;
+  const offset = positionIn(message) ?? (message.startsWith("Unexpected end of JSON input") ? text.length : failingOffset(text));
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - (before.lastIndexOf("\n") + 1) + 1;
+  const reason = message
+    .replace(/ (in|after) JSON at position \d+.*$/, (_m, where: string) => (where === "after" ? " after JSON" : ""))
+    .replace(/^Unexpected end of JSON input$/, "the text ends too early")
+    .replace(/\s*\n\s*/g, " ");
+  return { problem: `not valid JSON: ${reason}`, at: { line, column } };
 }
 
 /** The short name users read: "stage3 / 1.4-release-std / amd64-jaguar". */
@@ -79,7 +128,8 @@ export function readContextsFile(file: string): ContextEntries {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    return { contexts: [], problems: [`not valid JSON: ${(e as Error).message}`] };
+    const { problem, at } = jsonSyntaxProblem(text, e as Error);
+    return { contexts: [], problems: [problem], at };
   }
   return parseContextEntries(data, dirname(resolve(file)));
 }

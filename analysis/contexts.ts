@@ -134,6 +134,8 @@ export class ContextManager extends Emitter<ContextEvents> {
 
   /** Why the tree's metro-contexts.json was not used, when it is there but unusable. */
   contextsFileProblems: string[] = [];
+  /** Where metro-contexts.json stops being JSON (1-based), when that is why it is not used. */
+  contextsFileAt: { line: number; column: number } | undefined = undefined;
 
 
   /** The context the user chose last for this tree (remembered by the client), used when it is among the contexts. */
@@ -160,6 +162,7 @@ export class ContextManager extends Emitter<ContextEvents> {
     let configs: ContextConfig[] = [];
     const fromSetting = parseContextEntries(settingEntries, this.root).contexts.filter((c) => existsSync(c.config));
     this.contextsFileProblems = [];
+    this.contextsFileAt = undefined;
     if (fromSetting.length) {
       configs = fromSetting;
       this.source = "setting";
@@ -168,6 +171,7 @@ export class ContextManager extends Emitter<ContextEvents> {
       const fromFile = read.contexts;
       // A contexts file that is there but unusable says why (a missing one is no problem).
       this.contextsFileProblems = existsSync(this.contextsFile) || read.problems.some((p) => !p.startsWith("does not exist")) ? read.problems : [];
+      this.contextsFileAt = read.at;
       if (fromFile.length) {
         configs = fromFile;
         this.source = "file";

@@ -72,16 +72,22 @@ export function contextsFor(args: ParsedArgs): ContextConfig[] {
 }
 
 function contextsFromFile(file: string): ContextConfig[] {
-  const { contexts, problems } = readContextsFile(file);
-  if (problems.length) throw new UsageError(`${file}: ${problems.join("; ")}`);
+  const { contexts, problems, at } = readContextsFile(file);
+  if (problems.length) throw new UsageError(`${file}${at ? `:${at.line}:${at.column}` : ""}: ${problems.join("; ")}`);
   // An empty list would "pass" a CI job that checked nothing.
   if (contexts.length === 0) throw new UsageError(`${file}: lists no context: nothing to do`);
   const checked = new Set<string>();
-  for (const c of contexts) {
-    if (checked.has(c.config)) continue;
-    requireConfigFile(c.config, true);
+  contexts.forEach((c, i) => {
+    if (checked.has(c.config)) return;
+    try {
+      requireConfigFile(c.config, true);
+    } catch (e) {
+      // Which entry names it: the path alone may be one of many, made from a relative "config".
+      if (e instanceof UsageError) throw new UsageError(`${file}: entry ${i + 1}: ${e.message}`);
+      throw e;
+    }
     checked.add(c.config);
-  }
+  });
   return contexts;
 }
 

@@ -123,7 +123,10 @@ export function unreadFileDiagnostics(tree: MetroTree, path: string): lsp.Diagno
     const message = used
       ? `${CONTEXTS_FILE}: ${problems.length} of its ${problems.length + used} entries ${problems.length === 1 ? "is" : "are"} left out (the others are used): ${problems.join("; ")}`
       : `${CONTEXTS_FILE} is not used: ${problems.join("; ")}`;
-    return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: Codes.badContextsFile, source: SOURCE, message }];
+    // Where the file stops being JSON, when that is its problem.
+    const at = tree.contexts.contextsFileAt;
+    const range = at ? { start: { line: at.line - 1, character: at.column - 1 }, end: { line: at.line - 1, character: at.column - 1 } } : start;
+    return [{ range, severity: lsp.DiagnosticSeverity.Warning, code: Codes.badContextsFile, source: SOURCE, message }];
   }
   return undefined;
 }

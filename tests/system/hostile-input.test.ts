@@ -313,6 +313,32 @@ describe("engine and CLI: hostile files", function () {
     assert.equal(p.stderr, "<stdin>:2:7: not valid UTF-8: metro cannot read it\n");
   });
 
+  it("a contexts file that is not JSON is named with the line and column where it stops being JSON", () => {
+    const cases: [string, RegExp][] = [
+      ['[{"config": "metro.conf", "args": {}', /^metro-engine: .*truncated\.json:1:37: not valid JSON: /],
+      ['[\n  {"config": "metro.conf",\n   "args": {"b": "1",}}\n]', /^metro-engine: .*truncated\.json:3:22: not valid JSON: /],
+      ['[\n  {"config": "metro.conf", "args": {"b": nope}}\n]', /^metro-engine: .*truncated\.json:2:43: not valid JSON: Unexpected token/],
+      ["", /^metro-engine: .*truncated\.json:1:1: not valid JSON: the text ends too early\n/],
+      ['[{"config": "metro.conf"}]]', /^metro-engine: .*truncated\.json:1:27: not valid JSON: Unexpected non-whitespace character after JSON\n/],
+    ];
+    for (const [text, expected] of cases) {
+      write(root, { "truncated.json": text });
+      for (const command of ["dump", "check", "graph"]) {
+        const r = run([command, "--contexts", join(root, "truncated.json")]);
+        assert.equal(r.code, 2);
+        assert.match(r.err, expected);
+        assert.doesNotMatch(r.err, /at position/);
+      }
+    }
+  });
+
+  it("a contexts file naming an entry file that does not exist names the entry", () => {
+    write(root, { "second-missing.json": JSON.stringify([{ config: "metro.conf" }, { config: "sub/none.conf" }]) });
+    const r = run(["dump", "--contexts", join(root, "second-missing.json")]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^metro-engine: .*second-missing\.json: entry 2: config file ".*sub\/none\.conf" does not exist\n/);
+  });
+
   it("refuses a contexts file whose args is a list", () => {
     write(root, { "list-args.json": JSON.stringify([{ config: "metro.conf", args: ["a", "b"] }]) });
     const r = run(["dump", "--contexts", join(root, "list-args.json")]);
