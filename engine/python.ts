@@ -13,11 +13,13 @@ export interface PythonOutcome {
   error: string | null;
 }
 
-const DRIVER = String.raw`
-import io, json, os, sys
-# Die with metro-engine (Linux's parent-death signal): a CLI stopped by a signal while a block runs
-# (SIGINT, SIGTERM) would otherwise leave this interpreter running the block on its own. Where the
-# parent is already gone (adopted by init), stop at once.
+/**
+ * Python that makes the interpreter die with metro-engine (Linux's
+ * parent-death signal): a CLI stopped by a signal (SIGINT, SIGTERM) while
+ * python runs would otherwise leave it running on its own. Where the parent
+ * is already gone (adopted by init), it stops at once. Needs `os` and `sys`.
+ */
+export const DIE_WITH_PARENT = String.raw`
 try:
     import ctypes
     ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
@@ -25,6 +27,11 @@ except Exception:
     pass
 if os.getppid() == 1:
     sys.exit(1)
+`;
+
+const DRIVER = String.raw`
+import io, json, os, sys
+${DIE_WITH_PARENT}
 jobs = json.load(sys.stdin)
 results = []
 for blocks in jobs:

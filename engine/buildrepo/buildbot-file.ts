@@ -7,6 +7,7 @@
 
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
+import { DIE_WITH_PARENT } from "../python";
 
 export interface BuildbotConfig {
   builds: string[];
@@ -62,7 +63,7 @@ import io, json, os, os.path, sys, glob, datetime, fnmatch, pwd, grp, subprocess
 from subprocess import call
 from pathlib import Path
 from contextlib import contextmanager
-
+${DIE_WITH_PARENT}
 channel = os.fdopen(3, "w")
 def reply(obj):
     channel.write(json.dumps(obj) + "\n")

@@ -251,7 +251,7 @@ describe("engine and CLI: hostile files", function () {
     assert.ok(readdirSync(join(base, "plan3", "01-stage3")).includes("01-steps-unpack.sh"));
   });
 
-  it("a <?python block's interpreter ends with the CLI when the CLI is stopped by SIGTERM or SIGINT", async function () {
+  it("python3 (a <?python block's, a .buildbot file's) ends with the CLI when the CLI is stopped by SIGTERM or SIGINT", async function () {
     /** Whether a process runs (a zombie waiting for its parent's wait() is over). */
     const running = (pid: number) => {
       try {
@@ -261,23 +261,36 @@ describe("engine and CLI: hostile files", function () {
       }
     };
     const settle = () => new Promise((r) => setTimeout(r, 50));
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      const pidFile = join(parent, `python-${signal}.pid`);
-      write(root, { "python-sleeps.conf": `x: [\n<?python\nopen(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\nimport time\ntime.sleep(3600)\n?>\n]\n` });
-      const cli = spawn(process.execPath, [CLI, "dump", ...at("python-sleeps.conf")], { stdio: "ignore" });
-      const exited = new Promise((r) => cli.on("exit", r));
-      const guard = Date.now() + HANG_GUARD_MS;
-      while (!existsSync(pidFile) || readFileSync(pidFile, "utf8") === "") {
-        assert.ok(Date.now() < guard, "the block never started");
-        await settle();
+    /** Python code that writes its PID to `pidFile`, then sleeps for an hour. */
+    const sleeper = (pidFile: string) => `open(${JSON.stringify(pidFile)}, "w").write(str(os.getpid()))\nimport time\ntime.sleep(3600)\n`;
+    const cases: [string, (pidFile: string) => string[]][] = [
+      ["block", (pidFile) => {
+        write(root, { "python-sleeps.conf": `x: [\n<?python\n${sleeper(pidFile)}?>\n]\n` });
+        return ["dump", ...at("python-sleeps.conf")];
+      }],
+      ["buildbot", (pidFile) => {
+        write(root, { "sleeps.buildbot": sleeper(pidFile), "mirror/.keep": "" });
+        return ["repo", "nextbuild", "--buildbot", join(root, "sleeps.buildbot"), ...at("metro.conf")];
+      }],
+    ];
+    for (const [what, argsFor] of cases) {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        const pidFile = join(parent, `python-${what}-${signal}.pid`);
+        const cli = spawn(process.execPath, [CLI, ...argsFor(pidFile)], { stdio: "ignore", cwd: root });
+        const exited = new Promise((r) => cli.on("exit", r));
+        const guard = Date.now() + HANG_GUARD_MS;
+        while (!existsSync(pidFile) || readFileSync(pidFile, "utf8") === "") {
+          assert.ok(Date.now() < guard, `the ${what}'s python never started`);
+          await settle();
+        }
+        const python = Number(readFileSync(pidFile, "utf8"));
+        cli.kill(signal);
+        await exited;
+        while (running(python) && Date.now() < guard) await settle();
+        const left = running(python);
+        if (left) process.kill(python, "SIGKILL");
+        assert.ok(!left, `the ${what}'s python3 (PID ${python}) still ran after the CLI ended on ${signal}`);
       }
-      const python = Number(readFileSync(pidFile, "utf8"));
-      cli.kill(signal);
-      await exited;
-      while (running(python) && Date.now() < guard) await settle();
-      const left = running(python);
-      if (left) process.kill(python, "SIGKILL");
-      assert.ok(!left, `python3 (PID ${python}) still ran after the CLI ended on ${signal}`);
     }
   });
 
