@@ -3,7 +3,8 @@
 // command line and sets the exit code; `main` (the commands) is exported for
 // the build's warm-up run, which makes the code cache (`code-cache.ts`).
 import { main } from "./main";
-import { describeError } from "../engine/system-errors";
+import { writeSync } from "node:fs";
+import { describeError, reasonOf } from "../engine/system-errors";
 import { keepYoungGenerationSmall } from "../engine/heap";
 import { outputLost } from "../engine/output-loss";
 
@@ -20,7 +21,15 @@ export function start(argv: string[]): void {
     stream.on("error", (e: NodeJS.ErrnoException) => {
       if (outputLost(e)) return; // a build stops and cleans up first (engine/output-loss.ts)
       if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") process.exit(SIGPIPE_STATUS);
-      // Any other output error: nowhere to report it reliably; end with the internal-error status.
+      // Any other output error (a full disk, an I/O error): said on standard error when the output was
+      // standard output (its own failure cannot be reported), then the internal-error status.
+      if (stream === process.stdout) {
+        try {
+          writeSync(2, `metro-engine: cannot write the output: ${reasonOf(e)}; the output is incomplete\n`);
+        } catch {
+          // standard error is gone too
+        }
+      }
       process.exit(70);
     });
   }

@@ -181,6 +181,20 @@ describe("engine and CLI: hostile files", function () {
     assert.equal(p.stdout, "key0: value 0\nstatus=141\n");
   });
 
+  it("says why on standard error when its output cannot be written (a full disk)", function () {
+    if (!existsSync("/dev/full")) this.skip();
+    for (const args of [["dump", ...at("proto.conf")], ["get", "toString", ...at("proto.conf")], ["parse", "--json", join(root, "proto.conf")]]) {
+      const full = openSync("/dev/full", "w");
+      try {
+        const p = spawnSync(process.execPath, [CLI, ...args], { stdio: ["ignore", full, "pipe"], encoding: "utf8", cwd: root, timeout: HANG_GUARD_MS });
+        assert.equal(p.status, 70);
+        assert.equal(p.stderr, "metro-engine: cannot write the output: no space left on the device; the output is incomplete\n");
+      } finally {
+        closeSync(full);
+      }
+    }
+  });
+
   it("keeps keys named __proto__, constructor and toString, from files and from the command line", () => {
     const r = run(["dump", ...at("proto.conf")]);
     assert.match(r.out, /^__proto__: from-file$/m);
