@@ -253,10 +253,50 @@ function edgeColor(e: GraphEdge): string {
   return "#4a5560";
 }
 
-/** A graph the SVG layout cannot place (its recursion outgrows the stack on a chain of thousands of files). */
+/**
+ * A graph the SVG layout cannot place: its recursion outgrows the stack on a
+ * chain of thousands of files, and its time grows faster than the square of
+ * the number of nodes side by side (one file collecting 800 takes half a
+ * minute, 3,000 hours).
+ */
 export class GraphLayoutError extends Error {}
 
+/** The most nodes the SVG layout takes at one distance from the graph's sources. */
+export const MAX_SVG_RANK = 300;
+
+/** The most nodes at one distance (in edges, breadth first) from the nodes nothing points at. */
+function widestRank(g: BuildGraph): number {
+  const into = new Map<string, number>();
+  const out = new Map<string, string[]>();
+  for (const e of g.edges) {
+    into.set(e.to, (into.get(e.to) ?? 0) + 1);
+    let list = out.get(e.from);
+    if (!list) out.set(e.from, (list = []));
+    list.push(e.to);
+  }
+  const depth = new Map<string, number>();
+  const queue: string[] = [];
+  for (const n of g.nodes) if (!into.has(n.id)) (depth.set(n.id, 0), queue.push(n.id));
+  for (let i = 0; i < queue.length; i++) {
+    const d = depth.get(queue[i])! + 1;
+    for (const to of out.get(queue[i]) ?? []) if (!depth.has(to)) (depth.set(to, d), queue.push(to));
+  }
+  const counts = new Map<number, number>();
+  let widest = 0;
+  for (const n of g.nodes) {
+    const d = depth.get(n.id) ?? -1; // in a cycle no source reaches: one rank of their own
+    const c = (counts.get(d) ?? 0) + 1;
+    counts.set(d, c);
+    if (c > widest) widest = c;
+  }
+  return widest;
+}
+
 export function toSvg(g: BuildGraph): string {
+  const widest = widestRank(g);
+  if (widest > MAX_SVG_RANK) {
+    throw new GraphLayoutError(`the graph (${g.nodes.length} files, ${g.edges.length} collects; ${widest} files side by side) is too wide to lay out as SVG here (at most ${MAX_SVG_RANK} side by side); --format dot draws it with Graphviz`);
+  }
   const layout = new dagre.graphlib.Graph({ compound: true, multigraph: true });
   layout.setGraph({ rankdir: "LR", nodesep: 3 * GROUP_BAND + 8, ranksep: 50, edgesep: 12, marginx: 16, marginy: 16 + GROUP_BAND });
   layout.setDefaultEdgeLabel(() => ({}));

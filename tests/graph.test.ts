@@ -124,6 +124,29 @@ describe("graph: a small tree", () => {
     assert.match(missing.err, /no\/such\/key/);
   });
 
+  it("metro-engine graph --format svg of a file collecting 3,000 files says it cannot lay them out side by side (the layout ran for hours); 300 are drawn; dot draws them all", async () => {
+    const files: Record<string, string> = {};
+    const wide = (n: number) => Array.from({ length: n }, (_, i) => `[collect ./w/f${i}.conf]\n`).join("");
+    files["wide.conf"] = wide(3000);
+    files["wide300.conf"] = wide(300);
+    for (let i = 0; i < 3000; i++) files[`w/f${i}.conf`] = `k${i}: 1\n`;
+    const root = writeTree(files);
+    try {
+      const svg = await runCli(["graph", "--format", "svg", "--config", join(root, "wide.conf")]);
+      assert.equal(svg.code, 1, svg.err);
+      assert.equal(svg.out, "");
+      assert.equal(svg.err, "metro-engine graph: the graph (3001 files, 3000 collects; 3000 files side by side) is too wide to lay out as SVG here (at most 300 side by side); --format dot draws it with Graphviz\n");
+      const drawn = await runCli(["graph", "--format", "svg", "--config", join(root, "wide300.conf")]);
+      assert.equal(drawn.code, 0, drawn.err);
+      assert.equal(drawn.out.match(/<g class="node"/g)?.length, 301);
+      const dot = await runCli(["graph", "--config", join(root, "wide.conf")]);
+      assert.equal(dot.code, 0);
+      assert.equal(dot.out.match(/ -> /g)?.length, 3000);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("metro-engine graph --format svg of a chain of 10,000 collects says it cannot lay it out (it was an internal error); dot still draws it", async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 10_000; i++) files[`f${i}.conf`] = `[collect ./f${i + 1}.conf]\n`;

@@ -28,7 +28,8 @@ With a contexts file, --context picks one by name (default: the first).
 
 Exit codes: 0 (also when the context stops: the graph shows what was read
 until then), 1 when --key names an element nothing defines or uses or when
-an SVG cannot be laid out (a chain of thousands of files), 2 usage.`,
+an SVG cannot be laid out (a chain of thousands of files, more than 300
+files side by side), 2 usage.`,
   options: [
     CONFIG_OPTION,
     CONTEXTS_OPTION,
