@@ -81,6 +81,8 @@ export function problemOf(e: unknown): FileProblem {
     case "EFBIG": case "EOVERFLOW": return new FileProblem("too-large", "is too large to read");
     case "EMFILE": case "ENFILE": return new FileProblem("other", "cannot be read now: too many files are open");
     default: {
+      // Node refuses a path holding a NUL byte before asking the system (no file name can hold one).
+      if (err?.code === "ERR_INVALID_ARG_VALUE" && /null bytes/.test(err.message ?? "")) return new FileProblem("other", "cannot be read: its path holds a NUL character, which no file name can");
       // Node's message without the errno name and the system call: "EIO: i/o error, read" -> "i/o error".
       const words = (err?.message ?? String(e)).replace(/^[A-Z0-9_]+: /, "").replace(/, [a-z_]+( '.*')?( -> '.*')?$/, "");
       return new FileProblem("other", `cannot be read: ${words}`);

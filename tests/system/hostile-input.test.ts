@@ -150,6 +150,20 @@ describe("engine and CLI: hostile files", function () {
     assert.match(r.out, /loop\.conf:1:10: error: ".*loop-a" cannot be read: its symbolic links form a loop \[metro\/link-loop\]/);
   });
 
+  it("says in words that a path holding a NUL character cannot be read (not Node's argument error)", () => {
+    write(root, { "nul-collect.conf": "[collect ./a\0b.conf]\n", "nul-read.conf": "k: << ./a\0b\n", "nul-contexts.json": JSON.stringify([{ config: "a\0b.conf" }]) });
+    const c = run(["dump", ...at("nul-collect.conf")]);
+    assert.equal(c.code, 1);
+    assert.match(c.err, /nul-collect\.conf:1:10: error: ".*a\0b\.conf" cannot be read: its path holds a NUL character, which no file name can \[metro\/unreadable-file\]\n$/);
+    const g = run(["get", "k", ...at("nul-read.conf")]);
+    assert.equal(g.code, 1);
+    assert.match(g.err, /nul-read\.conf:1:4: k: "\.\/a\0b" \(named by "<< \.\/a\0b"\) cannot be read: its path holds a NUL character/);
+    const x = run(["dump", "--contexts", join(root, "nul-contexts.json")]);
+    assert.equal(x.code, 2);
+    assert.match(x.err, /nul-contexts\.json: entry 1: config file ".*a\0b\.conf" cannot be read: its path holds a NUL character/);
+    for (const r of [c, g, x]) assert.doesNotMatch(r.err, /argument|Received/);
+  });
+
   it("still calls a missing << file missing", () => {
     const r = run(["check", ...at("missing.conf")]);
     assert.match(r.out, /missing\.conf:1:4: information: cannot read "\.\/nowhere\.txt" \(named by "<< \.\/nowhere\.txt"\): it does not exist; .* \[metro\/missing-file\]/);
