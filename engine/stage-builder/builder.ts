@@ -359,7 +359,7 @@ export class Builder {
       }
     }
 
-    if (facts.official && settings.options().includes("replace") && existsSync(facts.output)) {
+    if (facts.official && facts.output !== null && settings.options().includes("replace") && existsSync(facts.output)) {
       this.reporter.info(`removing existing ${facts.output} (replace is in metro/options)`, name);
       try {
         unlinkGuarded(facts.output, mirror, "the existing output");
@@ -396,6 +396,7 @@ export class Builder {
     };
     this.reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
     log.write(`Running target ${name} with class ${facts.cls}`);
+    for (const note of facts.notes) mesg(note);
     let result: "ok" | "fail" | "interrupted" = "ok";
     let message: string | undefined;
     try {

@@ -124,10 +124,11 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, reporter: 
   const unusable = new Map<string, string>();
   const scripts = stop ? new Map<string, string[]>() : resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
-  say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
+  say(`${facts.official ? "official" : "QA"} build; output ${facts.output ?? "(none: path/mirror/target expands to nothing)"}`);
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
+  for (const note of facts.notes) reporter.warn(note, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
   for (const { key, pattern } of required) {
