@@ -15,6 +15,7 @@ import { mergeFindings } from "../analysis/findings";
 import { PROJECT } from "./support/shared";
 import { removeTempDirs, tempDir, writeTree } from "./support/trees";
 import { STAGE_TREE, dryRunOf } from "./support/stage-tree";
+import { runCli } from "./support/run-cli";
 
 /** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
 function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
@@ -319,5 +320,29 @@ describe("verdicts: what a build uses", () => {
     // It said "required setting path/cache/kernel is not defined" and exited 2.
     assert.equal(dry.code, 0, dry.errors.join("\n"));
     assert.equal(dry.warnings.filter((w) => /path\/cache\/(kernel|probe) is not defined: that cache is not bound/.test(w)).length, 2, dry.warnings.join("\n"));
+  });
+
+  it("a multi-line value where metro calls a string method on it or uses it as a path stops the run, at its definition; a multi-line release/type is only not official", async () => {
+    // metro: 'list' object has no attribute 'capitalize' / 'split', or a TypeError; check reported no error.
+    const cases: { file: string; edit: (t: string) => string; args?: Record<string, string>; key: string; code: string }[] = [
+      { file: "targets/tiny/target/stage.spec", edit: (t) => t.replace("class: stage", "class: [\nstage\n]"), key: "target/class", code: "metro/multi-line-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("options:\n", "options: [\nreplace\n]\n"), key: "metro/options", code: "metro/multi-line-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace(/^work: .*\n/m, "work: [\n/var/tmp/x\n]\n"), key: "path/work", code: "metro/multi-line-as-path" },
+      { file: "metro.conf", edit: (t) => t.replace("cache: $[path/tmp]/cache\n", "cache: $[path/tmp]/cache\ndistfiles: [\n/d\n]\n"), key: "path/distfiles", code: "metro/multi-line-as-path" },
+      { file: "etc/multi-targets/full", edit: (t) => t.replace(/^targets: .*\n/m, "targets: [\nstage1\n]\n"), args: { multi: "yes", "multi/mode": "full" }, key: "multi/targets", code: "metro/multi-line-as-value" },
+    ];
+    for (const c of cases) {
+      const { config, root } = examples({ [c.file]: c.edit });
+      const r = checkContext({ config, args: { ...ARGS(root, "stage3"), ...c.args } });
+      const e = r.diagnostics.find((d) => d.severity === "error" && d.code === c.code && d.message.includes(`"${c.key}" is a multi-line value`));
+      assert.ok(e, `${c.key}: ${JSON.stringify(r.diagnostics.filter((d) => d.severity === "error"), null, 1)}`);
+      assert.ok(e.file.endsWith(c.file), `${c.key}: ${e.file}`);
+      assert.match(readFileSync(e.file, "utf8").split("\n")[e.range.start.line], /: \[$/, c.key);
+    }
+    // metro compares release/type with "official": a list is not official, so a snapshot is skipped (the dry run said "a single line was expected").
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("type: official", "type: [\nofficial\n]"), "mirror/.control/.keep": "" });
+    const r = await runCli(["build", "--config", join(tree, "metro.conf"), "--dry-run", join(tree, "plan"), "--json", "target:", "snapshot"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /"event":"target-skip","target":"snapshot"/);
   });
 });

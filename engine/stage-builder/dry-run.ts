@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { Settings, messageOf, type ContextArgs } from "./settings";
-import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
+import { TRIGGER_OK, describeAction, isOfficial, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
 import { describeFailure } from "../check";
@@ -74,7 +74,7 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
     try {
       const settings = Settings.load({ config: request.config, args: { ...request.args, target: name } });
       loaded.set(name, settings);
-      if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
+      if (name === "snapshot" && !isOfficial(settings)) {
         reporter.emit({ event: "target-skip", target: name, reason: "snapshots are only built for official releases" });
         continue;
       }

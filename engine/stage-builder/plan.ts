@@ -47,7 +47,8 @@ export function targetClass(settings: Settings): TargetClass {
 }
 
 export function isOfficial(settings: Settings): boolean {
-  return settings.optionalStr("release/type") === "official";
+  // metro compares the value with "official": anything else (nothing, a multi-line value) is simply not official.
+  return settings.has("release/type") && settings.value("release/type") === "official";
 }
 
 function script(key: string, chroot: boolean, optional: boolean, errorScan = false): Action & { kind: "script" } {

@@ -125,16 +125,25 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
    * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
    * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
    */
+  /** `v`, read from `key`, used as a path: nothing (None) or a multi-line value (a list) is a TypeError there. */
+  const asPath = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how = "uses it as a path: a TypeError stops it"): void => {
+    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
+    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-path", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
+  };
   const pathValue = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined => {
     const v = value(ctx, key, target);
-    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro uses it as a path: a TypeError stops it`);
+    asPath(ctx, key, target, v);
     return v;
   };
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
-  /** A value that expands to nothing where metro calls a string's method on it or joins it (`how`): the run stops there. */
+  /**
+   * A value that is not a string where metro calls a string's method on it or joins it (`how`): nothing (a :zap,
+   * metro's None) or a multi-line value (a list) stops the run there.
+   */
   const nothing = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how: string): void => {
     if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-value", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
+    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-value", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
   };
 
   // metro's setup replaces a MAKEOPTS of "auto" (it reads the value, defined or not).
@@ -224,7 +233,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
         }
         v("target/arch_desc");
         // The bind mounts: a distfiles folder that expands to nothing is a TypeError (os.path.exists).
-        if (distfiles === null) fail(ctx, { key: "path/distfiles", kind: "value", target: name }, "metro/nothing-as-path", `"path/distfiles" expands to nothing (a :zap dropped it), and metro uses it as a path: a TypeError stops it`);
+        asPath(ctx, "path/distfiles", name, distfiles);
       }
       const read: RunRead = { key: action.key, kind: "step", target: name };
       if (!has(action.key)) {
@@ -247,7 +256,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     // Whether metro builds the target on this machine: an official output that exists is kept
     // (only its success trigger runs) unless metro/options says replace; a QA build with a status file already ran.
     // An official target's output is tested with os.path.exists: nothing there is a TypeError.
-    if (official && outputValue === null) fail(ctx, { key: "path/mirror/target", kind: "value", target: name }, "metro/nothing-as-path", `"path/mirror/target" expands to nothing (a :zap dropped it), and metro uses it as a path: a TypeError stops it`);
+    if (official) asPath(ctx, "path/mirror/target", name, outputValue);
     run.skipped = targetSkip(official, {
       options: () => {
         const o = optional(ctx, "metro/options", name);
@@ -268,8 +277,8 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     }
     for (const key of requiredFileKeys(cls, official)) {
       const p = v(key);
-      if (p === null) {
-        fail(ctx, { key, kind: "value", target: name }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro globs it: metro stops here ("Setting ${key} is set to None; glob failed")`);
+      if (p === null || Array.isArray(p)) {
+        asPath(ctx, key, name, p, `globs it: metro stops here ("Setting ${key} is set to ...; glob failed")`);
         break;
       }
       const pattern = str(p);
