@@ -252,6 +252,10 @@ describe("verdicts: what a build uses", () => {
     // A name that is no class stays an error.
     const { config, root: r2 } = examples({ "targets/tiny/target/stage.spec": (t) => t.replace("class: stage", "class: stgae") });
     assert.ok(checkContext({ config, args: ARGS(r2, "stage3") }).diagnostics.some((d) => d.severity === "error" && d.code === "metro/unknown-target-class"));
+    // metro has a VirtualBox class, which the engine does not model: it says so (it said "no target class of that name").
+    const vb = examples({ "targets/tiny/target/stage.spec": (t) => t.replace("class: stage", "class: virtualbox") });
+    const d = checkContext({ config: vb.config, args: ARGS(vb.root, "stage3") }).diagnostics.find((x) => x.code === "metro/unknown-target-class");
+    assert.match(d?.message ?? "", /metro's virtualbox class, which metro-engine does not model/);
   });
 
   it("a value that expands to nothing (:zap) where metro calls a string method on it or uses it as a path stops the run, at its definition", () => {
@@ -344,5 +348,19 @@ describe("verdicts: what a build uses", () => {
     const r = await runCli(["build", "--config", join(tree, "metro.conf"), "--dry-run", join(tree, "plan"), "--json", "target:", "snapshot"]);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /"event":"target-skip","target":"snapshot"/);
+  });
+
+  it("dry run: a target it refuses on one key names metro's own first failure too, when metro reads another key first", async () => {
+    // path/tmp and path/work reference each other: the plan reads path/work up front, metro fails first on
+    // path/cache/build (looking for processes left in the chroot). The dry run named path/work only.
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("tmp: @ROOT@/tmp", "tmp: $[path/work]"), "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(tree);
+    assert.equal(dry.code, 2);
+    assert.ok(dry.errors.some((m) => m.includes("path/work")), dry.errors.join("\n"));
+    assert.ok(dry.errors.some((m) => /reads path\/cache\/build.*\(metro stops here first\)$/.test(m)), dry.errors.join("\n"));
+    // A refusal on the key metro stops on is said once (no second line).
+    const once = writeTree({ "metro.conf": STAGE_TREE.replace("target: $[:target/path]/$[target].tar", "target: $[:target/path]/$[nope]"), "mirror/.control/.keep": "" });
+    const d2 = await dryRunOf(once);
+    assert.equal(d2.errors.length, 1, d2.errors.join("\n"));
   });
 });

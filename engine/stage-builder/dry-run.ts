@@ -11,7 +11,7 @@
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { Settings, messageOf, type ContextArgs } from "./settings";
+import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
 import { TRIGGER_OK, describeAction, isOfficial, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
@@ -69,6 +69,8 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
   let index = 0;
   const loaded = new Map<string, Settings>();
   const failedTargets = new Set<string>();
+  /** Targets whose settings the plan refused, with the key it refused on. */
+  const refusedOn = new Map<string, string | undefined>();
   for (const name of targets) {
     index++;
     try {
@@ -87,14 +89,26 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
     } catch (error) {
       failed = true;
       failedTargets.add(name);
+      if (error instanceof ConfigError) refusedOn.set(name, error.key);
       reporter.error(messageOf(error), name);
     }
   }
   // What else metro's run reads and would stop on (the same walk `check` judges a context by).
   if (targets.every((t) => loaded.has(t))) {
     const uses = analyzeRun(initial.context, (t) => loaded.get(t)!.context);
+    // A target whose settings the plan refused on one key: metro's own first failure in it too, when metro reads
+    // another key first (the plan reads path/work up front; metro, a stage's caches before it).
+    const named = new Set<string>();
     for (const f of uses.failures) {
-      if (f.read.target !== null && failedTargets.has(f.read.target)) continue;
+      if (f.read.target !== null && failedTargets.has(f.read.target)) {
+        const t = f.read.target;
+        if (named.has(t)) continue;
+        named.add(t);
+        if (refusedOn.has(t) && refusedOn.get(t) !== undefined && refusedOn.get(t) !== f.read.key && f.code !== "metro/unknown-target-class") {
+          reporter.error(`${describeFailure(f)} (metro stops here first)`, t);
+        }
+        continue;
+      }
       if (f.read.kind === "step" && f.code === "metro/missing-step") continue; // reported by the plan
       failed = true;
       reporter.error(describeFailure(f), f.read.target ?? undefined);

@@ -200,7 +200,11 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     const cls = metroClass(clsName);
     if (cls === null) {
       const read: RunRead = { key: "target/class", kind: "value", target: name };
-      fail(ctx, read, "metro/unknown-target-class", `target/class is ${quote(clsName, '"')}: no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
+      // metro also has a VirtualBox class (and an EC2 one where boto is installed); metro-engine does not model them.
+      const other = /^(virtualbox|ec2)$/i.test(clsName);
+      fail(ctx, read, "metro/unknown-target-class", other
+        ? `target/class is ${quote(clsName, '"')}: metro's ${clsName.toLowerCase()} class, which metro-engine does not model (it checks and builds ${TARGET_CLASSES.join(", ")}); this run is not checked further`
+        : `target/class is ${quote(clsName, '"')}: no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
       continue;
     }
     run.cls = cls;
