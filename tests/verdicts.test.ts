@@ -331,7 +331,7 @@ describe("verdicts: what a build uses", () => {
     const cases: { file: string; edit: (t: string) => string; args?: Record<string, string>; key: string; code: string }[] = [
       { file: "targets/tiny/target/stage.spec", edit: (t) => t.replace("class: stage", "class: [\nstage\n]"), key: "target/class", code: "metro/multi-line-as-value" },
       { file: "metro.conf", edit: (t) => t.replace("options:\n", "options: [\nreplace\n]\n"), key: "metro/options", code: "metro/multi-line-as-value" },
-      { file: "metro.conf", edit: (t) => t.replace(/^work: .*\n/m, "work: [\n/var/tmp/x\n]\n"), key: "path/work", code: "metro/multi-line-as-path" },
+      { file: "metro.conf", edit: (t) => t.replace(/^work: .*\n/m, "work: [\n/var/tmp/x\n]\n"), key: "path/work", code: "metro/multi-line-as-value" },
       { file: "metro.conf", edit: (t) => t.replace("cache: $[path/tmp]/cache\n", "cache: $[path/tmp]/cache\ndistfiles: [\n/d\n]\n"), key: "path/distfiles", code: "metro/multi-line-as-path" },
       { file: "etc/multi-targets/full", edit: (t) => t.replace(/^targets: .*\n/m, "targets: [\nstage1\n]\n"), args: { multi: "yes", "multi/mode": "full" }, key: "multi/targets", code: "metro/multi-line-as-value" },
     ];

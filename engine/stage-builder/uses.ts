@@ -91,8 +91,9 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     s.add(read.key);
   };
   const fail = (ctx: EvaluatedContext, read: RunRead, code: string, message: string, error: EvaluationError | null = null, where?: { file: string; range: Range }) => {
-    // A key read again (path/work by several parts of a class) fails once.
-    if (failures.some((f) => f.context === ctx && f.read.key === read.key && f.read.target === read.target && f.code === code)) return;
+    // A key read again (path/work by several parts of a class) fails once; a value that is nothing or a list, once whatever metro does with it.
+    const kindOf = (c: string) => (/^metro\/(nothing|multi-line)-as-/.test(c) ? "shape" : c);
+    if (failures.some((f) => f.context === ctx && f.read.key === read.key && f.read.target === read.target && kindOf(f.code) === kindOf(code))) return;
     failures.push({ read, context: ctx, code, message, error, chain: [read.key], ...where });
   };
   /** Records `read` and makes it with `get`; an evaluation error is the run's failure there (recorded), and gives undefined. */
