@@ -122,15 +122,15 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined =>
     attempt(ctx, { key, kind: "step", target }, () => ctx.expander.lookupIsMultiLine(key));
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
-  /**
-   * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
-   * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
-   */
   /** `v`, read from `key`, used as a path: nothing (None) or a multi-line value (a list) is a TypeError there. */
   const asPath = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how = "uses it as a path: a TypeError stops it"): void => {
     if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
     else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-path", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
   };
+  /**
+   * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
+   * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
+   */
   const pathValue = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined => {
     const v = value(ctx, key, target);
     asPath(ctx, key, target, v);
