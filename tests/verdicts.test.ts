@@ -14,6 +14,8 @@ import { checkAll } from "../cli/commands/check";
 import { mergeFindings } from "../analysis/findings";
 import { PROJECT } from "./support/shared";
 import { removeTempDirs, tempDir, writeTree } from "./support/trees";
+import { STAGE_TREE, dryRunOf } from "./support/stage-tree";
+import { runCli } from "./support/run-cli";
 
 /** A copy of the examples tree with its mirror's control files, edited by `edit` (path -> new text). */
 function examples(edit: Record<string, (text: string) => string> = {}): { config: string; root: string } {
@@ -232,5 +234,133 @@ describe("verdicts: what a build uses", () => {
     );
     assert.match(findings[0].message, /the stage3 run reads the step steps\/chroot\/run and stops here/);
     assert.match(findings[1].message, /unused by the stage3 run; metro never expands it/);
+  });
+
+  it("target/class is found as metro finds it (capitalized): Stage and STAGE are the stage class", async () => {
+    // metro looks up target/class.capitalize() + "Target": check said "no target class of that name", the dry run refused.
+    for (const written of ["Stage", "STAGE"]) {
+      const { config, root } = examples({ "targets/tiny/target/stage.spec": (t) => t.replace("class: stage", `class: ${written}`) });
+      const r = checkContext({ config, args: ARGS(root, "stage3") });
+      assert.deepEqual(r.diagnostics.filter((d) => d.severity === "error"), [], written);
+      assert.equal(r.uses!.targets[0].cls, "stage");
+      assert.ok(r.uses!.targets[0].steps.some((s) => s.key === "steps/chroot/run"), written);
+    }
+    const root = writeTree({ "metro.conf": STAGE_TREE.replace("class: stage", "class: STAGE"), "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(root);
+    assert.equal(dry.code, 0, dry.errors.join("\n"));
+    assert.deepEqual(dry.steps, ["steps/unpack", "steps/chroot/run", "steps/capture"]);
+    // A name that is no class stays an error.
+    const { config, root: r2 } = examples({ "targets/tiny/target/stage.spec": (t) => t.replace("class: stage", "class: stgae") });
+    assert.ok(checkContext({ config, args: ARGS(r2, "stage3") }).diagnostics.some((d) => d.severity === "error" && d.code === "metro/unknown-target-class"));
+    // metro has a VirtualBox class, which the engine does not model: it says so (it said "no target class of that name").
+    const vb = examples({ "targets/tiny/target/stage.spec": (t) => t.replace("class: stage", "class: virtualbox") });
+    const d = checkContext({ config: vb.config, args: ARGS(vb.root, "stage3") }).diagnostics.find((x) => x.code === "metro/unknown-target-class");
+    assert.match(d?.message ?? "", /metro's virtualbox class, which metro-engine does not model/);
+  });
+
+  it("a value that expands to nothing (:zap) where metro calls a string method on it or uses it as a path stops the run, at its definition", () => {
+    // Each: the file edited, the edit, the context, the key, the code; metro fails with an AttributeError or a TypeError
+    // on None there (or "Setting ... glob failed"), and check reported no error.
+    const cases: { file: string; edit: (t: string) => string; args?: Record<string, string>; target?: string; key: string; code: string }[] = [
+      { file: "targets/tiny/target/stage.spec", edit: (t) => t.replace("class: stage", "class: $[nope:zap]stage"), key: "target/class", code: "metro/nothing-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("options:\n", "options: $[nope:zap]x\n"), key: "metro/options", code: "metro/nothing-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("options:\n", "options: $[nope:zap]x\n"), args: { "release/type": "qa" }, key: "metro/options", code: "metro/nothing-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("cache: $[path/tmp]/cache\n", "cache: $[path/tmp]/cache\ndistfiles: $[nope:zap]/d\n"), key: "path/distfiles", code: "metro/nothing-as-path" },
+      { file: "targets/tiny/stage3.spec", edit: (t) => t.replace("name/prefix: stage3-", "name/prefix: $[nope:zap]stage3-"), key: "target/name/prefix", code: "metro/nothing-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("work: $[path/tmp]", "work: $[nope:zap]$[path/tmp]"), key: "path/work", code: "metro/nothing-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("work: $[path/tmp]", "work: $[nope:zap]$[path/tmp]"), target: "snapshot", key: "path/work", code: "metro/nothing-as-path" },
+      { file: "etc/layout.conf", edit: (t) => t.replace("target: $[:target/path]/", "target: $[nope:zap]$[:target/path]/"), key: "path/mirror/target", code: "metro/nothing-as-path" },
+      { file: "etc/layout.conf", edit: (t) => t.replace("target/control: $[]/", "target/control: $[nope:zap]/"), target: "snapshot", key: "path/mirror/target/control", code: "metro/nothing-as-path" },
+      { file: "targets/tiny/source/common.spec", edit: (t) => t.replace("source: $[]/", "source: $[nope:zap]$[]/"), key: "path/mirror/source", code: "metro/nothing-as-path" },
+      { file: "metro.conf", edit: (t) => t.replace("owner: root", "owner: $[nope:zap]root"), key: "path/mirror/owner", code: "metro/nothing-as-value" },
+      { file: "etc/multi-targets/full", edit: (t) => t.replace("targets: $[:snapshot]", "targets: $[nope:zap]$[:snapshot]"), args: { multi: "yes", "multi/mode": "full" }, key: "multi/targets", code: "metro/nothing-as-value" },
+    ];
+    for (const c of cases) {
+      const { config, root } = examples({ [c.file]: c.edit });
+      const r = checkContext({ config, args: { ...ARGS(root, c.target ?? "stage3"), ...c.args } });
+      const label = `${c.key} (${c.target ?? "stage3"} ${JSON.stringify(c.args ?? {})})`;
+      const errors = r.diagnostics.filter((d) => d.severity === "error" && d.code === c.code && d.message.includes(`"${c.key}" expands to nothing`));
+      assert.ok(errors.length > 0, `${label}: ${JSON.stringify(r.diagnostics.filter((d) => d.severity === "error"), null, 1)}`);
+      // At the key's own definition: the line the :zap was written on.
+      const e = errors[0];
+      assert.ok(e.file.endsWith(c.file), `${label}: ${e.file}`);
+      assert.match(readFileSync(e.file, "utf8").split("\n")[e.range.start.line], /\$\[nope:zap\]/, label);
+    }
+  });
+
+  it("a QA target whose path/mirror/target expands to nothing builds (metro tests the output of official targets only)", async () => {
+    const { config, root } = examples({ "etc/layout.conf": (t) => t.replace("target: $[:target/path]/", "target: $[nope:zap]$[:target/path]/") });
+    const qa = checkContext({ config, args: { ...ARGS(root, "stage3"), "release/type": "qa" } });
+    assert.deepEqual(qa.diagnostics.filter((d) => d.severity === "error"), []);
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("type: official", "type: qa").replace("target: $[:target/path]/", "target: $[nope:zap]$[:target/path]/"), "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(tree);
+    // It said "path/mirror/target expands to nothing (:zap)" and exited 2.
+    assert.equal(dry.code, 0, dry.errors.join("\n"));
+    assert.deepEqual(dry.steps, ["steps/unpack", "steps/chroot/run"]);
+  });
+
+  it("a host/arch_desc metro does not know stops its chroot targets before the first chroot step", async () => {
+    // metro: "Arch specified in host/arch_desc ... not supported." (its native_support has riscv, not riscv-64bit).
+    for (const host of ["mips", "riscv-64bit", "$[nope:zap]x86-64bit"]) {
+      const { config, root } = examples({ "metro.conf": (t) => t.replace("[section target]\n", `[section host]\n\narch_desc: ${host}\n\n[section target]\n`) });
+      const r = checkContext({ config, args: ARGS(root, "stage3") });
+      const errors = r.diagnostics.filter((d) => d.severity === "error");
+      assert.deepEqual(errors.map((e) => e.code), ["metro/unsupported-host-arch"], host);
+      assert.ok(errors[0].file.endsWith("examples/metro.conf"));
+      assert.match(readFileSync(errors[0].file, "utf8").split("\n")[errors[0].range.start.line], /^arch_desc: /);
+      assert.match(errors[0].message, /metro stops here/);
+    }
+    const ok = examples({ "metro.conf": (t) => t.replace("[section target]\n", "[section host]\n\narch_desc: x86-64bit\n\n[section target]\n") });
+    assert.deepEqual(checkContext({ config: ok.config, args: ARGS(ok.root, "stage3") }).diagnostics.filter((d) => d.severity === "error"), []);
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("[section target]\n", "[section host]\n\narch_desc: mips\n\n[section target]\n"), "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(tree);
+    assert.equal(dry.code, 2);
+    assert.ok(dry.errors.some((m) => m.includes("host/arch_desc")), dry.errors.join("\n"));
+  });
+
+  it("metro/options cache/kernel or probe without the cache's setting: metro never binds those caches, so the dry run goes on (a warning)", async () => {
+    const tree = writeTree({ "metro.conf": STAGE_TREE + "\n[section metro]\n\noptions: cache/kernel probe\n", "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(tree);
+    // It said "required setting path/cache/kernel is not defined" and exited 2.
+    assert.equal(dry.code, 0, dry.errors.join("\n"));
+    assert.equal(dry.warnings.filter((w) => /path\/cache\/(kernel|probe) is not defined: that cache is not bound/.test(w)).length, 2, dry.warnings.join("\n"));
+  });
+
+  it("a multi-line value where metro calls a string method on it or uses it as a path stops the run, at its definition; a multi-line release/type is only not official", async () => {
+    // metro: 'list' object has no attribute 'capitalize' / 'split', or a TypeError; check reported no error.
+    const cases: { file: string; edit: (t: string) => string; args?: Record<string, string>; key: string; code: string }[] = [
+      { file: "targets/tiny/target/stage.spec", edit: (t) => t.replace("class: stage", "class: [\nstage\n]"), key: "target/class", code: "metro/multi-line-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("options:\n", "options: [\nreplace\n]\n"), key: "metro/options", code: "metro/multi-line-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace(/^work: .*\n/m, "work: [\n/var/tmp/x\n]\n"), key: "path/work", code: "metro/multi-line-as-value" },
+      { file: "metro.conf", edit: (t) => t.replace("cache: $[path/tmp]/cache\n", "cache: $[path/tmp]/cache\ndistfiles: [\n/d\n]\n"), key: "path/distfiles", code: "metro/multi-line-as-path" },
+      { file: "etc/multi-targets/full", edit: (t) => t.replace(/^targets: .*\n/m, "targets: [\nstage1\n]\n"), args: { multi: "yes", "multi/mode": "full" }, key: "multi/targets", code: "metro/multi-line-as-value" },
+    ];
+    for (const c of cases) {
+      const { config, root } = examples({ [c.file]: c.edit });
+      const r = checkContext({ config, args: { ...ARGS(root, "stage3"), ...c.args } });
+      const e = r.diagnostics.find((d) => d.severity === "error" && d.code === c.code && d.message.includes(`"${c.key}" is a multi-line value`));
+      assert.ok(e, `${c.key}: ${JSON.stringify(r.diagnostics.filter((d) => d.severity === "error"), null, 1)}`);
+      assert.ok(e.file.endsWith(c.file), `${c.key}: ${e.file}`);
+      assert.match(readFileSync(e.file, "utf8").split("\n")[e.range.start.line], /: \[$/, c.key);
+    }
+    // metro compares release/type with "official": a list is not official, so a snapshot is skipped (the dry run said "a single line was expected").
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("type: official", "type: [\nofficial\n]"), "mirror/.control/.keep": "" });
+    const r = await runCli(["build", "--config", join(tree, "metro.conf"), "--dry-run", join(tree, "plan"), "--json", "target:", "snapshot"]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /"event":"target-skip","target":"snapshot"/);
+  });
+
+  it("dry run: a target it refuses on one key names metro's own first failure too, when metro reads another key first", async () => {
+    // path/tmp and path/work reference each other: the plan reads path/work up front, metro fails first on
+    // path/cache/build (looking for processes left in the chroot). The dry run named path/work only.
+    const tree = writeTree({ "metro.conf": STAGE_TREE.replace("tmp: @ROOT@/tmp", "tmp: $[path/work]"), "mirror/.control/.keep": "" });
+    const dry = await dryRunOf(tree);
+    assert.equal(dry.code, 2);
+    assert.ok(dry.errors.some((m) => m.includes("path/work")), dry.errors.join("\n"));
+    assert.ok(dry.errors.some((m) => /reads path\/cache\/build.*\(metro stops here first\)$/.test(m)), dry.errors.join("\n"));
+    // A refusal on the key metro stops on is said once (no second line).
+    const once = writeTree({ "metro.conf": STAGE_TREE.replace("target: $[:target/path]/$[target].tar", "target: $[:target/path]/$[nope]"), "mirror/.control/.keep": "" });
+    const d2 = await dryRunOf(once);
+    assert.equal(d2.errors.length, 1, d2.errors.join("\n"));
   });
 });

@@ -33,7 +33,7 @@
 import { chmodSync, closeSync, existsSync, lstatSync, readdirSync, rmdirSync, type Dirent } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
-import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
+import { TRIGGER_OK, describeAction, isOfficial, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { Lock, LockHeldError, incrementFailCount, inspectLock, removeFailCount, tmpLockPath } from "./locks";
 import { bindChroot, safeRemove, unmountBelow } from "./mounts";
@@ -207,7 +207,7 @@ export class Builder {
       const targetPath = initial.str("path/mirror/target/path");
       statusPath = join(targetPath, "status");
       failCountPath = join(control, ".failcount");
-      official = initial.optionalStr("release/type") === "official";
+      official = isOfficial(initial);
       for (const file of [statusPath, join(targetPath, ".targets"), failCountPath]) checkMirrorFile(file, mirror);
       if (targets.some((t) => t !== "snapshot")) inspectLock(join(control, ".multi_progress"));
       for (const name of targets) {
@@ -301,7 +301,7 @@ export class Builder {
    */
   private preflight(name: string): TargetPaths | null {
     const settings = Settings.load({ config: this.request.config, args: { ...this.request.args, target: name } });
-    if (name === "snapshot" && settings.optionalStr("release/type") !== "official") return null;
+    if (name === "snapshot" && !isOfficial(settings)) return null;
     const facts = targetFacts(settings, name);
     const { tmp, mirror } = checkConfiguredPaths(settings, facts);
     checkedDir(facts.work, tmp, "path/work");
@@ -323,7 +323,7 @@ export class Builder {
     let required: { key: string; pattern: string }[];
     try {
       settings = Settings.load({ config: this.request.config, args: { ...this.request.args, target: name } });
-      if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
+      if (name === "snapshot" && !isOfficial(settings)) {
         this.reporter.emit({ event: "target-skip", target: name, reason: "snapshots are only built for official releases" });
         return "skipped";
       }
@@ -359,7 +359,7 @@ export class Builder {
       }
     }
 
-    if (facts.official && settings.options().includes("replace") && existsSync(facts.output)) {
+    if (facts.official && facts.output !== null && settings.options().includes("replace") && existsSync(facts.output)) {
       this.reporter.info(`removing existing ${facts.output} (replace is in metro/options)`, name);
       try {
         unlinkGuarded(facts.output, mirror, "the existing output");
@@ -396,6 +396,7 @@ export class Builder {
     };
     this.reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
     log.write(`Running target ${name} with class ${facts.cls}`);
+    for (const note of facts.notes) mesg(note);
     let result: "ok" | "fail" | "interrupted" = "ok";
     let message: string | undefined;
     try {

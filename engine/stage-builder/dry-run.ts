@@ -10,8 +10,8 @@
 // not multi-line, a value that cannot be expanded) is an error.
 
 import { dirname, join, resolve } from "node:path";
-import { Settings, messageOf, type ContextArgs } from "./settings";
-import { TRIGGER_OK, describeAction, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
+import { ConfigError, Settings, messageOf, type ContextArgs } from "./settings";
+import { TRIGGER_OK, describeAction, isOfficial, planTarget, requiredPatterns, resolveScripts, type Action } from "./plan";
 import { selectTargets, targetFacts, type TargetFacts } from "./targets";
 import { analyzeRun } from "./uses";
 import { describeFailure } from "../check";
@@ -69,12 +69,14 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
   let index = 0;
   const loaded = new Map<string, Settings>();
   const failedTargets = new Set<string>();
+  /** Targets whose settings the plan refused, with the key it refused on. */
+  const refusedOn = new Map<string, string | undefined>();
   for (const name of targets) {
     index++;
     try {
       const settings = Settings.load({ config: request.config, args: { ...request.args, target: name } });
       loaded.set(name, settings);
-      if (name === "snapshot" && settings.optionalStr("release/type") !== "official") {
+      if (name === "snapshot" && !isOfficial(settings)) {
         reporter.emit({ event: "target-skip", target: name, reason: "snapshots are only built for official releases" });
         continue;
       }
@@ -87,14 +89,26 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
     } catch (error) {
       failed = true;
       failedTargets.add(name);
+      if (error instanceof ConfigError) refusedOn.set(name, error.key);
       reporter.error(messageOf(error), name);
     }
   }
   // What else metro's run reads and would stop on (the same walk `check` judges a context by).
   if (targets.every((t) => loaded.has(t))) {
     const uses = analyzeRun(initial.context, (t) => loaded.get(t)!.context);
+    // A target whose settings the plan refused on one key: metro's own first failure in it too, when metro reads
+    // another key first (the plan reads path/work up front; metro, a stage's caches before it).
+    const named = new Set<string>();
     for (const f of uses.failures) {
-      if (f.read.target !== null && failedTargets.has(f.read.target)) continue;
+      if (f.read.target !== null && failedTargets.has(f.read.target)) {
+        const t = f.read.target;
+        if (named.has(t)) continue;
+        named.add(t);
+        if (refusedOn.has(t) && refusedOn.get(t) !== undefined && refusedOn.get(t) !== f.read.key && f.code !== "metro/unknown-target-class") {
+          reporter.error(`${describeFailure(f)} (metro stops here first)`, t);
+        }
+        continue;
+      }
       if (f.read.kind === "step" && f.code === "metro/missing-step") continue; // reported by the plan
       failed = true;
       reporter.error(describeFailure(f), f.read.target ?? undefined);
@@ -124,10 +138,11 @@ function planOne(settings: Settings, facts: TargetFacts, dir: string, outDir: st
   const unusable = new Map<string, string>();
   const scripts = stop ? new Map<string, string[]>() : resolveScripts(settings, actions, (message) => missing.push(message), (key, error) => unusable.set(key, messageOf(error)));
   reporter.emit({ event: "target-start", target: name, class: facts.cls, log: facts.logPath });
-  say(`${facts.official ? "official" : "QA"} build; output ${facts.output}`);
+  say(`${facts.official ? "official" : "QA"} build; output ${facts.output ?? "(none: path/mirror/target expands to nothing)"}`);
   const lock = inspectLock(facts.lockPath);
   say(`lock ${facts.lockPath}: ${lock.state === "held" ? `held by PID ${lock.pid} (a build would stop here)` : lock.state}`);
   if (facts.chrootProblem) reporter.warn(facts.chrootProblem, name);
+  for (const note of facts.notes) reporter.warn(note, name);
   for (const message of missing) reporter.error(`${message} (a build fails there, as metro's does)`, name);
   for (const message of unusable.values()) reporter.error(`${message} (metro runs the steps before it, then stops there; a build refuses before it starts)`, name);
   for (const { key, pattern } of required) {

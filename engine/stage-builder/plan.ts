@@ -22,9 +22,24 @@ export type Action =
   /** Stage targets with `clean/auto` in metro/options: remove `path/cache/build`. */
   | { kind: "clean-build-cache" };
 
+/**
+ * The class metro finds for a target/class value: it looks up
+ * `value.capitalize() + "Target"` (Python's capitalize: the first character
+ * upper case, the others lower case), so "Stage" and "STAGE" name the stage
+ * class too. Null when no class of this builder has that name.
+ */
+export function metroClass(value: string): TargetClass | null {
+  const first = value.codePointAt(0);
+  if (first === undefined) return null;
+  const head = String.fromCodePoint(first);
+  const capitalized = head.toUpperCase() + value.slice(head.length).toLowerCase();
+  return TARGET_CLASSES.find((c) => capitalized === c[0].toUpperCase() + c.slice(1)) ?? null;
+}
+
 export function targetClass(settings: Settings): TargetClass {
   const name = settings.str("target/class");
-  if ((TARGET_CLASSES as readonly string[]).includes(name)) return name as TargetClass;
+  const cls = metroClass(name);
+  if (cls !== null) return cls;
   throw new ConfigError(
     `${settings.label}: target/class is ${quote(name, '"')}, which this builder cannot run (known classes: ${TARGET_CLASSES.join(", ")})`,
     "target/class",
@@ -32,7 +47,8 @@ export function targetClass(settings: Settings): TargetClass {
 }
 
 export function isOfficial(settings: Settings): boolean {
-  return settings.optionalStr("release/type") === "official";
+  // metro compares the value with "official": anything else (nothing, a multi-line value) is simply not official.
+  return settings.has("release/type") && settings.value("release/type") === "official";
 }
 
 function script(key: string, chroot: boolean, optional: boolean, errorScan = false): Action & { kind: "script" } {

@@ -161,6 +161,12 @@ export function hostArch(configured: string | undefined, machine: string): strin
   return null;
 }
 
+/**
+ * The host/arch_desc values metro accepts (the keys of its qemu.native_support; note "riscv", not
+ * "riscv-64bit"): any other configured value stops metro's chroot targets before their first chroot step.
+ */
+export const METRO_HOST_ARCHES: readonly string[] = ["riscv", "x86-64bit", "x86-32bit", "arm-64bit", "arm-32bit"];
+
 /** Which target architectures each host runs natively (metro's qemu.native_support). */
 export const NATIVE_SUPPORT: Record<string, string[]> = {
   "x86-64bit": ["x86-32bit"],

@@ -44,8 +44,8 @@ export interface TargetFacts {
   name: string;
   cls: TargetClass;
   official: boolean;
-  /** The file this target produces (its existence skips official builds). */
-  output: string;
+  /** The file this target produces (its existence skips official builds); null for a QA target whose path/mirror/target expands to nothing (metro never tests it). */
+  output: string | null;
   lockPath: string;
   /** path/mirror/target/path/log/<target>.txt, or null when the target path cannot be resolved (snapshots). */
   logPath: string | null;
@@ -57,6 +57,8 @@ export interface TargetFacts {
   chrootCommand: string[];
   /** Set when the target needs a non-native chroot helper that is missing. */
   chrootProblem: string | null;
+  /** What the builder does beyond metro and leaves out here (a cache metro/options asks for that is not defined). */
+  notes: string[];
   mounts: BindMount[];
   /** What no tree this target removes may hold: the mirror, the configuration, the seed, the caches (paths.ts keptPaths). */
   keep: KeptPath[];
@@ -107,25 +109,27 @@ export function targetFacts(settings: Settings, name: string): TargetFacts {
   // output (path/mirror/target, path/mirror/snapshot), the log
   // (path/mirror/target/path, read when the target's CommandRunner is made),
   // and only then the class (find_target).
-  let output: string;
+  let output: string | null;
   let lockPath: string;
   if (name === "snapshot") {
     output = settings.str("path/mirror/snapshot");
     lockPath = join(dirname(output), `.${basename(output)}_progress`);
   } else {
     lockPath = join(settings.str("path/mirror/target/control"), `.${name}_progress`);
-    output = settings.str("path/mirror/target");
+    // Read here, tested (os.path.exists) only for an official target: nothing (a :zap) stops only those.
+    output = settings.has("path/mirror/target") && settings.value("path/mirror/target") === null ? null : settings.str("path/mirror/target");
   }
   const targetPath = name === "snapshot" ? safeOptional(settings, "path/mirror/target/path") : settings.str("path/mirror/target/path");
   const cls = targetClass(settings);
   const official = isOfficial(settings);
+  if (official && output === null) settings.str("path/mirror/target"); // the error: it expands to nothing
   const options = settings.options();
   const targetName = settings.optionalStr("target") ?? name;
   const logPath = targetPath ? join(targetPath, "log", `${targetName}.txt`) : null;
 
-  const skipped = targetSkip(official, { options: () => options, output: () => output, targetPath: () => targetPath || undefined });
+  const skipped = targetSkip(official, { options: () => options, output: () => output ?? undefined, targetPath: () => targetPath || undefined });
   const skip = skipped === null ? null
-    : skipped.reason === "output-exists" ? `${excerptPath(output)} already exists (add replace to metro/options to rebuild)`
+    : skipped.reason === "output-exists" ? `${excerptPath(skipped.path)} already exists (add replace to metro/options to rebuild)`
     : `${skipped.path} exists (this QA build already ran)`;
 
   const facts: TargetFacts = {
@@ -134,11 +138,12 @@ export function targetFacts(settings: Settings, name: string): TargetFacts {
     tmp: settings.str("path/tmp"),
     chrootCommand: ["chroot"],
     chrootProblem: null,
+    notes: [],
     mounts: [],
     keep: keptPaths(settings, resolve(settings.spec.config)),
   };
   if (cls !== "snapshot") {
-    facts.mounts = bindMounts(settings, cls, options);
+    facts.mounts = bindMounts(settings, cls, options, facts.notes);
     const chroot = chrootCommand(settings);
     facts.chrootCommand = chroot.command;
     facts.chrootProblem = chroot.problem;
@@ -154,11 +159,20 @@ function safeOptional(settings: Settings, key: string): string | null {
   }
 }
 
-/** The caches metro binds into a chroot (package always; kernel and probe when metro/options asks). */
-function bindMounts(settings: Settings, cls: TargetClass, options: string[]): BindMount[] {
+/**
+ * The caches bound into a chroot: the package cache always (metro requires its
+ * setting); the kernel and probe caches when metro/options asks and their
+ * setting is defined (metro's classes never bind them, so a missing one is a
+ * note, not an error metro would not make).
+ */
+function bindMounts(settings: Settings, cls: TargetClass, options: string[], notes: string[]): BindMount[] {
   const mounts: BindMount[] = [];
   for (const { key, option, inside } of CACHES) {
     if (option !== null && !options.includes(option)) continue;
+    if (option !== null && !settings.has(key)) {
+      notes.push(`metro/options asks for ${option}, but ${key} is not defined: that cache is not bound (metro itself never binds it)`);
+      continue;
+    }
     if (!settings.has(key)) {
       throw new ConfigError(`${settings.label}: required setting ${key} is not defined (for ${option ?? "cache/package"} support)`, key);
     }

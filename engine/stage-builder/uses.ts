@@ -14,7 +14,8 @@ import { excerpt, excerptList, quote, type Range } from "../../language";
 import { EvaluationError } from "../errors";
 import type { EvaluatedContext, MetroValue } from "../evaluate";
 import { CACHES, THIS_MACHINE, parseTargetList, targetSkip, type RunMachine, type TargetSkip } from "./targets";
-import { TARGET_CLASSES, TRIGGER_OK, planTarget, requiredFileKeys, type TargetClass } from "./plan";
+import { TARGET_CLASSES, TRIGGER_OK, metroClass, planTarget, requiredFileKeys, type TargetClass } from "./plan";
+import { METRO_HOST_ARCHES } from "./processes";
 
 /** How the runner reads a key: `settings[key]`, `key in settings`, or as a step it runs. */
 export type ReadKind = "value" | "presence" | "step";
@@ -90,6 +91,9 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     s.add(read.key);
   };
   const fail = (ctx: EvaluatedContext, read: RunRead, code: string, message: string, error: EvaluationError | null = null, where?: { file: string; range: Range }) => {
+    // A key read again (path/work by several parts of a class) fails once; a value that is nothing or a list, once whatever metro does with it.
+    const kindOf = (c: string) => (/^metro\/(nothing|multi-line)-as-/.test(c) ? "shape" : c);
+    if (failures.some((f) => f.context === ctx && f.read.key === read.key && f.read.target === read.target && kindOf(f.code) === kindOf(code))) return;
     failures.push({ read, context: ctx, code, message, error, chain: [read.key], ...where });
   };
   /** Records `read` and makes it with `get`; an evaluation error is the run's failure there (recorded), and gives undefined. */
@@ -118,17 +122,30 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined =>
     attempt(ctx, { key, kind: "step", target }, () => ctx.expander.lookupIsMultiLine(key));
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+  /** `v`, read from `key`, used as a path: nothing (None) or a multi-line value (a list) is a TypeError there. */
+  const asPath = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how = "uses it as a path: a TypeError stops it"): void => {
+    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
+    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-path", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
+  };
   /**
    * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
    * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
    */
   const pathValue = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined => {
     const v = value(ctx, key, target);
-    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro uses it as a path: a TypeError stops it`);
+    asPath(ctx, key, target, v);
     return v;
   };
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
+  /**
+   * A value that is not a string where metro calls a string's method on it or joins it (`how`): nothing (a :zap,
+   * metro's None) or a multi-line value (a list) stops the run there.
+   */
+  const nothing = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how: string): void => {
+    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-value", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
+    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-value", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
+  };
 
   // metro's setup replaces a MAKEOPTS of "auto" (it reads the value, defined or not).
   value(initial, "portage/MAKEOPTS", null);
@@ -136,8 +153,12 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   let list: string[] = [];
   const multi = present(initial, "multi", null) ? str(value(initial, "multi", null)) : undefined;
   if (multi === "yes") {
-    const t = str(value(initial, "multi/targets", null));
-    const extras = present(initial, "multi/extras", null) ? str(value(initial, "multi/extras", null)) : undefined;
+    const targetsValue = value(initial, "multi/targets", null);
+    nothing(initial, "multi/targets", null, targetsValue, "splits it into the target list: an AttributeError stops it");
+    const t = str(targetsValue);
+    const extrasValue = present(initial, "multi/extras", null) ? value(initial, "multi/extras", null) : undefined;
+    nothing(initial, "multi/extras", null, extrasValue, "looks for a + in it: a TypeError stops it");
+    const extras = str(extrasValue);
     list = t === undefined ? [] : parseTargetList(t, extras);
   } else {
     const t = str(value(initial, "target", null));
@@ -155,25 +176,38 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     const v = (key: string) => value(ctx, key, name);
     const has = (key: string) => present(ctx, key, name);
     let output: string | undefined;
+    let outputValue: MetroValue | undefined;
     if (name === "snapshot") {
       if (str(v("release/type")) !== "official") continue;
       output = str(pathValue(ctx, "path/mirror/snapshot", name));
     } else {
       pathValue(ctx, "path/mirror/target/control", name);
-      output = str(v("path/mirror/target"));
+      outputValue = v("path/mirror/target");
+      output = str(outputValue);
       // The log: path/mirror/target/path/log/<target>.txt, its folder made with the mirror's owner and mode.
       pathValue(ctx, "path/mirror/target/path", name);
       v("target");
-      for (const k of ["path/mirror/owner", "path/mirror/group", "path/mirror/dirmode"]) v(k);
+      for (const k of ["path/mirror/owner", "path/mirror/group", "path/mirror/dirmode"]) {
+        const o = v(k);
+        // The log file is given to the mirror's owner and group (pwd.getpwnam, grp.getgrnam).
+        if (k !== "path/mirror/dirmode") nothing(ctx, k, name, o, "looks the log file's owner up by it: a TypeError stops it");
+      }
     }
-    const clsName = str(v("target/class"));
+    const clsValue = v("target/class");
+    nothing(ctx, "target/class", name, clsValue, "calls .capitalize() on it: an AttributeError stops it");
+    const clsName = str(clsValue);
     if (clsName === undefined) continue;
-    if (!(TARGET_CLASSES as readonly string[]).includes(clsName)) {
+    // metro looks the class up as target/class.capitalize() + "Target" among its target classes.
+    const cls = metroClass(clsName);
+    if (cls === null) {
       const read: RunRead = { key: "target/class", kind: "value", target: name };
-      fail(ctx, read, "metro/unknown-target-class", `target/class is ${quote(clsName, '"')}: no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
+      // metro also has a VirtualBox class (and an EC2 one where boto is installed); metro-engine does not model them.
+      const other = /^(virtualbox|ec2)$/i.test(clsName);
+      fail(ctx, read, "metro/unknown-target-class", other
+        ? `target/class is ${quote(clsName, '"')}: metro's ${clsName.toLowerCase()} class, which metro-engine does not model (it checks and builds ${TARGET_CLASSES.join(", ")}); this run is not checked further`
+        : `target/class is ${quote(clsName, '"')}: no target class of that name (known: ${TARGET_CLASSES.join(", ")})`);
       continue;
     }
-    const cls = clsName as TargetClass;
     run.cls = cls;
     // The class's constructor: caches, the stage's snapshot and distfiles.
     if (cls !== "snapshot") {
@@ -186,15 +220,25 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     }
     const official = str(v("release/type")) === "official";
     run.official = official;
-    if (cls === "stage") optional(ctx, "path/distfiles", name);
+    const distfiles = cls === "stage" ? optional(ctx, "path/distfiles", name) : undefined;
     /** Reads a step the way run_script does: present (or optional), multi-line; a step that runs is kept with its lines. */
     let chrootRead = false;
     const readStep = (action: { key: string; chroot: boolean; optional: boolean }) => {
       if (action.chroot && !chrootRead) {
         // Before the first chroot step, metro works out the host and target architectures.
         chrootRead = true;
-        optional(ctx, "host/arch_desc", name);
+        if (has("host/arch_desc")) {
+          const host = v("host/arch_desc");
+          if (host === undefined) return;
+          if (typeof host !== "string" || !(METRO_HOST_ARCHES as readonly string[]).includes(host)) {
+            fail(ctx, { key: "host/arch_desc", kind: "value", target: name }, "metro/unsupported-host-arch",
+              `host/arch_desc is ${host === null ? "nothing (a :zap dropped it)" : quote(Array.isArray(host) ? host.join("\n") : host, '"')}: metro stops here ("Arch specified in host/arch_desc ... not supported"; known: ${METRO_HOST_ARCHES.join(", ")})`);
+            return;
+          }
+        }
         v("target/arch_desc");
+        // The bind mounts: a distfiles folder that expands to nothing is a TypeError (os.path.exists).
+        asPath(ctx, "path/distfiles", name, distfiles);
       }
       const read: RunRead = { key: action.key, kind: "step", target: name };
       if (!has(action.key)) {
@@ -216,8 +260,14 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     };
     // Whether metro builds the target on this machine: an official output that exists is kept
     // (only its success trigger runs) unless metro/options says replace; a QA build with a status file already ran.
+    // An official target's output is tested with os.path.exists: nothing there is a TypeError.
+    if (official) asPath(ctx, "path/mirror/target", name, outputValue);
     run.skipped = targetSkip(official, {
-      options: () => (str(optional(ctx, "metro/options", name)) ?? "").split(/\s+/),
+      options: () => {
+        const o = optional(ctx, "metro/options", name);
+        nothing(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
+        return (str(o) ?? "").split(/\s+/);
+      },
       output: () => output,
       targetPath: () => str(v("path/mirror/target/path")),
     }, machine);
@@ -226,31 +276,37 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       continue;
     }
     if (has("target/name/prefix")) {
-      v("path/work");
-      v("target/name/prefix");
+      // The old work folders: path/work split on "/", the prefix joined to it.
+      nothing(ctx, "path/work", name, v("path/work"), "splits it on /: an AttributeError stops it");
+      nothing(ctx, "target/name/prefix", name, v("target/name/prefix"), "joins it to path/work's folder: a TypeError stops it");
     }
     for (const key of requiredFileKeys(cls, official)) {
-      const pattern = str(v(key));
-      if (pattern !== undefined) required.push({ key, pattern, target: name, context: ctx });
+      const p = v(key);
+      if (p === null || Array.isArray(p)) {
+        asPath(ctx, key, name, p, `globs it: metro stops here ("Setting ${key} is set to ...; glob failed")`);
+        break;
+      }
+      const pattern = str(p);
+      if (pattern === undefined) break;
+      required.push({ key, pattern, target: name, context: ctx });
     }
-    if (cls !== "snapshot") {
-      v("path/cache/build"); // looking for processes left in the chroot
-      v("path/work");
-    }
-    v("path/work");
-    v("path/tmp");
+    if (cls !== "snapshot") pathValue(ctx, "path/cache/build", name); // looking for processes left in the chroot
+    pathValue(ctx, "path/work", name);
+    pathValue(ctx, "path/tmp", name);
     for (const action of planTarget(cls, official)) {
       if (action.kind === "script") readStep(action);
     }
     if (cls === "stage") {
-      const options = str(optional(ctx, "metro/options", name));
+      const o = optional(ctx, "metro/options", name);
+      nothing(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
+      const options = str(o);
       if (options?.split(/\s+/).includes("clean/auto")) optional(ctx, "path/cache/build", name);
     }
   }
   // After the targets: the status files and the QA hook.
   value(initial, "release/type", null);
-  value(initial, "path/mirror/target/control", null);
-  value(initial, "path/mirror/target/path", null);
+  pathValue(initial, "path/mirror/target/control", null); // + "/.failcount"
+  pathValue(initial, "path/mirror/target/path", null); // + "/status"
   // A JIRA hook reads its server's settings (metro fails on the first that is missing, after the targets ran).
   if (str(optional(initial, "qa/type", null)) === "jira") {
     for (const key of ["qa/url", "qa/username", "qa/password"]) if (value(initial, key, null) === undefined) break;
