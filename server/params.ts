@@ -115,6 +115,8 @@ const diagnostic = obj({ range, message: str, code: optional(oneOf(str, uint, "a
 const formattingOptions = obj({ tabSize: uint, insertSpaces: bool });
 
 const markupKinds = optional(arr(str));
+/** A document version: LSP's integer (negative ones included). */
+const version: Check<number> = (v, at) => (typeof v === "number" && Number.isInteger(v) ? v : wrong(at, "an integer", v));
 
 /** The parameters of each request the server answers. */
 export const Params = {
@@ -148,7 +150,24 @@ export const Params = {
   expandedValue: obj({ tree: optional(str), uri: optional(uri), name: optional(str), position: optional(position) }),
   graph: obj({ tree: optional(str), uri: optional(uri), key: optional(str), position: optional(position) }),
   memory: optional(obj({ gc: optional(bool) })),
+  /** The document notifications: one malformed would otherwise corrupt the document's text or stop the server. */
+  didOpen: obj({ textDocument: obj({ uri, languageId: str, version, text: str }) }),
+  didChange: obj({ textDocument: obj({ uri, version }), contentChanges: arr(obj({ range: optional(range), text: str })) }),
+  didClose: obj({ textDocument }),
+  didSave: obj({ textDocument, text: optional(str) }),
+  willSave: obj({ textDocument, reason: uint }),
 };
+
+/** Why the parameters of a notification are malformed (the sentence of its "invalid params"), or null. */
+export function notificationProblem<T>(check: Check<T>, params: unknown): string | null {
+  try {
+    check(params, "");
+    return null;
+  } catch (e) {
+    if (e instanceof lsp.ResponseError) return e.message;
+    throw e;
+  }
+}
 
 /** The lines of a document, to check and clamp positions. */
 interface Lines {

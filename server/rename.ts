@@ -60,7 +60,16 @@ export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.Works
   if (!typed || /[\s\]\[$]/.test(typed) || typed.startsWith(":") || typed.startsWith("/") || typed.endsWith("/") || typed.includes("//")) {
     throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `${quote(typed)} is not a valid element name.`);
   }
+  // A `:` starts a modifier in a reference (`$[a:b]`), a final `?` makes it a yes/no, a part starting with `#` is a comment as a key.
+  if (typed.includes(":") || typed.endsWith("?") || /(^|\/)#/.test(typed)) {
+    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidParams, `${quote(typed)} is not a valid element name: it would not read back as one name (${typed.includes(":") ? "`:` starts a modifier" : typed.endsWith("?") ? "a final `?` asks yes or no" : "a key starting with `#` is a comment"}).`);
+  }
   const newName = fullNewName(at, t, oldName, typed);
+  // Renaming onto an element that exists would merge the two: every reference would then read one value.
+  const taken = newName === oldName ? undefined : at.tree.index.definitions(newName)[0];
+  if (taken) {
+    throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `${quote(newName)} is already defined (${basename(taken.file)}:${taken.nameRange.start.line + 1}): choose another name.`);
+  }
   const edits = new Map<string, lsp.TextEdit[]>();
   const add = (file: string, range: Range, text: string) => {
     let l = edits.get(file);

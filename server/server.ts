@@ -42,7 +42,7 @@ import {
 import { references } from "./references";
 import { prepareRename, rename } from "./rename";
 import type { DocumentRequest } from "./requests";
-import { anything, clampIn, documentParams, invalidParams, linesOf, Params, type Check } from "./params";
+import { anything, clampIn, documentParams, invalidParams, linesOf, notificationProblem, Params, type Check } from "./params";
 import { quote } from "../language";
 import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
@@ -55,6 +55,9 @@ export const SERVER_VERSION: string = pkg.version;
 const NOT_INITIALIZED = "$/metro/notInitialized";
 /** The method an `initialize` with malformed parameters is turned into: it answers invalid params. */
 const INVALID_INITIALIZE = "$/metro/invalidInitialize";
+
+/** The method a request the client may not send is turned into (a made-up method above, a second initialize). */
+const REFUSED = "$/metro/refused";
 
 /** Why the parameters of `initialize` are malformed, or null. */
 function initializeRefusal(params: unknown): string | null {
@@ -81,8 +84,14 @@ export function serverConnectionOptions(burst?: EditBurst): lsp.ConnectionOption
     messageStrategy: {
       handleMessage(message, next) {
         burst?.message("method" in message ? (message as { method: string }).method : undefined);
-        if (initializeReceived || !("method" in message)) return next(message);
+        if (!("method" in message)) return next(message);
         const m = message as { id?: number | string | null; method: string };
+        // The methods this strategy makes up are not the client's to send; nor is a second initialize.
+        if (m.method === NOT_INITIALIZED || m.method === INVALID_INITIALIZE || (initializeReceived && m.method === "initialize")) {
+          if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: REFUSED, params: { method: m.method, initialized: initializeReceived } } as lsp.RequestMessage);
+          return;
+        }
+        if (initializeReceived) return next(message);
         if (m.method === "initialize") {
           // Malformed parameters would fail inside the library before the server sees them.
           const refusal = initializeRefusal((message as { params?: unknown }).params);
@@ -110,6 +119,10 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     connection.onRequest(type.method, (params: unknown) => handler(check(params, "")) as lsp.HandlerResult<R, void>);
   const session = new Session(burst);
   connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
+  connection.onRequest(REFUSED, (p: { method: string; initialized: boolean }) => {
+    if (p.method === "initialize") throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `the server is already initialized: "initialize" may be sent once`);
+    throw new lsp.ResponseError(lsp.ErrorCodes.MethodNotFound, `unknown method ${quote(p.method, '"')}`);
+  });
   connection.onRequest(NOT_INITIALIZED, (p: { method: string }) => {
     throw new lsp.ResponseError(lsp.ErrorCodes.ServerNotInitialized, `the server is not initialized: ${quote(p.method, '"')} came before "initialize"`);
   });
@@ -394,7 +407,24 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path, false, false);
     } else void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   }
-  session.documents.listen(connection);
+  // The document notifications reach the documents only when well formed: a notification has no
+  // answer, so a malformed one is dropped with a warning in the log that says what is wrong.
+  const checked =
+    <P>(method: string, check: Check<unknown>, on: (handler: (params: P) => void) => lsp.Disposable) =>
+    (handler: (params: P) => void) =>
+      on((params: P) => {
+        const problem = notificationProblem(check, params);
+        if (problem === null) return handler(params);
+        connection.console.warn(`metro-language-server: ${method} ignored: ${problem}`);
+      });
+  session.documents.listen({
+    onDidOpenTextDocument: checked("textDocument/didOpen", Params.didOpen, connection.onDidOpenTextDocument),
+    onDidChangeTextDocument: checked("textDocument/didChange", Params.didChange, connection.onDidChangeTextDocument),
+    onDidCloseTextDocument: checked("textDocument/didClose", Params.didClose, connection.onDidCloseTextDocument),
+    onWillSaveTextDocument: checked("textDocument/willSave", Params.willSave, connection.onWillSaveTextDocument),
+    onWillSaveTextDocumentWaitUntil: connection.onWillSaveTextDocumentWaitUntil,
+    onDidSaveTextDocument: checked("textDocument/didSave", Params.didSave, connection.onDidSaveTextDocument),
+  } as Parameters<typeof session.documents.listen>[0]);
 
   connection.onDidChangeWatchedFiles(async (params) => {
     await ready;
