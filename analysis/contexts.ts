@@ -134,6 +134,10 @@ export class ContextManager extends Emitter<ContextEvents> {
 
   /** Why the tree's metro-contexts.json was not used, when it is there but unusable. */
   contextsFileProblems: string[] = [];
+  /** What is wrong with the `metro.contexts` setting (entries left out, or the setting as a whole); the server says it. */
+  settingProblems: string[] = [];
+  /** Contexts listed (setting or file) beyond MAX_CONTEXTS, which are not used. */
+  contextsLeftOut = 0;
   /** Where metro-contexts.json stops being JSON (1-based), when that is why it is not used. */
   contextsFileAt: { line: number; column: number } | undefined = undefined;
 
@@ -160,7 +164,9 @@ export class ContextManager extends Emitter<ContextEvents> {
   /** Chooses the contexts: the setting wins, then metro-contexts.json, then derived ones. */
   configure(settingEntries: unknown): void {
     let configs: ContextConfig[] = [];
-    const fromSetting = parseContextEntries(settingEntries, this.root).contexts.filter((c) => existsSync(c.config));
+    const setting = settingEntries === undefined || settingEntries === null ? { contexts: [], problems: [] } : parseContextEntries(settingEntries, this.root);
+    const fromSetting = setting.contexts.filter((c) => existsSync(c.config));
+    this.settingProblems = [...setting.problems];
     this.contextsFileProblems = [];
     this.contextsFileAt = undefined;
     if (fromSetting.length) {
@@ -179,6 +185,12 @@ export class ContextManager extends Emitter<ContextEvents> {
         configs = deriveContexts(this.root, this.index);
         this.source = "derived";
       }
+    }
+    // Every context is evaluated in the background: a list of thousands would keep the server busy for minutes.
+    this.contextsLeftOut = Math.max(0, configs.length - MAX_CONTEXTS);
+    if (this.contextsLeftOut) {
+      configs = configs.slice(0, MAX_CONTEXTS);
+      if (this.source === "setting") this.settingProblems.push(`${this.contextsLeftOut} contexts past the first ${MAX_CONTEXTS} are not used`);
     }
     const same =
       configs.length === this.contexts.length &&
@@ -420,6 +432,9 @@ function literalValue(index: WorkspaceIndex, name: string, prefer?: string): str
   }
   return null;
 }
+
+/** The most contexts a tree evaluates (the first ones of the setting or metro-contexts.json). */
+export const MAX_CONTEXTS = 256;
 
 export function contextCandidates(root: string, index: WorkspaceIndex): ContextCandidates {
   const configs: string[] = [];

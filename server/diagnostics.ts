@@ -110,19 +110,29 @@ export function capped(all: lsp.Diagnostic[]): lsp.Diagnostic[] {
  * is skipped (a FIFO, a device, too large) or an unusable metro-contexts.json.
  * One diagnostic each; undefined when the path is neither.
  */
+/** The first few problems, then how many more (a file of thousands of bad entries gets a message of a few lines). */
+export function problemList(problems: string[], shown = 5): string {
+  const more = problems.length - shown;
+  return problems.slice(0, shown).join("; ") + (more > 0 ? `; and ${more} more` : "");
+}
+
 export function unreadFileDiagnostics(tree: MetroTree, path: string): lsp.Diagnostic[] | undefined {
   const start = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   const problem = tree.index.skipped.get(path);
   if (problem) {
     return [{ range: start, severity: lsp.DiagnosticSeverity.Warning, code: problem.kind === "missing" ? Codes.missingFile : problemCode(problem.kind), source: SOURCE, message: `this file ${problem.words}: the language server skips it` }];
   }
-  if (path === tree.contexts.contextsFile && tree.contexts.contextsFileProblems.length) {
+  const leftOut = tree.contexts.source === "file" ? tree.contexts.contextsLeftOut : 0;
+  if (path === tree.contexts.contextsFile && (tree.contexts.contextsFileProblems.length || leftOut)) {
     const problems = tree.contexts.contextsFileProblems;
     // Entries that could be read are used: say which were left out, not that the file is ignored.
     const used = tree.contexts.source === "file" ? tree.contexts.contexts.length : 0;
-    const message = used
-      ? `${CONTEXTS_FILE}: ${problems.length} of its ${problems.length + used} entries ${problems.length === 1 ? "is" : "are"} left out (the others are used): ${problems.join("; ")}`
-      : `${CONTEXTS_FILE} is not used: ${problems.join("; ")}`;
+    const listed = problemList(problems);
+    const message = !used
+      ? `${CONTEXTS_FILE} is not used: ${listed}`
+      : problems.length
+        ? `${CONTEXTS_FILE}: ${problems.length} of its ${problems.length + used + leftOut} entries ${problems.length === 1 ? "is" : "are"} left out (the others are used): ${listed}`
+        : `${CONTEXTS_FILE}: only its first ${used} contexts are used (${leftOut} more are listed)`;
     // Where the file stops being JSON, when that is its problem.
     const at = tree.contexts.contextsFileAt;
     const range = at ? { start: { line: at.line - 1, character: at.column - 1 }, end: { line: at.line - 1, character: at.column - 1 } } : start;

@@ -17,7 +17,7 @@ import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
 import { definition } from "./definition";
-import { capped, fileDiagnostics, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
+import { capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
@@ -295,10 +295,25 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     try {
       const cfg = (await connection.workspace.getConfiguration("metro")) as { contexts?: unknown } | null;
       const contexts = cfg?.contexts;
-      if (Array.isArray(contexts)) session.configureContexts(contexts.length ? contexts : initialContexts);
+      if (Array.isArray(contexts)) configureContexts(contexts.length ? contexts : initialContexts);
+      else if (contexts !== undefined && contexts !== null) warnSetting([`it must be a list of {"name", "config", "args"}, not ${Array.isArray(contexts) ? "an array" : typeof contexts === "object" ? "an object" : `a ${typeof contexts}`}: it is ignored`]);
     } catch {
       /* client without the section */
     }
+  }
+
+  /** Hands the `metro.contexts` setting to the trees, and says what is wrong with it (once per different list). */
+  function configureContexts(setting: unknown): void {
+    session.configureContexts(setting);
+    const first = session.trees.values().next().value as MetroTree | undefined;
+    warnSetting(first?.contexts.settingProblems ?? []);
+  }
+  let lastSettingWarning = "";
+  function warnSetting(problems: string[]): void {
+    const message = problems.length ? `Metro: the metro.contexts setting: ${problemList(problems)}.` : "";
+    if (message === lastSettingWarning) return;
+    lastSettingWarning = message;
+    if (message) void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
   }
 
   let warnedTrees = false;
@@ -319,6 +334,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       await pullConfiguration();
       for (const f of initialFolders) session.addFolder(f);
       warnTreesNotOpened();
+      const first = session.trees.values().next().value as MetroTree | undefined;
+      warnSetting(first?.contexts.settingProblems ?? []);
     } finally {
       markReady();
     }
@@ -340,7 +357,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     if (hasConfiguration) await pullConfiguration();
     else {
       const s = (change.settings as { metro?: { contexts?: unknown } } | undefined)?.metro?.contexts;
-      if (s !== undefined) session.configureContexts(s);
+      if (s !== undefined) configureContexts(s);
     }
   });
 
