@@ -260,7 +260,8 @@ export class Project extends Emitter<ProjectEvents> {
     const before = tree.index.files.has(path);
     const textBefore = tree.index.files.get(path)?.ast.text;
     const namesBefore = definedNames(tree.index.files.get(path));
-    const metroFile = before || tree.index.isMetroFile(path) || isOpen;
+    // metro-contexts.json is JSON, even when an editor sends it as an open document.
+    const metroFile = path !== tree.contexts.contextsFile && (before || tree.index.isMetroFile(path) || isOpen);
     if (metroFile) tree.index.update(path);
     else tree.index.noteFile(path);
     if (path.endsWith("metro-contexts.json")) tree.contexts.configure(this.contextSetting);

@@ -80,6 +80,7 @@ function initializeRefusal(params: unknown): string | null {
  */
 export function serverConnectionOptions(burst?: EditBurst): lsp.ConnectionOptions {
   let initializeReceived = false;
+  let shutdownReceived = false;
   return {
     messageStrategy: {
       handleMessage(message, next) {
@@ -88,9 +89,15 @@ export function serverConnectionOptions(burst?: EditBurst): lsp.ConnectionOption
         const m = message as { id?: number | string | null; method: string };
         // The methods this strategy makes up are not the client's to send; nor is a second initialize.
         if (m.method === NOT_INITIALIZED || m.method === INVALID_INITIALIZE || (initializeReceived && m.method === "initialize")) {
-          if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: REFUSED, params: { method: m.method, initialized: initializeReceived } } as lsp.RequestMessage);
+          if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: REFUSED, params: { method: m.method } } as lsp.RequestMessage);
           return;
         }
+        // After shutdown only exit is served (LSP 3.17): background work has stopped, an answer could wait forever.
+        if (shutdownReceived && m.method !== "exit") {
+          if (m.id !== undefined && m.id !== null) next({ jsonrpc: "2.0", id: m.id, method: REFUSED, params: { method: m.method, shutdown: true } } as lsp.RequestMessage);
+          return;
+        }
+        if (m.method === "shutdown" && initializeReceived) shutdownReceived = true;
         if (initializeReceived) return next(message);
         if (m.method === "initialize") {
           // Malformed parameters would fail inside the library before the server sees them.
@@ -119,7 +126,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     connection.onRequest(type.method, (params: unknown) => handler(check(params, "")) as lsp.HandlerResult<R, void>);
   const session = new Session(burst);
   connection.onRequest(INVALID_INITIALIZE, (p: { message: string }) => invalidParams(p.message));
-  connection.onRequest(REFUSED, (p: { method: string; initialized: boolean }) => {
+  connection.onRequest(REFUSED, (p: { method: string; shutdown?: boolean }) => {
+    if (p.shutdown) throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `the server is shut down: it answers no more requests (${quote(p.method, '"')}); send "exit"`);
     if (p.method === "initialize") throw new lsp.ResponseError(lsp.ErrorCodes.InvalidRequest, `the server is already initialized: "initialize" may be sent once`);
     throw new lsp.ResponseError(lsp.ErrorCodes.MethodNotFound, `unknown method ${quote(p.method, '"')}`);
   });
@@ -190,6 +198,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     if (tree && file) diagnostics = fileDiagnostics(tree, file);
     else if (tree && (diagnostics = unreadFileDiagnostics(tree, path))) {
       /* a skipped file or an unusable metro-contexts.json: one diagnostic */
+    } else if (tree && path === tree.contexts.contextsFile) {
+      diagnostics = []; // JSON, not a Metro file: its problems are the ones above
     } else {
       const doc = session.documents.get(uri);
       const ast = doc ? session.looseFile(uri) : undefined;

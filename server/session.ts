@@ -73,7 +73,7 @@ export class Session extends Project {
     const tree = this.treeFor(path);
     if (!tree) return undefined;
     let file = tree.fileIndex(path);
-    if (!file && this.openDocByPath.has(path)) file = tree.index.update(path);
+    if (!file && this.openDocByPath.has(path) && path !== tree.contexts.contextsFile) file = tree.index.update(path);
     return file ? { tree, file, path } : undefined;
   }
 
