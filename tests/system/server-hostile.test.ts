@@ -418,3 +418,112 @@ describe("language server: protocol", function () {
     assert.equal(code, 1, "stdin closed without shutdown: exit 1, as the protocol says");
   });
 });
+
+describe("language server: a careless client", function () {
+  this.timeout(60000);
+  const CONF = "[section path]\n\ninstall: /x\ntmp: /var/tmp/metro\n\n[section steps]\n\nrun: echo $[path/tmp]\n";
+  let root: string;
+  let conf: string;
+  let client: StdioClient;
+  const doc = () => ({ uri: uriOf(conf) });
+  const logged = (re: RegExp) => client.notifications.filter((n) => n.method === "window/logMessage" && re.test((n.params as { message: string }).message));
+  const shown = (re: RegExp) => client.notifications.filter((n) => n.method === "window/showMessage" && re.test((n.params as { message: string }).message));
+  const hoverTmp = () => client.hover(conf, 7, 14);
+  /** Asserts the request is refused with `code` and a message matching `message`. */
+  async function refused(method: string, params: unknown, code: number, message: RegExp): Promise<void> {
+    await assert.rejects(client.request(method, params), (e: unknown) => e instanceof ResponseError && e.code === code && message.test(e.message) && !/\n\s+at /.test(e.message));
+  }
+
+  beforeEach(async () => {
+    root = tempDir();
+    write(root, { "metro.conf": CONF, "metro-contexts.json": ONE_CONTEXT });
+    conf = join(root, "metro.conf");
+    ({ client } = await open(root));
+    client.open(conf);
+    await client.settled();
+  });
+  afterEach(async () => {
+    await client?.stop();
+  });
+
+  it("drops a malformed didOpen or didChange with a warning naming the field, keeping the document's text", async () => {
+    client.notify("textDocument/didOpen", { textDocument: { uri: uriOf(join(root, "other.conf")) } });
+    const v = { uri: uriOf(conf), version: 2 };
+    client.notify("textDocument/didChange", { textDocument: v, contentChanges: [{ text: 42 }] });
+    client.notify("textDocument/didChange", { textDocument: v, contentChanges: [{ range: { start: { line: 5, character: 0 }, end: { line: 2, character: 3 } }, text: "x" }] });
+    client.notify("textDocument/didChange", { textDocument: v, contentChanges: [{ range: { start: { line: -1, character: 0 }, end: { line: 0, character: 0 } }, text: "x" }] });
+    client.notify("textDocument/didChange", { textDocument: v, contentChanges: "nope" });
+    await client.settled();
+    assert.ok(client.alive(), "the server is alive");
+    assert.equal(logged(/textDocument\/didOpen ignored: "textDocument.languageId" must be a string, not missing/).length, 1);
+    assert.equal(logged(/didChange ignored: "contentChanges\[0\]\.text" must be a string, not 42/).length, 1);
+    assert.equal(logged(/didChange ignored: "contentChanges\[0\]\.range" ends \(line 2, character 3\) before it starts/).length, 1);
+    assert.equal(logged(/didChange ignored: "contentChanges\[0\]\.range\.start\.line" must be a whole number of 0 or more, not -1/).length, 1);
+    assert.equal(logged(/didChange ignored: "contentChanges" must be an array/).length, 1);
+    assert.match((await hoverTmp())!.contents.value, /\/var\/tmp\/metro/, "the text is the one opened");
+    const formatted = await client.request<unknown[]>("textDocument/formatting", { textDocument: doc(), options: { tabSize: 2, insertSpaces: true } });
+    assert.deepEqual(formatted, [], "nothing was inserted into the document");
+  });
+
+  it("refuses a rename onto an element that exists, or to a name that would not read back as one name", async () => {
+    const at = { textDocument: doc(), position: { line: 7, character: 16 } };
+    await refused("textDocument/rename", { ...at, newName: "path/install" }, -32600, /`path\/install` is already defined \(metro\.conf:3\)/);
+    await refused("textDocument/rename", { ...at, newName: "install" }, -32600, /already defined/);
+    await refused("textDocument/rename", { ...at, newName: "path/a:b" }, -32602, /`:` starts a modifier/);
+    await refused("textDocument/rename", { ...at, newName: "path/t?" }, -32602, /final `\?`/);
+    await refused("textDocument/rename", { ...at, newName: "path/#t" }, -32602, /`#` is a comment/);
+    const edit = await client.request<{ changes: Record<string, { newText: string }[]> }>("textDocument/rename", { ...at, newName: "path/temp" });
+    assert.deepEqual(Object.values(edit.changes)[0].map((e) => e.newText).sort(), ["path/temp", "temp"]);
+  });
+
+  it("refuses the methods it makes up for itself, a second initialize and every request after shutdown", async () => {
+    await refused("$/metro/invalidInitialize", null, -32601, /unknown method "\$\/metro\/invalidInitialize"/);
+    await refused("$/metro/notInitialized", { method: "x" }, -32601, /unknown method/);
+    await refused("initialize", { processId: null, rootUri: null, capabilities: {} }, -32600, /already initialized/);
+    await client.request("shutdown", null);
+    await refused("textDocument/hover", { textDocument: doc(), position: { line: 7, character: 14 } }, -32600, /shut down: it answers no more requests \("textDocument\/hover"\)/);
+    await refused("metro/settled", null, -32600, /shut down/);
+  });
+
+  it("refuses to format a document larger than it analyses, and stays answering", async () => {
+    const big = join(root, "big.conf");
+    client.open(big, "a: b\n".repeat(300 * 1024));
+    await refused("textDocument/formatting", { textDocument: { uri: uriOf(big) }, options: { tabSize: 2, insertSpaces: true } }, -32803, /The document is 1\.5 MiB|The document is [\d,.]+ (MiB|bytes), larger than the 1 MiB the server formats/);
+    await refused("textDocument/rangeFormatting", { textDocument: { uri: uriOf(big) }, range: { start: { line: 0, character: 0 }, end: { line: 1, character: 0 } }, options: { tabSize: 2, insertSpaces: true } }, -32803, /larger than the 1 MiB/);
+    assert.ok(await hoverTmp());
+  });
+
+  it("evaluates at most 256 contexts of a long setting and says what is wrong with a malformed one", async () => {
+    const set = async (contexts: unknown) => {
+      client.settings = { metro: { contexts } };
+      client.notify("workspace/didChangeConfiguration", { settings: { metro: { contexts } } });
+      await client.settled();
+      await client.settled();
+    };
+    await set("metro.conf");
+    await client.waitFor(() => shown(/metro\.contexts setting: it must be a list of .*not a string: it is ignored/).length === 1, 10000, "the warning about a string");
+    await set([1, { name: "x" }, { name: "y", config: "metro.conf", args: "z" }]);
+    await client.waitFor(() => shown(/entry 1 is not an object; entry 2 has no "config" path; entry 3: "args" must be an object/).length === 1, 10000, "the warning about bad entries");
+    await set(Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, config: "metro.conf", args: { k: `$[${i}` } })));
+    await client.waitFor(() => shown(/744 contexts past the first 256 are not used/).length === 1, 10000, "the warning about the limit");
+    const settled = await client.settled();
+    assert.equal(settled.trees[0].contexts, 256);
+  });
+
+  it("names a few of a contexts file's thousands of bad entries, and does not read metro-contexts.json as a Metro file when it is opened", async () => {
+    const file = join(root, "metro-contexts.json");
+    writeFileSync(file, JSON.stringify(Array.from({ length: 5000 }, () => 5)));
+    client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(file), type: 2 }] });
+    const [d] = await diagnosticsWithCode(client, file, "metro/bad-contexts-file");
+    assert.match(d.message, /entry 5 is not an object; and 4995 more$/);
+    assert.ok(d.message.length < 400, `a message of ${d.message.length} characters`);
+    writeFileSync(file, ONE_CONTEXT);
+    client.notify("workspace/didChangeWatchedFiles", { changes: [{ uri: uriOf(file), type: 2 }] });
+    await client.waitFor(() => client.diagnosticsOf(file).length === 0, 10000, "no diagnostics on a good contexts file");
+    client.notify("textDocument/didOpen", { textDocument: { uri: uriOf(file), languageId: "json", version: 1, text: ONE_CONTEXT } });
+    const settled = await client.settled();
+    assert.equal(settled.trees[0].files, 1, "only metro.conf is a Metro file");
+    assert.deepEqual(client.diagnosticsOf(file), []);
+    assert.equal(await client.request("textDocument/hover", { textDocument: { uri: uriOf(file) }, position: { line: 0, character: 3 } }), null);
+  });
+});
