@@ -434,7 +434,7 @@ function literalValue(index: WorkspaceIndex, name: string, prefer?: string): str
 }
 
 /** The most contexts a tree evaluates (the first ones of the setting or metro-contexts.json). */
-export const MAX_CONTEXTS = 256;
+export const MAX_CONTEXTS = 1024;
 
 export function contextCandidates(root: string, index: WorkspaceIndex): ContextCandidates {
   const configs: string[] = [];

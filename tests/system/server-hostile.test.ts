@@ -493,7 +493,7 @@ describe("language server: a careless client", function () {
     assert.ok(await hoverTmp());
   });
 
-  it("evaluates at most 256 contexts of a long setting and says what is wrong with a malformed one", async () => {
+  it("evaluates at most 1,024 contexts of a long setting and says what is wrong with a malformed one", async () => {
     const set = async (contexts: unknown) => {
       client.settings = { metro: { contexts } };
       client.notify("workspace/didChangeConfiguration", { settings: { metro: { contexts } } });
@@ -504,10 +504,10 @@ describe("language server: a careless client", function () {
     await client.waitFor(() => shown(/metro\.contexts setting: it must be a list of .*not a string: it is ignored/).length === 1, 10000, "the warning about a string");
     await set([1, { name: "x" }, { name: "y", config: "metro.conf", args: "z" }]);
     await client.waitFor(() => shown(/entry 1 is not an object; entry 2 has no "config" path; entry 3: "args" must be an object/).length === 1, 10000, "the warning about bad entries");
-    await set(Array.from({ length: 1000 }, (_, i) => ({ name: `c${i}`, config: "metro.conf", args: { k: `$[${i}` } })));
-    await client.waitFor(() => shown(/744 contexts past the first 256 are not used/).length === 1, 10000, "the warning about the limit");
+    await set(Array.from({ length: 1100 }, (_, i) => ({ name: `c${i}`, config: "metro.conf", args: { k: `$[${i}` } })));
+    await client.waitFor(() => shown(/76 contexts past the first 1024 are not used/).length === 1, 10000, "the warning about the limit");
     const settled = await client.settled();
-    assert.equal(settled.trees[0].contexts, 256);
+    assert.equal(settled.trees[0].contexts, 1024);
   });
 
   it("names a few of a contexts file's thousands of bad entries, and does not read metro-contexts.json as a Metro file when it is opened", async () => {
