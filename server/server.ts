@@ -4,6 +4,7 @@
 // contexts are evaluated with allowExec false. `main.ts` starts it over
 // stdio; tests start it in process over a pair of streams.
 
+import { lstatSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import * as v8 from "node:v8";
 import * as vm from "node:vm";
@@ -55,6 +56,15 @@ export const SERVER_VERSION: string = pkg.version;
 const NOT_INITIALIZED = "$/metro/notInitialized";
 /** The method an `initialize` with malformed parameters is turned into: it answers invalid params. */
 const INVALID_INITIALIZE = "$/metro/invalidInitialize";
+
+/** Whether `path` is a regular file itself (not a link, a FIFO or a folder). */
+function existingRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
 
 /** The method a request the client may not send is turned into (a made-up method above, a second initialize). */
 const REFUSED = "$/metro/refused";
@@ -636,7 +646,15 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
           config: isAbsolute(c.config) && !relative(tree.root, c.config).startsWith("..") ? relative(tree.root, c.config) : c.config,
           args: c.args,
         }));
+        // A file whose entries are not all in use (unreadable, left out, past the limit, or overridden by the setting) is the user's to fix: writing would lose them.
+        const c = tree.contexts;
+        const lost = existingRegularFile(file) && (c.source === "setting" || c.contextsFileProblems.length > 0 || c.contextsLeftOut > 0);
         try {
+          if (lost) {
+            throw new Error(
+              `holds entries the server does not use (${c.source === "setting" ? "the metro.contexts setting is used instead" : c.contextsFileProblems.length ? problemList(c.contextsFileProblems, 2) : `${c.contextsLeftOut} past the first ${c.contexts.length}`}): writing would lose them; fix, move or remove it first`,
+            );
+          }
           writeRegularFile(file, JSON.stringify(entries, null, 2) + "\n");
         } catch (e) {
           const message = `${CONTEXTS_FILE} was not written: it ${(e as Error).message}`;

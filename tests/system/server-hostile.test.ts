@@ -527,3 +527,40 @@ describe("language server: a careless client", function () {
     assert.equal(await client.request("textDocument/hover", { textDocument: { uri: uriOf(file) }, position: { line: 0, character: 3 } }), null);
   });
 });
+
+describe("language server: writing metro-contexts.json", function () {
+  this.timeout(60000);
+  const start = async (root: string) => (await open(root)).client;
+  for (const [what, text, message] of [
+    ["not valid JSON", '[{"name": "x", "config": "metro.conf",\n', /not written: it holds entries the server does not use \(not valid JSON/],
+    ["holding an entry that is left out", JSON.stringify([{ name: "x", config: "metro.conf", args: {} }, { name: "y", config: "metro.conf", args: { k: 5 } }]), /not written: it holds entries the server does not use \(entry 2: the value of "k" must be a string\)/],
+    ["listing more contexts than are evaluated", JSON.stringify(Array.from({ length: 1030 }, (_, i) => ({ name: `c${i}`, config: "metro.conf", args: {} }))), /not written: it holds entries the server does not use \(6 past the first 1024\)/],
+  ] as [string, string, RegExp][]) {
+    it(`does not overwrite a metro-contexts.json ${what}`, async () => {
+      const root = tempDir();
+      write(root, { "metro.conf": "a: 1\n", "metro-contexts.json": text });
+      const client = await start(root);
+      try {
+        const w = await client.request<{ ok: boolean; message?: string }>("workspace/executeCommand", { command: "metro.server.writeContextsFile", arguments: [{ tree: root }] });
+        assert.equal(w.ok, false);
+        assert.match(w.message!, message);
+        assert.equal(readFileSync(join(root, "metro-contexts.json"), "utf8"), text, "the file is as it was");
+      } finally {
+        await client.stop();
+      }
+    });
+  }
+
+  it("rewrites a metro-contexts.json whose entries are all in use", async () => {
+    const root = tempDir();
+    write(root, { "metro.conf": "a: 1\n", "metro-contexts.json": ONE_CONTEXT });
+    const client = await start(root);
+    try {
+      const w = await client.request<{ ok: boolean }>("workspace/executeCommand", { command: "metro.server.writeContextsFile", arguments: [{ tree: root }] });
+      assert.equal(w.ok, true);
+      assert.deepEqual(JSON.parse(readFileSync(join(root, "metro-contexts.json"), "utf8")), JSON.parse(ONE_CONTEXT));
+    } finally {
+      await client.stop();
+    }
+  });
+});
