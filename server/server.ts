@@ -12,7 +12,8 @@ import * as lsp from "vscode-languageserver/node";
 import { CONTEXTS_FILE, contextCandidates, type ContextState } from "../analysis/contexts";
 import { MAX_TREES } from "../analysis/project";
 import { MAX_TREE_FILES } from "../analysis/trees";
-import { writeRegularFile } from "../engine/files";
+import { formatBytes, writeRegularFile } from "../engine/files";
+import { MAX_MESSAGE_BYTES } from "./stdio-guard";
 import { codeActions, lintFixes } from "./code-actions";
 import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
@@ -454,10 +455,25 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
         if (problem === null) return handler(params);
         connection.console.warn(`metro-language-server: ${method} ignored: ${problem}`);
       });
+  // A document is at most what one message carries (MAX_MESSAGE_BYTES): one that edits grow past it is
+  // closed here and said so once, else edit after edit would grow it until the process runs out of memory.
+  let closeDocument: ((params: lsp.DidCloseTextDocumentParams) => void) | undefined;
+  const changeDocument = (on: (handler: (params: lsp.DidChangeTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidChangeTextDocumentParams) => void) =>
+    on((params) => {
+      handler(params);
+      const uri = params.textDocument.uri;
+      if ((session.documents.get(uri)?.getText().length ?? 0) <= MAX_MESSAGE_BYTES) return;
+      closeDocument?.({ textDocument: { uri } });
+      const message = `Metro: ${quote(uriToPath(uri), "")} has grown past ${formatBytes(MAX_MESSAGE_BYTES)}: the language server stops following it until it is closed and opened again.`;
+      void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
+    });
   session.documents.listen({
     onDidOpenTextDocument: checked("textDocument/didOpen", Params.didOpen, connection.onDidOpenTextDocument),
-    onDidChangeTextDocument: checked("textDocument/didChange", Params.didChange, connection.onDidChangeTextDocument),
-    onDidCloseTextDocument: checked("textDocument/didClose", Params.didClose, connection.onDidCloseTextDocument),
+    onDidChangeTextDocument: changeDocument(checked("textDocument/didChange", Params.didChange, connection.onDidChangeTextDocument)),
+    onDidCloseTextDocument: checked("textDocument/didClose", Params.didClose, (handler: (params: lsp.DidCloseTextDocumentParams) => void) => {
+      closeDocument = handler;
+      return connection.onDidCloseTextDocument(handler);
+    }),
     onWillSaveTextDocument: checked("textDocument/willSave", Params.willSave, connection.onWillSaveTextDocument),
     onWillSaveTextDocumentWaitUntil: connection.onWillSaveTextDocumentWaitUntil,
     onDidSaveTextDocument: checked("textDocument/didSave", Params.didSave, connection.onDidSaveTextDocument),

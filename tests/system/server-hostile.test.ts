@@ -510,6 +510,20 @@ describe("language server: a careless client", function () {
     assert.equal(settled.trees[0].contexts, 1024);
   });
 
+  it("stops following a document that edits grow past what one message carries, saying so once", async () => {
+    const grown = join(root, "grown.conf");
+    client.open(grown, "a: 1\n");
+    const chunk = ("x: " + "y".repeat(1020) + "\n").repeat(40 * 1024); // 40 MiB of long lines
+    for (const version of [2, 3]) {
+      client.notify("textDocument/didChange", { textDocument: { uri: uriOf(grown), version }, contentChanges: [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: chunk }] });
+    }
+    await client.settled();
+    await client.waitFor(() => shown(/grown\.conf has grown past 64 MiB: the language server stops following it until it is closed and opened again/).length === 1, 20000, "the warning");
+    await refused("textDocument/hover", { textDocument: { uri: uriOf(grown) }, position: { line: 0, character: 0 } }, -32602, /unknown document/);
+    assert.ok(client.memory() < MAX_RSS, `the server holds ${client.memory()} bytes`);
+    assert.ok(await hoverTmp(), "other documents are answered");
+  });
+
   it("names a few of a contexts file's thousands of bad entries, and does not read metro-contexts.json as a Metro file when it is opened", async () => {
     const file = join(root, "metro-contexts.json");
     writeFileSync(file, JSON.stringify(Array.from({ length: 5000 }, () => 5)));
