@@ -95,7 +95,8 @@ export function writeInPlace(path: string, text: string, read: Buffer): void {
   try {
     const bytes = Buffer.from(text, "utf8");
     for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
-    if (fstatSync(fd).uid !== st.uid || fstatSync(fd).gid !== st.gid) {
+    const made = fstatSync(fd);
+    if (made.uid !== st.uid || made.gid !== st.gid) {
       try {
         fchownSync(fd, st.uid, st.gid);
       } catch {

@@ -69,8 +69,8 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
   let index = 0;
   const loaded = new Map<string, Settings>();
   const failedTargets = new Set<string>();
-  /** Targets whose settings the plan refused, with the key it refused on. */
-  const refusedOn = new Map<string, string | undefined>();
+  /** Targets whose settings the plan refused on a key, with that key. */
+  const refusedOn = new Map<string, string>();
   for (const name of targets) {
     index++;
     try {
@@ -89,7 +89,7 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
     } catch (error) {
       failed = true;
       failedTargets.add(name);
-      if (error instanceof ConfigError) refusedOn.set(name, error.key);
+      if (error instanceof ConfigError && error.key !== undefined) refusedOn.set(name, error.key);
       reporter.error(messageOf(error), name);
     }
   }
@@ -104,7 +104,8 @@ export async function dryRun(request: DryRunRequest): Promise<number> {
         const t = f.read.target;
         if (named.has(t)) continue;
         named.add(t);
-        if (refusedOn.has(t) && refusedOn.get(t) !== undefined && refusedOn.get(t) !== f.read.key && f.code !== "metro/unknown-target-class") {
+        const refused = refusedOn.get(t);
+        if (refused !== undefined && refused !== f.read.key && f.code !== "metro/unknown-target-class") {
           reporter.error(`${describeFailure(f)} (metro stops here first)`, t);
         }
         continue;

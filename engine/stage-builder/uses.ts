@@ -122,11 +122,18 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const isMultiLine = (ctx: EvaluatedContext, key: string, target: string | null): boolean | undefined =>
     attempt(ctx, { key, kind: "step", target }, () => ctx.expander.lookupIsMultiLine(key));
   const str = (v: MetroValue | undefined): string | undefined => (typeof v === "string" ? v : undefined);
-  /** `v`, read from `key`, used as a path: nothing (None) or a multi-line value (a list) is a TypeError there. */
-  const asPath = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how = "uses it as a path: a TypeError stops it"): void => {
-    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-path", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
-    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-path", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
+  /**
+   * `v`, read from `key`, where metro needs a string (`as` a path, or a `value` it calls a string's method on
+   * or joins; `how` says what metro does with it): nothing (a :zap, metro's None) or a multi-line value (a
+   * list) stops the run there.
+   */
+  const notString = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, as: "path" | "value", how: string): void => {
+    if (v !== null && !Array.isArray(v)) return;
+    const what = v === null ? "expands to nothing (a :zap dropped it)" : "is a multi-line value";
+    fail(ctx, { key, kind: "value", target }, `metro/${v === null ? "nothing" : "multi-line"}-as-${as}`, `${quote(key, '"')} ${what}, and metro ${how}`);
   };
+  const asPath = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how = "uses it as a path: a TypeError stops it"): void =>
+    notString(ctx, key, target, v, "path", how);
   /**
    * `settings[key]` used as a path (joined, tested with os.path.exists): a value that expands to nothing (a
    * `:zap` of an undefined or empty name) is None in metro, and the path operation raises a TypeError there.
@@ -138,14 +145,8 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   };
   const optional = (ctx: EvaluatedContext, key: string, target: string | null): MetroValue | undefined =>
     present(ctx, key, target) ? value(ctx, key, target) : undefined;
-  /**
-   * A value that is not a string where metro calls a string's method on it or joins it (`how`): nothing (a :zap,
-   * metro's None) or a multi-line value (a list) stops the run there.
-   */
-  const nothing = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how: string): void => {
-    if (v === null) fail(ctx, { key, kind: "value", target }, "metro/nothing-as-value", `${quote(key, '"')} expands to nothing (a :zap dropped it), and metro ${how}`);
-    else if (Array.isArray(v)) fail(ctx, { key, kind: "value", target }, "metro/multi-line-as-value", `${quote(key, '"')} is a multi-line value, and metro ${how}`);
-  };
+  const asString = (ctx: EvaluatedContext, key: string, target: string | null, v: MetroValue | undefined, how: string): void =>
+    notString(ctx, key, target, v, "value", how);
 
   // metro's setup replaces a MAKEOPTS of "auto" (it reads the value, defined or not).
   value(initial, "portage/MAKEOPTS", null);
@@ -154,10 +155,10 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
   const multi = present(initial, "multi", null) ? str(value(initial, "multi", null)) : undefined;
   if (multi === "yes") {
     const targetsValue = value(initial, "multi/targets", null);
-    nothing(initial, "multi/targets", null, targetsValue, "splits it into the target list: an AttributeError stops it");
+    asString(initial, "multi/targets", null, targetsValue, "splits it into the target list: an AttributeError stops it");
     const t = str(targetsValue);
     const extrasValue = present(initial, "multi/extras", null) ? value(initial, "multi/extras", null) : undefined;
-    nothing(initial, "multi/extras", null, extrasValue, "looks for a + in it: a TypeError stops it");
+    asString(initial, "multi/extras", null, extrasValue, "looks for a + in it: a TypeError stops it");
     const extras = str(extrasValue);
     list = t === undefined ? [] : parseTargetList(t, extras);
   } else {
@@ -190,11 +191,11 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
       for (const k of ["path/mirror/owner", "path/mirror/group", "path/mirror/dirmode"]) {
         const o = v(k);
         // The log file is given to the mirror's owner and group (pwd.getpwnam, grp.getgrnam).
-        if (k !== "path/mirror/dirmode") nothing(ctx, k, name, o, "looks the log file's owner up by it: a TypeError stops it");
+        if (k !== "path/mirror/dirmode") asString(ctx, k, name, o, "looks the log file's owner up by it: a TypeError stops it");
       }
     }
     const clsValue = v("target/class");
-    nothing(ctx, "target/class", name, clsValue, "calls .capitalize() on it: an AttributeError stops it");
+    asString(ctx, "target/class", name, clsValue, "calls .capitalize() on it: an AttributeError stops it");
     const clsName = str(clsValue);
     if (clsName === undefined) continue;
     // metro looks the class up as target/class.capitalize() + "Target" among its target classes.
@@ -265,7 +266,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     run.skipped = targetSkip(official, {
       options: () => {
         const o = optional(ctx, "metro/options", name);
-        nothing(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
+        asString(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
         return (str(o) ?? "").split(/\s+/);
       },
       output: () => output,
@@ -277,8 +278,8 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     }
     if (has("target/name/prefix")) {
       // The old work folders: path/work split on "/", the prefix joined to it.
-      nothing(ctx, "path/work", name, v("path/work"), "splits it on /: an AttributeError stops it");
-      nothing(ctx, "target/name/prefix", name, v("target/name/prefix"), "joins it to path/work's folder: a TypeError stops it");
+      asString(ctx, "path/work", name, v("path/work"), "splits it on /: an AttributeError stops it");
+      asString(ctx, "target/name/prefix", name, v("target/name/prefix"), "joins it to path/work's folder: a TypeError stops it");
     }
     for (const key of requiredFileKeys(cls, official)) {
       const p = v(key);
@@ -298,7 +299,7 @@ export function analyzeRun(initial: EvaluatedContext, contextFor: (target: strin
     }
     if (cls === "stage") {
       const o = optional(ctx, "metro/options", name);
-      nothing(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
+      asString(ctx, "metro/options", name, o, "splits it into words: an AttributeError stops it");
       const options = str(o);
       if (options?.split(/\s+/).includes("clean/auto")) optional(ctx, "path/cache/build", name);
     }
