@@ -105,17 +105,17 @@ export function capped(all: lsp.Diagnostic[]): lsp.Diagnostic[] {
   return out;
 }
 
-/**
- * Diagnostics of a file of the tree that is not indexed: a Metro file that
- * is skipped (a FIFO, a device, too large) or an unusable metro-contexts.json.
- * One diagnostic each; undefined when the path is neither.
- */
 /** The first few problems, then how many more (a file of thousands of bad entries gets a message of a few lines). */
 export function problemList(problems: string[], shown = 5): string {
   const more = problems.length - shown;
   return problems.slice(0, shown).join("; ") + (more > 0 ? `; and ${more} more` : "");
 }
 
+/**
+ * Diagnostics of a file of the tree that is not indexed: a Metro file that
+ * is skipped (a FIFO, a device, too large) or an unusable metro-contexts.json.
+ * One diagnostic each; undefined when the path is neither.
+ */
 export function unreadFileDiagnostics(tree: MetroTree, path: string): lsp.Diagnostic[] | undefined {
   const start = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
   const problem = tree.index.skipped.get(path);

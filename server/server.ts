@@ -317,7 +317,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       const cfg = (await connection.workspace.getConfiguration("metro")) as { contexts?: unknown } | null;
       const contexts = cfg?.contexts;
       if (Array.isArray(contexts)) configureContexts(contexts.length ? contexts : initialContexts);
-      else if (contexts !== undefined && contexts !== null) warnSetting([`it must be a list of {"name", "config", "args"}, not ${Array.isArray(contexts) ? "an array" : typeof contexts === "object" ? "an object" : `a ${typeof contexts}`}: it is ignored`]);
+      else if (contexts !== undefined && contexts !== null) warnSetting([`it must be a list of {"name", "config", "args"}, not ${typeof contexts === "object" ? "an object" : `a ${typeof contexts}`}: it is ignored`]);
     } catch {
       /* client without the section */
     }
@@ -326,8 +326,12 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   /** Hands the `metro.contexts` setting to the trees, and says what is wrong with it (once per different list). */
   function configureContexts(setting: unknown): void {
     session.configureContexts(setting);
+    warnSetting(settingProblems());
+  }
+  /** What is wrong with the setting, as the first tree read it (a relative config may exist in one tree and not another). */
+  function settingProblems(): string[] {
     const first = session.trees.values().next().value as MetroTree | undefined;
-    warnSetting(first?.contexts.settingProblems ?? []);
+    return first?.contexts.settingProblems ?? [];
   }
   let lastSettingWarning = "";
   function warnSetting(problems: string[]): void {
@@ -355,8 +359,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       await pullConfiguration();
       for (const f of initialFolders) session.addFolder(f);
       warnTreesNotOpened();
-      const first = session.trees.values().next().value as MetroTree | undefined;
-      warnSetting(first?.contexts.settingProblems ?? []);
+      warnSetting(settingProblems());
     } finally {
       markReady();
     }
