@@ -1,0 +1,35 @@
+// How large an answer to one request may grow. The analysis budgets
+// (analysis/project.ts) already bound what a tree holds (200,000 indexed
+// statements and references, 1 MiB a file), but an answer that lists every
+// reference, every symbol or every name of such a tree would still be tens
+// of megabytes of JSON built in one turn. A real Metro file has a few
+// hundred definitions (funtoo's largest about 300) and a real element a few
+// dozen references, so these caps are never met by a real tree; where the
+// protocol has room for it the answer says what was left out.
+
+/** Symbols of one document's outline (sections and their elements). */
+export const MAX_DOCUMENT_SYMBOLS = 5_000;
+/** Locations of one references answer. */
+export const MAX_REFERENCES = 10_000;
+/** Code lenses of one document (one per definition). */
+export const MAX_CODE_LENSES = 1_000;
+/** Reference locations one code lens carries for its command, and all the lenses of one answer together. */
+export const MAX_LENS_LOCATIONS = 1_000;
+export const MAX_LENS_LOCATIONS_TOTAL = 20_000;
+/** Completion items of one answer: past it the list is marked incomplete and the client asks again as the user types. */
+export const MAX_COMPLETION_ITEMS = 1_000;
+/** Folder entries read for one path completion (a folder of a million files is not listed whole). */
+export const MAX_FOLDER_ENTRIES_READ = 20_000;
+/** Folding ranges of one document (VS Code keeps 5,000 itself). */
+export const MAX_FOLDING_RANGES = 5_000;
+/** Characters of one line of a value shown in a hover (the whole value is one command away). */
+export const MAX_HOVER_LINE = 400;
+
+/**
+ * Text of all the open documents together. One document may hold what one message carries
+ * (64 MiB, MAX_MESSAGE_BYTES); this is two of those. The server analyses a Metro file of at
+ * most 1 MiB and a project of at most 4 MiB (analysis/project.ts), and funtoo's whole tree
+ * is 250 KB: an editor session with every file of several trees open holds a few
+ * megabytes, so only a client that opens documents without end reaches this.
+ */
+export const MAX_OPEN_BYTES = 128 * 1024 * 1024;
