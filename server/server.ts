@@ -46,7 +46,7 @@ import { references } from "./references";
 import { prepareRename, rename } from "./rename";
 import type { DocumentRequest } from "./requests";
 import { anything, clampIn, documentParams, invalidParams, linesOf, notificationProblem, Params, type Check } from "./params";
-import { quote } from "../language";
+import { quote, quotePath } from "../language";
 import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
 import { EditBurst } from "./edit-burst";
@@ -212,7 +212,11 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
    */
   function publish(path: string): void {
     const open = session.urisAt(path);
-    for (const uri of open.length ? open : [pathToUri(path)]) {
+    const fileUri = pathToUri(path);
+    // Diagnostics published under the file's own URI before the client opened it with another
+    // spelling are cleared first (a client that reads both as one document must not keep them).
+    if (open.length && !open.includes(fileUri) && publishedNonEmpty.has(fileUri) && !unfollowed.has(fileUri)) publishTo(fileUri, []);
+    for (const uri of open.length ? open : [fileUri]) {
       if (unfollowed.has(uri)) continue; // its one diagnostic says why the server does not follow it
       const shadow = session.shadowedBy(uri);
       publishTo(uri, shadow ? [shadowedDiagnostic(shadow)] : diagnosticsOf(path, uri));
@@ -255,7 +259,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       severity: lsp.DiagnosticSeverity.Information,
       code: "metro/open-twice",
       source: SOURCE,
-      message: `this file is also open as ${quote(winner, "")}, opened first, with another text: the language server follows that document's text until it is closed`,
+      message: `this file is also open as ${quotePath(winner)}, opened first, with another text: the language server follows that document's text until it is closed`,
     };
   }
 
@@ -521,7 +525,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   function stopFollowing(uri: string, why: "one" | "all", size: number): void {
     if (session.documents.get(uri)) closeDocument?.({ textDocument: { uri } });
     setSize(uri, undefined);
-    const name = quote(uriToPath(uri), "");
+    const name = quotePath(uriToPath(uri), "");
     const reason =
       why === "one"
         ? `this document has grown past ${formatBytes(MAX_MESSAGE_BYTES)}, what one message carries`
