@@ -26,10 +26,23 @@ export const MAX_FOLDING_RANGES = 5_000;
 export const MAX_HOVER_LINE = 400;
 
 /**
- * Text of all the open documents together. One document may hold what one message carries
- * (64 MiB, MAX_MESSAGE_BYTES); this is two of those. The server analyses a Metro file of at
- * most 1 MiB and a project of at most 4 MiB (analysis/project.ts), and funtoo's whole tree
- * is 250 KB: an editor session with every file of several trees open holds a few
- * megabytes, so only a client that opens documents without end reaches this.
+ * Memory the open documents hold together: their text and the offset of each line (LINE_BYTES
+ * a line, what the document keeps once a position is asked). One document may hold what one
+ * message carries (64 MiB, MAX_MESSAGE_BYTES); this is two of those. The server analyses a
+ * Metro file of at most 1 MiB and a project of at most 4 MiB (analysis/project.ts), and
+ * funtoo's whole tree is 250 KB: an editor session with every file of several trees open
+ * holds a few megabytes, so only a client that opens documents without end reaches this.
  */
 export const MAX_OPEN_BYTES = 128 * 1024 * 1024;
+export const LINE_BYTES = 8;
+
+/** What a text weighs as an open document: its characters and LINE_BYTES for each line break (\n, \r\n or \r, as LSP splits lines). */
+export function textWeight(text: string): number {
+  let breaks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) breaks++;
+    else if (c === 13 && text.charCodeAt(i + 1) !== 10) breaks++;
+  }
+  return text.length + LINE_BYTES * breaks;
+}

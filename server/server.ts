@@ -4,6 +4,7 @@
 // contexts are evaluated with allowExec false. `main.ts` starts it over
 // stdio; tests start it in process over a pair of streams.
 
+import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import * as v8 from "node:v8";
@@ -23,7 +24,7 @@ import { SOURCE, capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadF
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
-import { MAX_FOLDING_RANGES, MAX_OPEN_BYTES } from "./limits";
+import { LINE_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, textWeight } from "./limits";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
 import { elementDocumentation, expandedValueText, hover } from "./hover";
@@ -245,8 +246,9 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     if (diagnostics.length) publishedNonEmpty.add(uri);
     else publishedNonEmpty.delete(uri);
     const version = doc?.version;
-    // The same list for the same version again (the round ended as the early answer said) is not sent twice.
-    const key = JSON.stringify([version, diagnostics]);
+    // The same list for the same version again (the round ended as the early answer said) is not sent
+    // twice. A digest is kept, not the list: thousands of documents may each have a thousand diagnostics.
+    const key = createHash("sha256").update(JSON.stringify([version, diagnostics])).digest("base64");
     if (lastPublished.get(uri) === key) return;
     lastPublished.set(uri, key);
     void connection.sendDiagnostics({ uri, version, diagnostics });
@@ -507,29 +509,30 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       });
 
   // What the open documents may hold. A document is at most what one message carries
-  // (MAX_MESSAGE_BYTES), and all of them together at most MAX_OPEN_BYTES: a document opened or
-  // grown past either is not followed (closed on the server's side, its URI given one diagnostic
-  // saying why, a warning shown), else a client could open or grow documents until the process
-  // runs out of memory. The others are served as before.
-  const openSizes = new Map<string, number>();
+  // (MAX_MESSAGE_BYTES), and all of them together at most MAX_OPEN_BYTES of memory: their text and
+  // the offset of each line the document keeps (LINE_BYTES), so that a document of empty lines
+  // weighs what it costs. A document opened or grown past either is not followed (closed on the
+  // server's side, its URI given one diagnostic saying why, a warning shown), else a client could
+  // open or grow documents until the process runs out of memory. The others are served as before.
+  const openWeights = new Map<string, number>();
   let openBytes = 0;
   /** Documents the server stopped following, by URI: why (their one diagnostic), until the client closes them. */
   const unfollowed = new Map<string, string>();
   let warnedOpenBytes = false;
-  const setSize = (uri: string, size: number | undefined) => {
-    openBytes += (size ?? 0) - (openSizes.get(uri) ?? 0);
-    if (size === undefined) openSizes.delete(uri);
-    else openSizes.set(uri, size);
+  const setWeight = (uri: string, weight: number | undefined) => {
+    openBytes += (weight ?? 0) - (openWeights.get(uri) ?? 0);
+    if (weight === undefined) openWeights.delete(uri);
+    else openWeights.set(uri, weight);
   };
   let closeDocument: ((params: lsp.DidCloseTextDocumentParams) => void) | undefined;
-  function stopFollowing(uri: string, why: "one" | "all", size: number): void {
+  function stopFollowing(uri: string, why: "one" | "all", total: number): void {
     if (session.documents.get(uri)) closeDocument?.({ textDocument: { uri } });
-    setSize(uri, undefined);
+    setWeight(uri, undefined);
     const name = quotePath(uriToPath(uri), "");
     const reason =
       why === "one"
         ? `this document has grown past ${formatBytes(MAX_MESSAGE_BYTES)}, what one message carries`
-        : `with it the open documents would hold ${formatBytes(openBytes + size)}, more than the ${formatBytes(MAX_OPEN_BYTES)} the server follows together`;
+        : `with it the open documents would hold ${formatBytes(total)} (their text and lines), more than the ${formatBytes(MAX_OPEN_BYTES)} the server follows together`;
     unfollowed.set(uri, reason);
     publishTo(uri, [
       { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: lsp.DiagnosticSeverity.Warning, code: "metro/document-not-followed", source: SOURCE, message: `${reason}: the language server does not follow it until it is closed and opened again` },
@@ -540,7 +543,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
     } else if (!warnedOpenBytes) {
       warnedOpenBytes = true;
-      const message = `Metro: the open documents hold more than ${formatBytes(MAX_OPEN_BYTES)} of text together: the language server does not follow ${name}, nor any other document opened or grown past that limit (each has a warning saying so) until it is closed and opened again; the others are served as before.`;
+      const message = `Metro: the open documents hold more than ${formatBytes(MAX_OPEN_BYTES)} together: the language server does not follow ${name}, nor any other document opened or grown past that limit (each has a warning saying so) until it is closed and opened again; the others are served as before.`;
       void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
     }
   }
@@ -548,26 +551,35 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     on((params) => {
       const { uri, text } = params.textDocument;
       if (unfollowed.delete(uri)) lastPublished.delete(uri);
-      if (openBytes - (openSizes.get(uri) ?? 0) + text.length > MAX_OPEN_BYTES) return stopFollowing(uri, "all", text.length - (openSizes.get(uri) ?? 0));
+      const weight = textWeight(text);
+      const total = openBytes - (openWeights.get(uri) ?? 0) + weight;
+      if (total > MAX_OPEN_BYTES) return stopFollowing(uri, "all", total);
       handler(params);
-      setSize(uri, text.length);
+      setWeight(uri, weight);
     });
   const changeDocument = (on: (handler: (params: lsp.DidChangeTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidChangeTextDocumentParams) => void) =>
     on((params) => {
-      handler(params);
       const uri = params.textDocument.uri;
-      const size = session.documents.get(uri)?.getText().length;
-      if (size === undefined) return;
-      if (size > MAX_MESSAGE_BYTES) stopFollowing(uri, "one", size);
-      else if (openBytes - (openSizes.get(uri) ?? 0) + size > MAX_OPEN_BYTES) stopFollowing(uri, "all", size - (openSizes.get(uri) ?? 0));
-      else setSize(uri, size);
+      const before = openWeights.get(uri);
+      if (before === undefined || !session.documents.get(uri)) return handler(params);
+      // Before the edit is applied (the document would make room for its lines): what it may weigh
+      // at most, counting nothing it replaces but a whole text.
+      let most = before;
+      for (const c of params.contentChanges) most = ("range" in c && c.range ? most : 0) + textWeight(c.text);
+      if (openBytes - before + most > MAX_OPEN_BYTES) return stopFollowing(uri, "all", openBytes - before + most);
+      handler(params);
+      const doc = session.documents.get(uri);
+      if (!doc) return;
+      const weight = doc.getText().length + LINE_BYTES * (doc.lineCount - 1);
+      if (doc.getText().length > MAX_MESSAGE_BYTES) stopFollowing(uri, "one", openBytes - before + weight);
+      else setWeight(uri, weight);
     });
   const closeNotification = (on: (handler: (params: lsp.DidCloseTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidCloseTextDocumentParams) => void) => {
     closeDocument = handler;
     return on((params) => {
       const uri = params.textDocument.uri;
       handler(params);
-      setSize(uri, undefined);
+      setWeight(uri, undefined);
       // The client closed a document the server did not follow: its warning goes.
       if (unfollowed.delete(uri)) publishTo(uri, []);
     });
