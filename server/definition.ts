@@ -16,8 +16,17 @@ import type * as lsp from "vscode-languageserver";
 import { expandedCollectPath } from "./document-links";
 import { location, type UriNames } from "./convert";
 import { targetAt } from "./locate";
+import { MAX_REFERENCES } from "./limits";
 
+/** Where the element, section or file under the cursor is defined: at most MAX_REFERENCES places, the log saying how many were left out. */
 export function definition(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
+  const all = definitions(at, params);
+  if (all.length <= MAX_REFERENCES) return all;
+  at.log(`definition: the first ${MAX_REFERENCES} of ${all.length} places are listed`);
+  return all.slice(0, MAX_REFERENCES);
+}
+
+function definitions(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
   const { tree, file } = at;
   const t = targetAt(file, params.position);
   if (!t) return [];

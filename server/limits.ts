@@ -9,7 +9,7 @@
 
 /** Symbols of one document's outline (sections and their elements). */
 export const MAX_DOCUMENT_SYMBOLS = 5_000;
-/** Locations of one references answer. */
+/** Locations of one references or definition answer. */
 export const MAX_REFERENCES = 10_000;
 /** Code lenses of one document (one per definition). */
 export const MAX_CODE_LENSES = 1_000;
