@@ -35,10 +35,18 @@ export const MAX_HOVER_LINE = 400;
  */
 export const MAX_OPEN_BYTES = 128 * 1024 * 1024;
 export const LINE_BYTES = 8;
+/**
+ * What an open document costs beyond its text (its record, its URI, its entry in a tree's
+ * index), counted so that a client opening empty documents without end meets the bound
+ * too: at most 32,768 documents are open at once.
+ */
+export const DOCUMENT_BYTES = 4 * 1024;
+/** Documents not followed that get a diagnostic and a line in the log each (past them only the log says so, once). */
+export const MAX_UNFOLLOWED_NAMED = 1_000;
 
-/** What a text weighs as an open document: its characters and LINE_BYTES for each line break (\n, \r\n or \r, as LSP splits lines). */
+/** What a text weighs as an open document: DOCUMENT_BYTES, its characters and LINE_BYTES for each line break (\n, \r\n or \r, as LSP splits lines). */
 export function textWeight(text: string): number {
-  let breaks = 0;
+  let breaks = DOCUMENT_BYTES / LINE_BYTES;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 10) breaks++;

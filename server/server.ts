@@ -24,7 +24,7 @@ import { SOURCE, capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadF
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
-import { LINE_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, textWeight } from "./limits";
+import { DOCUMENT_BYTES, LINE_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, MAX_UNFOLLOWED_NAMED, textWeight } from "./limits";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
 import { elementDocumentation, expandedValueText, hover } from "./hover";
@@ -495,7 +495,12 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     }
     // The URI is no longer one the path's diagnostics go to (another URI of the file, or outside every tree): clear it.
     const targets = session.isOpen(path) ? session.urisAt(path) : [pathToUri(path)];
-    if ((!tree || !targets.includes(uri)) && !unfollowed.has(uri) && !session.documents.get(uri)) publishTo(uri, []);
+    if ((!tree || !targets.includes(uri)) && !unfollowed.has(uri) && !session.documents.get(uri)) forget(uri);
+  }
+  /** Clears the diagnostics of a URI no longer open, and forgets what was published there. */
+  function forget(uri: string): void {
+    publishTo(uri, []);
+    lastPublished.delete(uri);
   }
   // The document notifications reach the documents only when well formed: a notification has no
   // answer, so a malformed one is dropped with a warning in the log that says what is wrong.
@@ -519,6 +524,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   /** Documents the server stopped following, by URI: why (their one diagnostic), until the client closes them. */
   const unfollowed = new Map<string, string>();
   let warnedOpenBytes = false;
+  let unfollowedUnnamed = false;
   const setWeight = (uri: string, weight: number | undefined) => {
     openBytes += (weight ?? 0) - (openWeights.get(uri) ?? 0);
     if (weight === undefined) openWeights.delete(uri);
@@ -533,6 +539,14 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       why === "one"
         ? `this document has grown past ${formatBytes(MAX_MESSAGE_BYTES)}, what one message carries`
         : `with it the open documents would hold ${formatBytes(total)} (their text and lines), more than the ${formatBytes(MAX_OPEN_BYTES)} the server follows together`;
+    if (unfollowed.size >= MAX_UNFOLLOWED_NAMED) {
+      // A client that opens documents without end is not answered with a diagnostic each (that would be memory without end too).
+      if (!unfollowedUnnamed) {
+        unfollowedUnnamed = true;
+        connection.console.warn(`metro-language-server: ${MAX_UNFOLLOWED_NAMED} documents are not followed; the others opened past the limit are not named`);
+      }
+      return;
+    }
     unfollowed.set(uri, reason);
     publishTo(uri, [
       { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: lsp.DiagnosticSeverity.Warning, code: "metro/document-not-followed", source: SOURCE, message: `${reason}: the language server does not follow it until it is closed and opened again` },
@@ -565,12 +579,12 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       // Before the edit is applied (the document would make room for its lines): what it may weigh
       // at most, counting nothing it replaces but a whole text.
       let most = before;
-      for (const c of params.contentChanges) most = ("range" in c && c.range ? most : 0) + textWeight(c.text);
+      for (const c of params.contentChanges) most = ("range" in c && c.range ? most - DOCUMENT_BYTES : 0) + textWeight(c.text);
       if (openBytes - before + most > MAX_OPEN_BYTES) return stopFollowing(uri, "all", openBytes - before + most);
       handler(params);
       const doc = session.documents.get(uri);
       if (!doc) return;
-      const weight = doc.getText().length + LINE_BYTES * (doc.lineCount - 1);
+      const weight = DOCUMENT_BYTES + doc.getText().length + LINE_BYTES * (doc.lineCount - 1);
       if (doc.getText().length > MAX_MESSAGE_BYTES) stopFollowing(uri, "one", openBytes - before + weight);
       else setWeight(uri, weight);
     });
@@ -581,7 +595,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       handler(params);
       setWeight(uri, undefined);
       // The client closed a document the server did not follow: its warning goes.
-      if (unfollowed.delete(uri)) publishTo(uri, []);
+      if (unfollowed.delete(uri)) forget(uri);
     });
   };
   session.documents.listen({

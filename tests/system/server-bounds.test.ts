@@ -83,6 +83,31 @@ describe("language server: the open documents together", function () {
   });
 });
 
+describe("language server: many open documents", function () {
+  this.timeout(120000);
+
+  it("counts what each open document costs beyond its text: past 32,768 empty documents, the next are not followed", async () => {
+    const { client, root } = await start({ "metro.conf": "a: 1\n", "metro-contexts.json": ONE_CONTEXT });
+    try {
+      const outside = newTempDir("metro-bounds-loose-");
+      const uri = (i: number) => uriOf(join(outside, `d${i}.conf`));
+      for (let i = 0; i < 32800; i++) {
+        openAt(client, uri(i), "");
+        if (i % 1000 === 0) await client.sent();
+      }
+      await client.settled();
+      const notFollowed = (i: number) => client.diagnostics.get(uri(i))?.diagnostics.some((x) => x.code === "metro/document-not-followed") ?? false;
+      const first = [...Array(32800).keys()].find(notFollowed);
+      assert.equal(first, 32768, "4 KiB each: 32,768 fill the 128 MiB");
+      assert.ok(notFollowed(32799));
+      assert.ok(await client.hover(join(root, "metro.conf"), 0, 0));
+      assert.ok(client.memory() < MAX_RSS, `the server holds ${client.memory()} bytes`);
+    } finally {
+      await client.stop();
+    }
+  });
+});
+
 describe("language server: answers to requests about a huge file", function () {
   this.timeout(120000);
   const N = 6000;
