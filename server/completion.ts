@@ -1,16 +1,18 @@
 // Completion of element names after `$[`, `$[[` and `$[:`, of modifiers after
 // a name's `:`, of annotation words after `[`, of paths after `[collect `.
 
-import { readdirSync, statSync } from "node:fs";
+import { opendirSync, statSync, type Dir } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { DocumentRequest } from "./requests";
 import { parseReferenceInner } from "../language";
 import * as lsp from "vscode-languageserver";
+import { MAX_COMPLETION_ITEMS, MAX_FOLDER_ENTRIES_READ } from "./limits";
+import { matches } from "./workspace-symbols";
 
 const ANNOTATIONS = ["section", "when", "collect", "option"];
 const OPTIONS = ["parse/lax", "parse/strict"];
 
-export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] {
+export function completion(at: DocumentRequest, params: lsp.CompletionParams): lsp.CompletionItem[] | lsp.CompletionList {
   const doc = at.session.documents.get(at.uri);
   if (!doc) return [];
   // The cursor's line up to the cursor (a position past the end of its line came clamped to that end: params.ts).
@@ -45,14 +47,33 @@ export function completion(at: DocumentRequest, params: lsp.CompletionParams): l
     const section = sectionAt(at.file, pos.line);
     if (!section) return [];
     const prefix = section + "/";
-    return at.tree.index
-      .names()
-      .filter((n) => n.startsWith(prefix))
-      .map((n) => nameItem(n.slice(prefix.length), n, replace(typed), at.tree.root));
+    return capped(
+      at.tree.index.names().filter((n) => n.startsWith(prefix)),
+      (n) => n.slice(prefix.length),
+      typed,
+      (n) => nameItem(n.slice(prefix.length), n, replace(typed), at.tree.root),
+    );
   }
   const names = new Set(at.tree.index.names());
   for (const c of at.tree.contexts.contexts) for (const k of Object.keys(c.args)) names.add(k);
-  return [...names].filter((n) => n !== "").map((n) => nameItem(n, n, replace(inner), at.tree.root));
+  names.delete("");
+  return capped([...names], (n) => n, inner, (n) => nameItem(n, n, replace(inner), at.tree.root));
+}
+
+/**
+ * Items for `names`: all of them when there are at most MAX_COMPLETION_ITEMS, else the
+ * first ones whose label holds what is typed (as the client filters), in a list marked
+ * incomplete so that the client asks again as the user types.
+ */
+function capped(names: string[], label: (n: string) => string, typed: string, item: (n: string) => lsp.CompletionItem): lsp.CompletionItem[] | lsp.CompletionList {
+  if (names.length <= MAX_COMPLETION_ITEMS) return names.map(item);
+  const items: lsp.CompletionItem[] = [];
+  for (const n of names) {
+    if (!matches(label(n), typed)) continue;
+    if (items.length === MAX_COMPLETION_ITEMS) return { isIncomplete: true, items };
+    items.push(item(n));
+  }
+  return items;
 }
 
 /** `data` lets completionItem/resolve add the element's documentation. */
@@ -67,19 +88,34 @@ function sectionAt(file: import("../analysis/workspace-index").FileIndex, line: 
   return section;
 }
 
-function pathItems(file: string, typed: string, replace: (t: string) => lsp.Range): lsp.CompletionItem[] {
+/**
+ * Entries of the folder a collect path names. The folder is read an entry at a time: at most
+ * MAX_FOLDER_ENTRIES_READ entries and MAX_COMPLETION_ITEMS items that hold what is typed (a
+ * list marked incomplete past either, so that the client asks again as the user types).
+ */
+function pathItems(file: string, typed: string, replace: (t: string) => lsp.Range): lsp.CompletionItem[] | lsp.CompletionList {
   const slash = typed.lastIndexOf("/");
   const dirPart = slash >= 0 ? typed.slice(0, slash + 1) : "";
   const dir = resolve(dirname(file), dirPart || ".");
-  let names: string[];
+  const last = typed.slice(slash + 1);
+  const names: string[] = [];
+  let incomplete = false;
+  let folder: Dir | undefined;
   try {
-    names = readdirSync(dir);
+    folder = opendirSync(dir);
+    for (let read = 0, e = folder.readSync(); e; e = folder.readSync()) {
+      if (++read > MAX_FOLDER_ENTRIES_READ || names.length === MAX_COMPLETION_ITEMS) {
+        incomplete = true;
+        break;
+      }
+      if (!e.name.startsWith(".") && matches(e.name, last)) names.push(e.name);
+    }
   } catch {
     return [];
+  } finally {
+    folder?.closeSync();
   }
-  const last = typed.slice(slash + 1);
-  return names
-    .filter((n) => !n.startsWith("."))
+  const items = names
     .map((n) => {
       let isDir = false;
       try {
@@ -94,4 +130,5 @@ function pathItems(file: string, typed: string, replace: (t: string) => lsp.Rang
         command: isDir ? { title: "", command: "editor.action.triggerSuggest" } : undefined,
       };
     });
+  return incomplete ? { isIncomplete: true, items } : items;
 }

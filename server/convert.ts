@@ -4,6 +4,11 @@
 
 import * as lsp from "vscode-languageserver";
 import { URI } from "vscode-uri";
+import { posix } from "node:path";
+const normalize = (p: string) => {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith("/") ? n.slice(0, -1) : n;
+};
 import type { Range, Severity } from "../language";
 
 export function toLspRange(r: Range): lsp.Range {
@@ -23,8 +28,14 @@ export function toLspSeverity(s: Severity): lsp.DiagnosticSeverity {
   }
 }
 
+/**
+ * The file a URI names: percent-encoding decoded (`%2D` is `-`), `.` and `..` segments
+ * and doubled slashes resolved as written (a symbolic link is not followed here: the
+ * session groups links by the file they reach).
+ */
 export function uriToPath(uri: string): string {
-  return URI.parse(uri).fsPath;
+  const p = URI.parse(uri).fsPath;
+  return p.startsWith("/") ? normalize(p) : p;
 }
 
 export function pathToUri(path: string): string {
@@ -39,8 +50,14 @@ export function contains(r: Range | lsp.Range, pos: lsp.Position): boolean {
   return true;
 }
 
-export function location(file: string, r: Range): lsp.Location {
-  return { uri: pathToUri(file), range: toLspRange(r) };
+/** What knows the URI the client uses for a path (the session: the URI of an open document). */
+export interface UriNames {
+  uriOf(path: string): string;
+}
+
+/** A location in `file`, named by the URI the client opened it with (`names`: the session). */
+export function location(file: string, r: Range, names: UriNames): lsp.Location {
+  return { uri: names.uriOf(file), range: toLspRange(r) };
 }
 
 /** "1 line", "3 lines". */

@@ -14,10 +14,19 @@ import type { MetroTree } from "./session";
 import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import { expandedCollectPath } from "./document-links";
-import { location, pathToUri } from "./convert";
+import { location, type UriNames } from "./convert";
 import { targetAt } from "./locate";
+import { MAX_REFERENCES } from "./limits";
 
+/** Where the element, section or file under the cursor is defined: at most MAX_REFERENCES places, the log saying how many were left out. */
 export function definition(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
+  const all = definitions(at, params);
+  if (all.length <= MAX_REFERENCES) return all;
+  at.log(`definition: the first ${MAX_REFERENCES} of ${all.length} places are listed`);
+  return all.slice(0, MAX_REFERENCES);
+}
+
+function definitions(at: DocumentRequest, params: lsp.DefinitionParams): lsp.Location[] {
   const { tree, file } = at;
   const t = targetAt(file, params.position);
   if (!t) return [];
@@ -25,27 +34,27 @@ export function definition(at: DocumentRequest, params: lsp.DefinitionParams): l
   switch (t.kind) {
     case "reference": {
       if (t.ref.name !== null) {
-        const defs = tree.index.definitions(t.ref.name).map((d) => location(d.file, d.nameRange));
-        return defs.length ? defs : contextArgument(tree, t.ref.name);
+        const defs = tree.index.definitions(t.ref.name).map((d) => location(d.file, d.nameRange, at.session));
+        return defs.length ? defs : contextArgument(tree, t.ref.name, at.session);
       }
-      if (t.ref.pattern) return tree.index.definitionsMatching(t.ref.pattern).map((d) => location(d.file, d.nameRange));
+      if (t.ref.pattern) return tree.index.definitionsMatching(t.ref.pattern).map((d) => location(d.file, d.nameRange, at.session));
       return [];
     }
     case "definition":
       // Already on a definition: the other definitions of the same name.
-      return tree.index.definitions(t.def.name).map((d) => location(d.file, d.nameRange));
+      return tree.index.definitions(t.def.name).map((d) => location(d.file, d.nameRange, at.session));
     case "section": {
       const own = tree.index.definitions(t.section.name);
-      if (own.length) return own.map((d) => location(d.file, d.nameRange));
+      if (own.length) return own.map((d) => location(d.file, d.nameRange, at.session));
       const out: lsp.Location[] = [];
-      for (const f of tree.index.files.values()) for (const s of f.sections) if (s.name === t.section.name && s !== t.section) out.push(location(s.file, s.nameRange));
+      for (const f of tree.index.files.values()) for (const s of f.sections) if (s.name === t.section.name && s !== t.section) out.push(location(s.file, s.nameRange, at.session));
       return out;
     }
     case "collect": {
       // The file of the active context first, then every other file the path can name in other builds.
       const exact = expandedCollectPath(tree, t.collect);
       const files = tree.index.collectCandidates(t.collect).filter((f) => f !== exact && existsSync(f));
-      return (exact ? [exact, ...files] : files).map((f) => location(f, zero));
+      return (exact ? [exact, ...files] : files).map((f) => location(f, zero, at.session));
     }
   }
 }
@@ -53,13 +62,13 @@ export function definition(at: DocumentRequest, params: lsp.DefinitionParams): l
 const ORIGIN = { start: { line: 0, character: 0, offset: 0 }, end: { line: 0, character: 0, offset: 0 } };
 
 /** Where the active context gives `name` as a command-line value, or nothing. */
-function contextArgument(tree: MetroTree, name: string): lsp.Location[] {
+function contextArgument(tree: MetroTree, name: string, names: UriNames): lsp.Location[] {
   const ctx = tree.contexts.active;
   if (!ctx || !(name in ctx.args)) return [];
   if (tree.contexts.source === "file") {
     const file = join(tree.root, CONTEXTS_FILE);
-    const at = argumentInContextsFile(file, ctx, name);
-    return at ? [at] : [location(file, ORIGIN)];
+    const at = argumentInContextsFile(file, ctx, name, names);
+    return at ? [at] : [location(file, ORIGIN, names)];
   }
   if (tree.contexts.source === "derived") {
     const value = ctx.args[name];
@@ -73,13 +82,13 @@ function contextArgument(tree: MetroTree, name: string): lsp.Location[] {
       candidates.push(...files.filter((f) => f.split(/[\\/]/).includes(value) || basename(f) === `${value}.conf`));
     }
     const hit = candidates.find((f) => existsSync(f));
-    return hit ? [location(hit, ORIGIN)] : [];
+    return hit ? [location(hit, ORIGIN, names)] : [];
   }
   return [];
 }
 
 /** The `"name": value` of a context's entry in metro-contexts.json. */
-function argumentInContextsFile(file: string, ctx: ContextState, name: string): lsp.Location | null {
+function argumentInContextsFile(file: string, ctx: ContextState, name: string, names: UriNames): lsp.Location | null {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -103,7 +112,7 @@ function argumentInContextsFile(file: string, ctx: ContextState, name: string): 
     const before = text.slice(0, m.index).split("\n");
     const line = before.length - 1;
     const character = before[line].length;
-    return { uri: pathToUri(file), range: { start: { line, character }, end: { line, character: character + key.length } } };
+    return { uri: names.uriOf(file), range: { start: { line, character }, end: { line, character: character + key.length } } };
   }
   return null;
 }

@@ -9,7 +9,7 @@ import { CONTEXTS_FILE } from "../analysis/contexts";
 import { zapOutcome } from "../analysis/zap";
 import { mergeFindings, type ContextFindings } from "../analysis/findings";
 import { problemCode } from "../engine/files";
-import { location, toLspRange, toLspSeverity } from "./convert";
+import { location, toLspRange, toLspSeverity, type UriNames } from "./convert";
 import type { MetroTree } from "./session";
 import type { FileIndex } from "../analysis/workspace-index";
 import { EXPANSION_CODES, commandLineNames, judgedSyntaxFinding, treeFindings } from "../analysis/tree-findings";
@@ -41,11 +41,12 @@ export interface DiagnosticData {
  */
 export const MAX_DIAGNOSTICS_PER_FILE = 1000;
 
-export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnostic[] {
+/** The diagnostics of a file; places in other files are named by the URIs of `names` (the session: the client's). */
+export function fileDiagnostics(tree: MetroTree, file: FileIndex, names: UriNames): lsp.Diagnostic[] {
   let syntax = file.ast.diagnostics.map((d) => syntaxDiagnostic(d));
   // Problems only an expansion meets are judged by the contexts that read the file, once all are fresh.
   const judging = contextsJudge(tree, file);
-  const fromContexts = contextDiagnostics(tree, file, judging ? syntax.filter((d) => !EXPANSION_CODES.has(String(d.code))) : syntax);
+  const fromContexts = contextDiagnostics(tree, file, judging ? syntax.filter((d) => !EXPANSION_CODES.has(String(d.code))) : syntax, names);
   if (judging) {
     // The contexts' findings by line and code: a file may hold a hundred thousand of each.
     const byLine = new Map<string, lsp.Range[]>();
@@ -71,7 +72,7 @@ export function fileDiagnostics(tree: MetroTree, file: FileIndex): lsp.Diagnosti
   const out: lsp.Diagnostic[] = [];
   for (const d of syntax) out.push(d);
   for (const d of fromContexts) out.push(d);
-  for (const d of indexDiagnostics(tree, file, out)) out.push(d);
+  for (const d of indexDiagnostics(tree, file, out, names)) out.push(d);
   for (const d of zapHints(tree, file)) out.push(d);
   for (const d of unusedHints(tree, file)) out.push(d);
   return capped(out);
@@ -184,7 +185,7 @@ export function syntaxDiagnostic(d: SyntaxDiagnostic): lsp.Diagnostic {
 }
 
 /** Layer 1 (analysis/tree-findings.ts): where the engine or the parser already judged a place, that verdict stands alone. */
-function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[]): lsp.Diagnostic[] {
+function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagnostic[], names: UriNames): lsp.Diagnostic[] {
   const evaluated = tree.contexts.contexts.filter((c) => c.evaluated);
   const findings = treeFindings(tree.index, file, {
     commandLineNames: commandLineNames(tree.contexts.contexts),
@@ -198,7 +199,7 @@ function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagno
     code: f.code,
     source: SOURCE,
     message: f.message,
-    relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
+    relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range, names), message: r.message })),
     ...(f.name ? { data: { name: f.name } satisfies DiagnosticData } : {}),
   }));
 }
@@ -208,7 +209,7 @@ function indexDiagnostics(tree: MetroTree, file: FileIndex, existing: lsp.Diagno
  * (analysis/findings.ts): one diagnostic per place and kind, the active
  * context's verdict first, "in N of M contexts" naming the active one first.
  */
-function contextDiagnostics(tree: MetroTree, file: FileIndex, syntax: lsp.Diagnostic[]): lsp.Diagnostic[] {
+function contextDiagnostics(tree: MetroTree, file: FileIndex, syntax: lsp.Diagnostic[], names: UriNames): lsp.Diagnostic[] {
   const contexts = tree.contexts.contexts;
   if (contexts.length === 0) return [];
   const perContext: ContextFindings[] = [];
@@ -246,7 +247,7 @@ function contextDiagnostics(tree: MetroTree, file: FileIndex, syntax: lsp.Diagno
       code: f.code,
       source: SOURCE,
       message: f.message,
-      relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range), message: r.message })),
+      relatedInformation: f.related?.map((r) => ({ location: location(r.file, r.range, names), message: r.message })),
       data,
     });
   }

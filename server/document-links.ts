@@ -6,7 +6,7 @@ import { existsSync } from "node:fs";
 import { dirname, isAbsolute, normalize, resolve } from "node:path";
 import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
-import { pathToUri, toLspRange } from "./convert";
+import { toLspRange } from "./convert";
 import type { MetroTree } from "./session";
 import type { CollectEntry } from "../analysis/workspace-index";
 
@@ -35,13 +35,13 @@ export function documentLinks(at: DocumentRequest): lsp.DocumentLink[] {
       const cands = tree.index.collectCandidates(c).filter((f) => existsSync(f));
       if (cands.length === 1) target = cands[0];
     }
-    if (target) out.push({ range: toLspRange(c.statement.path.range), target: pathToUri(target), tooltip: target });
+    if (target) out.push({ range: toLspRange(c.statement.path.range), target: at.session.uriOf(target), tooltip: target });
   }
   for (const d of file.definitions) {
     if (d.statement.kind !== "single" || !d.statement.value.file) continue;
     const f = d.statement.value.file;
     const text = expandInActive(tree, f.pathText, d.name);
-    if (text && isAbsolute(text) && existsSync(text)) out.push({ range: toLspRange(f.pathRange), target: pathToUri(text), tooltip: text });
+    if (text && isAbsolute(text) && existsSync(text)) out.push({ range: toLspRange(f.pathRange), target: at.session.uriOf(text), tooltip: text });
   }
   return out;
 }

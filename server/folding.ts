@@ -2,8 +2,19 @@
 
 import type { DocumentRequest } from "./requests";
 import * as lsp from "vscode-languageserver";
+import { MAX_FOLDING_RANGES } from "./limits";
 
-export function foldingRanges(at: DocumentRequest): lsp.FoldingRange[] {
+/** At most MAX_FOLDING_RANGES (or the client's `rangeLimit`), the first ones in the document. */
+export function foldingRanges(at: DocumentRequest, limit = MAX_FOLDING_RANGES): lsp.FoldingRange[] {
+  const all = foldingRangesOf(at);
+  // Ranges are found in order of their end; the first ones in the document are those that start first.
+  if (all.length <= limit) return all;
+  all.sort((a, b) => a.startLine - b.startLine || a.endLine - b.endLine);
+  all.length = limit;
+  return all;
+}
+
+function foldingRangesOf(at: DocumentRequest): lsp.FoldingRange[] {
   const out: lsp.FoldingRange[] = [];
   const stmts = at.file.ast.statements;
   let sectionStart = -1;

@@ -17,6 +17,7 @@ import { definitionRange } from "./references";
 import type { MetroTree, Session } from "./session";
 import type { ReferenceEntry } from "../analysis/workspace-index";
 import { quote, quotePath } from "../language";
+import { MAX_HOVER_LINE } from "./limits";
 
 export const HOVER_LINES = 30;
 
@@ -30,7 +31,7 @@ export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover |
     case "reference":
       range = toLspRange(t.ref.range);
       if (t.ref.name === null) {
-        md.push(t.ref.pattern ? `Names one of: ${tree.index.definitionsMatching(t.ref.pattern).map((d) => "`" + d.name + "`").filter((x, i, a) => a.indexOf(x) === i).slice(0, 12).join(", ")}` : "This reference has no current section here: expanding it fails.");
+        md.push(t.ref.pattern ? `Names one of: ${matchingNames(tree, t.ref.pattern)}` : "This reference has no current section here: expanding it fails.");
         break;
       }
       md = elementHover(tree, t.ref.name, t.ref);
@@ -60,6 +61,14 @@ export function hover(at: DocumentRequest, params: lsp.HoverParams): lsp.Hover |
   return { contents: markup(at.session.hoverFormat, md.join("\n")), range };
 }
 
+/** The first 12 names a pattern reference can name, and how many there are in all. */
+function matchingNames(tree: MetroTree, pattern: RegExp): string {
+  const names = new Set<string>();
+  for (const d of tree.index.definitionsMatching(pattern)) names.add(d.name);
+  const first = [...names].slice(0, 12).map((n) => "`" + n + "`");
+  return first.join(", ") + (names.size > 12 ? `, … (${names.size})` : "");
+}
+
 function rel(tree: MetroTree, f: string): string {
   const r = relative(tree.root, f);
   return r.startsWith("..") ? f : r;
@@ -70,19 +79,32 @@ function contextHeading(tree: MetroTree, c: ContextState): string {
   return `In **${c.name}** (active context${src})`;
 }
 
+/**
+ * The first HOVER_LINES lines of a value, each cut at MAX_HOVER_LINE characters, and a
+ * note saying so: a hover is at most about 12 KB however large the expansion.
+ */
 function fence(lines: string[], name: string, tree: MetroTree): string[] {
   const shown = lines.slice(0, HOVER_LINES);
-  const out = ["```sh", ...shown.map((l) => l.replace(/```/g, "`\u200b``")), "```"];
-  if (lines.length > HOVER_LINES) {
+  let cut = 0;
+  const out = ["```sh"];
+  for (const l of shown) {
+    const line = l.length > MAX_HOVER_LINE ? (cut++, l.slice(0, MAX_HOVER_LINE) + "…") : l;
+    out.push(line.replace(/```/g, "`\u200b``"));
+  }
+  out.push("```");
+  const notes: string[] = [];
+  if (lines.length > HOVER_LINES) notes.push(`${lines.length - HOVER_LINES} more lines`);
+  if (cut) notes.push(`${cut === 1 ? "1 line" : `${cut} lines`} cut at ${MAX_HOVER_LINE} characters`);
+  if (notes.length) {
     const args = encodeURIComponent(JSON.stringify([{ tree: tree.root, name }]));
-    out.push(`${lines.length - HOVER_LINES} more lines — [open the whole value](command:${ClientCommands.showExpandedValue}?${args})`);
+    out.push(`${notes.join("; ")} — [open the whole value](command:${ClientCommands.showExpandedValue}?${args})`);
   }
   return out;
 }
 
 function inlineCode(s: string): string {
   if (s === "") return "*(empty)*";
-  const shown = s.length > 400 ? s.slice(0, 400) + "…" : s;
+  const shown = s.length > MAX_HOVER_LINE ? s.slice(0, MAX_HOVER_LINE) + "…" : s;
   return "`` " + shown.replace(/`/g, "'") + " ``";
 }
 

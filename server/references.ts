@@ -6,9 +6,11 @@ import type { DocumentRequest } from "./requests";
 import type * as lsp from "vscode-languageserver";
 import type { Range } from "../language";
 import { location } from "./convert";
+import { quote } from "../language";
 import { nameOf, targetAt } from "./locate";
 import type { MetroTree } from "./session";
 import type { DefinitionEntry, ReferenceEntry } from "../analysis/workspace-index";
+import { MAX_REFERENCES } from "./limits";
 
 /** References of `name`; `dynamic` adds `$[[steps/$[target]]]`-style references whose pattern can match it. */
 export function referencesOf(tree: MetroTree, name: string, dynamic: boolean): ReferenceEntry[] {
@@ -22,8 +24,14 @@ export function references(at: DocumentRequest, params: lsp.ReferenceParams): ls
   const name = t && nameOf(t);
   if (!name) return [];
   const out: lsp.Location[] = [];
-  if (params.context.includeDeclaration) for (const d of at.tree.index.definitions(name)) out.push(location(d.file, definitionRange(d)));
-  for (const r of referencesOf(at.tree, name, true)) out.push(location(r.file, r.place === "multi-reference" || r.form === "condition" ? r.nameRange : r.range));
+  // The protocol has no room for "and N more": past MAX_REFERENCES the log says how many were left out.
+  let all = 0;
+  const add = (file: string, range: Range) => {
+    if (all++ < MAX_REFERENCES) out.push(location(file, range, at.session));
+  };
+  if (params.context.includeDeclaration) for (const d of at.tree.index.definitions(name)) add(d.file, definitionRange(d));
+  for (const r of referencesOf(at.tree, name, true)) add(r.file, r.place === "multi-reference" || r.form === "condition" ? r.nameRange : r.range);
+  if (all > MAX_REFERENCES) at.log(`references of ${quote(name)}: the first ${MAX_REFERENCES} of ${all} places are listed`);
   return out;
 }
 

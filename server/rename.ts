@@ -9,7 +9,7 @@ import type { DocumentRequest } from "./requests";
 import { basename } from "node:path";
 import * as lsp from "vscode-languageserver";
 import type { Range } from "../language";
-import { pathToUri, toLspRange } from "./convert";
+import { toLspRange } from "./convert";
 import { nameOf, targetAt } from "./locate";
 import { referencesOf } from "./references";
 import { quote } from "../language";
@@ -109,6 +109,6 @@ export function rename(at: DocumentRequest, params: lsp.RenameParams): lsp.Works
     }
   }
   const changes: Record<string, lsp.TextEdit[]> = {};
-  for (const [f, l] of edits) changes[pathToUri(f)] = l;
+  for (const [f, l] of edits) changes[at.session.uriOf(f)] = l;
   return { changes };
 }

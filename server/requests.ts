@@ -15,4 +15,6 @@ export interface DocumentRequest {
   /** Its URI as the client sent it. */
   uri: string;
   token: lsp.CancellationToken;
+  /** Writes a line to the client's log (what an answer left out when the protocol has no room to say it). */
+  log(message: string): void;
 }

@@ -4,6 +4,7 @@
 // contexts are evaluated with allowExec false. `main.ts` starts it over
 // stdio; tests start it in process over a pair of streams.
 
+import { createHash } from "node:crypto";
 import { lstatSync } from "node:fs";
 import { join, relative, isAbsolute } from "node:path";
 import * as v8 from "node:v8";
@@ -19,10 +20,11 @@ import { codeLenses } from "./code-lens";
 import { completion } from "./completion";
 import { pathToUri, uriToPath } from "./convert";
 import { definition } from "./definition";
-import { capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
+import { SOURCE, capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadFileDiagnostics } from "./diagnostics";
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
+import { DOCUMENT_BYTES, LINE_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, MAX_UNFOLLOWED_NAMED, textWeight } from "./limits";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
 import { elementDocumentation, expandedValueText, hover } from "./hover";
@@ -45,7 +47,7 @@ import { references } from "./references";
 import { prepareRename, rename } from "./rename";
 import type { DocumentRequest } from "./requests";
 import { anything, clampIn, documentParams, invalidParams, linesOf, notificationProblem, Params, type Check } from "./params";
-import { quote } from "../language";
+import { quote, quotePath } from "../language";
 import { legend, semanticTokens } from "./semantic-tokens";
 import { Session, type MetroTree } from "./session";
 import { EditBurst } from "./edit-burst";
@@ -148,6 +150,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   let hasConfiguration = false;
   let hasConfigurationRegistration = false;
   let hasWatchers = false;
+  /** Folding ranges of one answer: ours, or the client's smaller rangeLimit. */
+  let foldingLimit = MAX_FOLDING_RANGES;
   let initialFolders: string[] = [];
   /** Contexts given in initializationOptions (for clients without workspace/configuration). */
   let initialContexts: unknown = undefined;
@@ -201,30 +205,64 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     for (const r of waiters) r();
   }
 
+  /**
+   * Publishes the diagnostics of `path` to every URI the client opened it with (each with its
+   * own version), or to the file's URI when none is open. A document whose text the server
+   * does not follow (another document naming the same file was opened first and holds
+   * another text) gets one diagnostic saying so instead of diagnostics of the other text.
+   */
   function publish(path: string): void {
-    const uri = pathToUri(path);
+    const open = session.urisAt(path);
+    const fileUri = pathToUri(path);
+    // Diagnostics published under the file's own URI before the client opened it with another
+    // spelling are cleared first (a client that reads both as one document must not keep them).
+    if (open.length && !open.includes(fileUri) && publishedNonEmpty.has(fileUri) && !unfollowed.has(fileUri)) publishTo(fileUri, []);
+    for (const uri of open.length ? open : [fileUri]) {
+      if (unfollowed.has(uri)) continue; // its one diagnostic says why the server does not follow it
+      const shadow = session.shadowedBy(uri);
+      publishTo(uri, shadow ? [shadowedDiagnostic(shadow)] : diagnosticsOf(path, uri));
+    }
+  }
+
+  function diagnosticsOf(path: string, uri: string): lsp.Diagnostic[] {
     const tree = session.treeFor(path, false);
     const file = tree?.fileIndex(path);
     let diagnostics: lsp.Diagnostic[] | undefined;
-    if (tree && file) diagnostics = fileDiagnostics(tree, file);
+    if (tree && file) diagnostics = fileDiagnostics(tree, file, session);
     else if (tree && (diagnostics = unreadFileDiagnostics(tree, path))) {
       /* a skipped file or an unusable metro-contexts.json: one diagnostic */
     } else if (tree && path === tree.contexts.contextsFile) {
       diagnostics = []; // JSON, not a Metro file: its problems are the ones above
     } else {
-      const doc = session.documents.get(uri);
-      const ast = doc ? session.looseFile(uri) : undefined;
+      const ast = session.looseFile(uri);
       diagnostics = ast ? capped(ast.diagnostics.map(syntaxDiagnostic)) : [];
     }
-    if (diagnostics.length === 0 && !publishedNonEmpty.has(path) && !session.documents.get(uri)) return;
-    if (diagnostics.length) publishedNonEmpty.add(path);
-    else publishedNonEmpty.delete(path);
-    const version = session.documents.get(uri)?.version;
-    // The same list for the same version again (the round ended as the early answer said) is not sent twice.
-    const key = JSON.stringify([version, diagnostics]);
+    return diagnostics;
+  }
+
+  function publishTo(uri: string, diagnostics: lsp.Diagnostic[]): void {
+    const doc = session.documents.get(uri);
+    if (diagnostics.length === 0 && !publishedNonEmpty.has(uri) && !doc) return;
+    if (diagnostics.length) publishedNonEmpty.add(uri);
+    else publishedNonEmpty.delete(uri);
+    const version = doc?.version;
+    // The same list for the same version again (the round ended as the early answer said) is not sent
+    // twice. A digest is kept, not the list: thousands of documents may each have a thousand diagnostics.
+    const key = createHash("sha256").update(JSON.stringify([version, diagnostics])).digest("base64");
     if (lastPublished.get(uri) === key) return;
     lastPublished.set(uri, key);
     void connection.sendDiagnostics({ uri, version, diagnostics });
+  }
+
+  /** The one diagnostic of a document whose file another open document speaks for. */
+  function shadowedDiagnostic(winner: string): lsp.Diagnostic {
+    return {
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      severity: lsp.DiagnosticSeverity.Information,
+      code: "metro/open-twice",
+      source: SOURCE,
+      message: `this file is also open as ${quotePath(winner)}, opened first, with another text: the language server follows that document's text until it is closed`,
+    };
   }
 
   session.on("findingsChanged", (files) => schedulePublish(files));
@@ -270,6 +308,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     hasConfigurationRegistration = hasConfiguration && !!caps.workspace?.didChangeConfiguration?.dynamicRegistration;
     hasWatchers = !!caps.workspace?.didChangeWatchedFiles?.dynamicRegistration;
     session.hoverFormat = preferredFormat(caps.textDocument?.hover?.contentFormat);
+    const rangeLimit = caps.textDocument?.foldingRange?.rangeLimit;
+    if (typeof rangeLimit === "number" && Number.isInteger(rangeLimit) && rangeLimit >= 0) foldingLimit = Math.min(rangeLimit, MAX_FOLDING_RANGES);
     session.completionFormat = preferredFormat(caps.textDocument?.completion?.completionItem?.documentationFormat);
     const opts = (params.initializationOptions ?? {}) as { contexts?: unknown; metro?: { contexts?: unknown }; activeContexts?: unknown };
     if (opts.activeContexts && typeof opts.activeContexts === "object") {
@@ -419,13 +459,14 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       return;
     }
     heldEdits.delete(document.uri);
-    const e = { document };
-    const path = uriToPath(e.document.uri);
+    const path = uriToPath(document.uri);
+    // A document whose file another open document speaks for changes nothing but its own diagnostics.
+    if (!session.follows(document.uri)) return schedulePublish([path]);
     const tree = session.treeFor(path);
     if (tree) {
       const known = tree.fileIndex(path);
       // Opening a file whose text is the disk's changes nothing: do not re-evaluate contexts.
-      if (known && known.ast.text === e.document.getText()) {
+      if (known && known.ast.text === document.getText()) {
         schedulePublish([path]);
         return;
       }
@@ -435,18 +476,31 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
   }
   // A save wrote the document's text to disk (also for a client that watches no files).
   session.documents.onDidSave((e) => void ready.then(() => session.openFileChangedOnDisk(uriToPath(e.document.uri))));
-  session.documents.onDidClose((e) => void ready.then(() => documentClosed(e)));
-  function documentClosed(e: { document: { uri: string } & Parameters<Session["trackClose"]>[0] }): void {
+  session.documents.onDidClose((e) => {
+    // Forgotten at once: a document opened again at the same URI before `ready` is a new one.
     session.trackClose(e.document);
-    const path = uriToPath(e.document.uri);
+    void ready.then(() => documentClosed(e.document.uri));
+  });
+  function documentClosed(uri: string): void {
+    const path = uriToPath(uri);
     const tree = session.treeFor(path, false);
     if (tree) {
       const known = tree.fileIndex(path);
-      // The text is the disk's again; the disk itself did not change (a change there came as a watcher event).
+      // The text is the disk's again, or that of another document naming the file; the disk
+      // itself did not change (a change there came as a watcher event).
       tree.workspace.textChanged(path);
-      const disk = tree.workspace.getFile(path);
-      if (!known || !disk || disk.ast.text !== known.ast.text) session.fileChanged(path, false, false);
-    } else void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
+      const now = tree.workspace.getFile(path);
+      if (!known || !now || now.ast.text !== known.ast.text) session.fileChanged(path, session.isOpen(path), false);
+      schedulePublish([path]);
+    }
+    // The URI is no longer one the path's diagnostics go to (another URI of the file, or outside every tree): clear it.
+    const targets = session.isOpen(path) ? session.urisAt(path) : [pathToUri(path)];
+    if ((!tree || !targets.includes(uri)) && !unfollowed.has(uri) && !session.documents.get(uri)) forget(uri);
+  }
+  /** Clears the diagnostics of a URI no longer open, and forgets what was published there. */
+  function forget(uri: string): void {
+    publishTo(uri, []);
+    lastPublished.delete(uri);
   }
   // The document notifications reach the documents only when well formed: a notification has no
   // answer, so a malformed one is dropped with a warning in the log that says what is wrong.
@@ -458,25 +512,96 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
         if (problem === null) return handler(params);
         connection.console.warn(`metro-language-server: ${method} ignored: ${problem}`);
       });
-  // A document is at most what one message carries (MAX_MESSAGE_BYTES): one that edits grow past it is
-  // closed here and said so once, else edit after edit would grow it until the process runs out of memory.
+
+  // What the open documents may hold. A document is at most what one message carries
+  // (MAX_MESSAGE_BYTES), and all of them together at most MAX_OPEN_BYTES of memory: their text and
+  // the offset of each line the document keeps (LINE_BYTES), so that a document of empty lines
+  // weighs what it costs. A document opened or grown past either is not followed (closed on the
+  // server's side, its URI given one diagnostic saying why, a warning shown), else a client could
+  // open or grow documents until the process runs out of memory. The others are served as before.
+  const openWeights = new Map<string, number>();
+  let openBytes = 0;
+  /** Documents the server stopped following, by URI: why (their one diagnostic), until the client closes them. */
+  const unfollowed = new Map<string, string>();
+  let warnedOpenBytes = false;
+  let unfollowedUnnamed = false;
+  const setWeight = (uri: string, weight: number | undefined) => {
+    openBytes += (weight ?? 0) - (openWeights.get(uri) ?? 0);
+    if (weight === undefined) openWeights.delete(uri);
+    else openWeights.set(uri, weight);
+  };
   let closeDocument: ((params: lsp.DidCloseTextDocumentParams) => void) | undefined;
+  function stopFollowing(uri: string, why: "one" | "all", total: number): void {
+    if (session.documents.get(uri)) closeDocument?.({ textDocument: { uri } });
+    setWeight(uri, undefined);
+    const name = quotePath(uriToPath(uri), "");
+    const reason =
+      why === "one"
+        ? `this document has grown past ${formatBytes(MAX_MESSAGE_BYTES)}, what one message carries`
+        : `with it the open documents would hold ${formatBytes(total)} (their text and lines), more than the ${formatBytes(MAX_OPEN_BYTES)} the server follows together`;
+    if (unfollowed.size >= MAX_UNFOLLOWED_NAMED) {
+      // A client that opens documents without end is not answered with a diagnostic each (that would be memory without end too).
+      if (!unfollowedUnnamed) {
+        unfollowedUnnamed = true;
+        connection.console.warn(`metro-language-server: ${MAX_UNFOLLOWED_NAMED} documents are not followed; the others opened past the limit are not named`);
+      }
+      return;
+    }
+    unfollowed.set(uri, reason);
+    publishTo(uri, [
+      { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, severity: lsp.DiagnosticSeverity.Warning, code: "metro/document-not-followed", source: SOURCE, message: `${reason}: the language server does not follow it until it is closed and opened again` },
+    ]);
+    connection.console.warn(`metro-language-server: not following ${name}: ${reason}`);
+    if (why === "one") {
+      const message = `Metro: ${name} has grown past ${formatBytes(MAX_MESSAGE_BYTES)}: the language server stops following it until it is closed and opened again.`;
+      void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
+    } else if (!warnedOpenBytes) {
+      warnedOpenBytes = true;
+      const message = `Metro: the open documents hold more than ${formatBytes(MAX_OPEN_BYTES)} together: the language server does not follow ${name}, nor any other document opened or grown past that limit (each has a warning saying so) until it is closed and opened again; the others are served as before.`;
+      void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
+    }
+  }
+  const openDocument = (on: (handler: (params: lsp.DidOpenTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidOpenTextDocumentParams) => void) =>
+    on((params) => {
+      const { uri, text } = params.textDocument;
+      if (unfollowed.delete(uri)) lastPublished.delete(uri);
+      const weight = textWeight(text);
+      const total = openBytes - (openWeights.get(uri) ?? 0) + weight;
+      if (total > MAX_OPEN_BYTES) return stopFollowing(uri, "all", total);
+      handler(params);
+      setWeight(uri, weight);
+    });
   const changeDocument = (on: (handler: (params: lsp.DidChangeTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidChangeTextDocumentParams) => void) =>
     on((params) => {
-      handler(params);
       const uri = params.textDocument.uri;
-      if ((session.documents.get(uri)?.getText().length ?? 0) <= MAX_MESSAGE_BYTES) return;
-      closeDocument?.({ textDocument: { uri } });
-      const message = `Metro: ${quote(uriToPath(uri), "")} has grown past ${formatBytes(MAX_MESSAGE_BYTES)}: the language server stops following it until it is closed and opened again.`;
-      void connection.sendNotification(lsp.ShowMessageNotification.type, { type: lsp.MessageType.Warning, message });
+      const before = openWeights.get(uri);
+      if (before === undefined || !session.documents.get(uri)) return handler(params);
+      // Before the edit is applied (the document would make room for its lines): what it may weigh
+      // at most, counting nothing it replaces but a whole text.
+      let most = before;
+      for (const c of params.contentChanges) most = ("range" in c && c.range ? most - DOCUMENT_BYTES : 0) + textWeight(c.text);
+      if (openBytes - before + most > MAX_OPEN_BYTES) return stopFollowing(uri, "all", openBytes - before + most);
+      handler(params);
+      const doc = session.documents.get(uri);
+      if (!doc) return;
+      const weight = DOCUMENT_BYTES + doc.getText().length + LINE_BYTES * (doc.lineCount - 1);
+      if (doc.getText().length > MAX_MESSAGE_BYTES) stopFollowing(uri, "one", openBytes - before + weight);
+      else setWeight(uri, weight);
     });
+  const closeNotification = (on: (handler: (params: lsp.DidCloseTextDocumentParams) => void) => lsp.Disposable) => (handler: (params: lsp.DidCloseTextDocumentParams) => void) => {
+    closeDocument = handler;
+    return on((params) => {
+      const uri = params.textDocument.uri;
+      handler(params);
+      setWeight(uri, undefined);
+      // The client closed a document the server did not follow: its warning goes.
+      if (unfollowed.delete(uri)) forget(uri);
+    });
+  };
   session.documents.listen({
-    onDidOpenTextDocument: checked("textDocument/didOpen", Params.didOpen, connection.onDidOpenTextDocument),
+    onDidOpenTextDocument: openDocument(checked("textDocument/didOpen", Params.didOpen, connection.onDidOpenTextDocument)),
     onDidChangeTextDocument: changeDocument(checked("textDocument/didChange", Params.didChange, connection.onDidChangeTextDocument)),
-    onDidCloseTextDocument: checked("textDocument/didClose", Params.didClose, (handler: (params: lsp.DidCloseTextDocumentParams) => void) => {
-      closeDocument = handler;
-      return connection.onDidCloseTextDocument(handler);
-    }),
+    onDidCloseTextDocument: closeNotification(checked("textDocument/didClose", Params.didClose, connection.onDidCloseTextDocument)),
     onWillSaveTextDocument: checked("textDocument/willSave", Params.willSave, connection.onWillSaveTextDocument),
     onWillSaveTextDocumentWaitUntil: connection.onWillSaveTextDocumentWaitUntil,
     onDidSaveTextDocument: checked("textDocument/didSave", Params.didSave, connection.onDidSaveTextDocument),
@@ -494,6 +619,8 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       else session.fileChanged(path);
     }
   });
+
+  const log = (message: string) => connection.console.info(`metro-language-server: ${message}`);
 
   /** Runs a handler once the server is ready; an unexpected exception is logged and answered with `fallback`. */
   async function answer<R>(run: () => R, fallback: R): Promise<R> {
@@ -518,7 +645,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       answer(() => {
         const params = documentParams(session, check, raw);
         const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
-        return at ? fn({ session, ...at, uri: params.textDocument.uri, token }, params) : fallback;
+        return at ? fn({ session, ...at, uri: params.textDocument.uri, token, log }, params) : fallback;
       }, fallback);
   /** A request about a document that needs only the document (also outside a tree). */
   const withDocument =
@@ -537,14 +664,14 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
     answer(() => {
       const params = documentParams(session, Params.codeAction, raw) as lsp.CodeActionParams;
       const at = token.isCancellationRequested ? undefined : session.locate(params.textDocument.uri);
-      return [...lintFixes(session, params), ...(at ? codeActions({ session, ...at, uri: params.textDocument.uri, token }, params) : [])];
+      return [...lintFixes(session, params), ...(at ? codeActions({ session, ...at, uri: params.textDocument.uri, token, log }, params) : [])];
     }, []),
   );
   connection.onCompletion(onDocument(Params.completion, completion, []));
   connection.onCompletionResolve((raw) => answer(() => elementDocumentation(session, Params.completionItem(raw, "") as lsp.CompletionItem), raw));
   connection.onDocumentSymbol(onDocument(Params.textDocument, documentSymbols, []));
   connection.onWorkspaceSymbol((raw) => answer(() => workspaceSymbols(session, Params.workspaceSymbol(raw, "")), []));
-  connection.onFoldingRanges(onDocument(Params.textDocument, foldingRanges, []));
+  connection.onFoldingRanges(onDocument(Params.textDocument, (at) => foldingRanges(at, foldingLimit), []));
   connection.onDocumentFormatting(withDocument(Params.formatting, (p) => formatDocument(session, p), []));
   connection.onDocumentRangeFormatting(withDocument(Params.rangeFormatting, (p) => formatRange(session, p), []));
   connection.languages.semanticTokens.on(onDocument(Params.textDocument, semanticTokens, { data: [] }));

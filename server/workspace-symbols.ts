@@ -4,7 +4,8 @@ import * as lsp from "vscode-languageserver";
 import { location } from "./convert";
 import type { Session } from "./session";
 
-function matches(name: string, query: string): boolean {
+/** Whether `name` holds `query`, as a substring or a subsequence, ignoring case. */
+export function matches(name: string, query: string): boolean {
   if (!query) return true;
   const n = name.toLowerCase();
   const q = query.toLowerCase();
@@ -20,7 +21,7 @@ export function workspaceSymbols(session: Session, params: lsp.WorkspaceSymbolPa
     for (const f of tree.index.files.values()) {
       for (const d of f.definitions) {
         if (!d.name || !matches(d.name, params.query)) continue;
-        out.push({ name: d.name, kind: d.statement.kind === "multi" ? lsp.SymbolKind.Array : lsp.SymbolKind.Field, location: location(d.file, d.nameRange), containerName: d.section ?? undefined });
+        out.push({ name: d.name, kind: d.statement.kind === "multi" ? lsp.SymbolKind.Array : lsp.SymbolKind.Field, location: location(d.file, d.nameRange, session), containerName: d.section ?? undefined });
         if (out.length >= 1000) return out;
       }
     }
