@@ -14,6 +14,8 @@ import { FileCollect, type FileDefinition } from "./file-model";
 import { Workspace } from "./workspace";
 import { FileProblem, problemCode } from "./files";
 import { pyNormpath } from "./paths";
+import { CollectQueue, type Queued } from "./collect-queue";
+import { Trace } from "./trace";
 
 export type { MetroValue } from "./expand";
 export { EvaluationError } from "./errors";
@@ -151,14 +153,20 @@ class Fail extends Error {
   }
 }
 
-interface QueueEntry {
-  path: string;
-  origin: string;
-  /** The collect of the file (its statement found again only for a location). */
-  collect: FileCollect;
-  /** Files whose collects led to this entry, for loop detection. */
-  provenance: Provenance;
-  lastFailure?: EvaluationError;
+class QueueEntry implements Queued {
+  next: Queued | null = null;
+  prev: Queued | null = null;
+  retry = true;
+  trace: Trace | null = null;
+  lastFailure: EvaluationError | undefined = undefined;
+  constructor(
+    readonly path: string,
+    readonly origin: string,
+    /** The collect of the file (its statement found again only for a location). */
+    readonly collect: FileCollect,
+    /** Files whose collects led to this entry, for loop detection. */
+    readonly provenance: Provenance,
+  ) {}
 }
 
 /**
@@ -187,7 +195,9 @@ class Context implements EvaluatedContext {
   readonly collects: CollectRecord[] = [];
   readonly notes: EngineDiagnostic[] = [];
   private readonly workspace: Workspace;
-  private readonly queue: QueueEntry[] = [];
+  private readonly queue = new CollectQueue<QueueEntry>();
+  /** Whether the queue runs (definitions and conditions then tell it which entries to try again). */
+  private collecting = false;
   private readonly collectorCond = new Map<string, string>();
   /** Every file read by a collect (or as the entry): only those can close a loop. */
   private readonly entered = new Set<string>();
@@ -306,8 +316,11 @@ class Context implements EvaluatedContext {
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
       if (item instanceof FileCollect) {
-        if (item.condition) this.collectorCond.set(item.path, item.condition);
-        this.queue.push({ path: item.path, origin: normalised, collect: item, provenance: chain });
+        if (item.condition && this.collectorCond.get(item.path) !== item.condition) {
+          this.collectorCond.set(item.path, item.condition);
+          if (this.collecting) this.queue.conditionChanged(item.path);
+        }
+        this.queue.push(new QueueEntry(item.path, normalised, item, chain));
       } else this.define(item, normalised, laxAtStart);
     }
     if (model.laxAtEnd !== null) this.lax = model.laxAtEnd;
@@ -328,6 +341,7 @@ class Context implements EvaluatedContext {
       const existing = this.store.defineRaw(def);
       if (existing) throw this.stop(def, laxAtStart, duplicate(name, file, def, existing, ""));
     }
+    if (this.collecting) this.queue.defined(name);
   }
 
   /**
@@ -343,46 +357,48 @@ class Context implements EvaluatedContext {
   // -------------------------------------------------------------------------
   // The collect queue (spec 4)
 
-  private rotate(): void {
-    this.queue.push(this.queue.shift()!);
+  private runCollector(): void {
+    this.lax = false;
+    const queue = this.queue;
+    // Attempts are traced (collect-queue.ts): results kept before, without a trace, are forgotten first, and
+    // the traces kept with results go when the queue ends.
+    this.collecting = true;
+    this.expander.forgetKept();
+    try {
+      this.runQueue();
+    } finally {
+      this.collecting = false;
+      this.expander.forgetKept();
+    }
+    for (const item of queue.entries()) {
+      this.uncollected.push(new Uncollected(item.origin, item.collect, item.lastFailure?.message ?? "never processed", item.lastFailure?.missing));
+      this.collects.push(collectRecord(item, this.collectorCond.get(item.path) ?? null, "dropped", null, item.lastFailure?.message ?? "never processed"));
+    }
   }
 
-  private runCollector(): void {
+  private runQueue(): void {
+    const queue = this.queue;
     let failures = 0;
-    this.lax = false;
-    const ex = this.expander;
-    while (this.queue.length !== 0 && failures < this.queue.length) {
-      const item = this.queue[0];
+    while (queue.length !== 0 && failures < queue.length) {
+      const item = queue.front!;
+      if (!queue.mustTry(item)) {
+        // Nothing it looked up has changed since it failed: it fails the same way.
+        failures++;
+        queue.rotate();
+        continue;
+      }
       const site = () => ({ file: item.origin, range: item.collect.statement.path.range });
       const cond = this.collectorCond.get(item.path);
-      let target: string | null;
-      try {
-        if (cond !== undefined) {
-          if (ex.conditionOnConditional(cond)) {
-            throw new Fail({ code: "metro/condition-on-conditional", message: `the condition ${quote(cond, '"')} of ${quotePath(`[collect ${item.path}]`, "")} tests an element that only has conditional definitions`, ...site() });
-          }
-          if (!ex.conditionTrue(cond)) {
-            item.lastFailure = new EvaluationError("metro/invalid-condition", `its condition ${quote(cond, '"')} is false`, true);
-            failures++;
-            this.rotate();
-            continue;
-          }
-        }
-        try {
-          target = ex.expandText(item.path, false, { element: null });
-        } catch (e) {
-          if (e instanceof EvaluationError && e.retryable) {
-            item.lastFailure = e;
-            failures++;
-            this.rotate();
-            continue;
-          }
-          throw e;
-        }
-      } catch (e) {
-        if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site(), path: e.path });
-        throw e;
+      const trace = new Trace();
+      const outcome = this.expander.traced(trace, () => this.attempt(item, cond));
+      if (outcome.failure !== undefined) {
+        item.lastFailure = outcome.failure;
+        failures++;
+        queue.failed(item, trace);
+        queue.rotate();
+        continue;
       }
+      const target = outcome.target;
       if (cond !== undefined || (target !== null && target !== "")) {
         if (target === null) throw new Fail({ code: "metro/zap-in-conditional", message: `the path of the conditional ${quotePath(`[collect ${item.path}]`, "")} became nothing (:zap)`, ...site() });
         const path = target.startsWith("/") ? target : pyNormpath(dirname(item.origin) + "/" + target);
@@ -414,12 +430,35 @@ class Context implements EvaluatedContext {
       } else {
         this.collects.push(collectRecord(item, null, "skipped", null));
       }
-      this.queue.shift();
+      queue.shift();
       failures = 0;
     }
-    for (const item of this.queue) {
-      this.uncollected.push(new Uncollected(item.origin, item.collect, item.lastFailure?.message ?? "never processed", item.lastFailure?.missing));
-      this.collects.push(collectRecord(item, this.collectorCond.get(item.path) ?? null, "dropped", null, item.lastFailure?.message ?? "never processed"));
+  }
+
+  /**
+   * One attempt at an entry: its condition, then its path. Returns the path
+   * (null: nothing), or the failure that moves the entry to the back; any
+   * other failure stops the context (a Fail).
+   */
+  private attempt(item: QueueEntry, cond: string | undefined): { target: string | null; failure?: undefined } | { failure: EvaluationError; target?: undefined } {
+    const ex = this.expander;
+    const site = () => ({ file: item.origin, range: item.collect.statement.path.range });
+    try {
+      if (cond !== undefined) {
+        if (ex.conditionOnConditional(cond)) {
+          throw new Fail({ code: "metro/condition-on-conditional", message: `the condition ${quote(cond, '"')} of ${quotePath(`[collect ${item.path}]`, "")} tests an element that only has conditional definitions`, ...site() });
+        }
+        if (!ex.conditionTrue(cond)) return { failure: new EvaluationError("metro/invalid-condition", `its condition ${quote(cond, '"')} is false`, true) };
+      }
+      try {
+        return { target: ex.expandText(item.path, false, { element: null }) };
+      } catch (e) {
+        if (e instanceof EvaluationError && e.retryable) return { failure: e };
+        throw e;
+      }
+    } catch (e) {
+      if (e instanceof EvaluationError) throw new Fail({ code: e.code, message: `in ${quotePath(`[collect ${item.path}]`, "")}: ${e.message}`, ...site(), path: e.path });
+      throw e;
     }
   }
 

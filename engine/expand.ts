@@ -16,6 +16,7 @@ import type { PythonRunner } from "./python";
 import type { Definition, RawValue, Store } from "./store";
 import type { Workspace } from "./workspace";
 import { problemCode } from "./files";
+import { Trace } from "./trace";
 import { resolve } from "node:path";
 
 /** `string`: a value; `string[]`: a multi-line value; `null`: nothing (the :zap result). */
@@ -275,6 +276,8 @@ interface Frame {
   childWritten: string;
   /** The element (and line) this text belongs to, for error sites. */
   site: ErrorSite;
+  /** What this frame looks up, while tracing (see trace.ts). */
+  trace: Trace | null;
 }
 
 const enum LineKind {
@@ -361,6 +364,8 @@ interface MultiFrame {
   low: number;
   pythonBlocks: string[] | null;
   pythonIndex: number;
+  /** What this frame looks up, while tracing. */
+  trace: Trace | null;
 }
 
 type Outcome = { ok: true; value: string | null } | { ok: false; error: EvaluationError };
@@ -381,6 +386,14 @@ export class Expander {
   /** Top-level lookups; a multi-line result is kept shared and flattened on each lookup. */
   private topMemo = new Map<string, { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError }>();
   private memoVersion = -1;
+  /**
+   * While tracing: the trace of the computation running now (trace.ts), and
+   * the trace of each kept result, beside the result itself.
+   */
+  private trace: Trace | null = null;
+  private readonly memoTraces: Map<string, Trace>[] = [new Map(), new Map(), new Map(), new Map()];
+  private readonly multiTraces = new Map<string, Trace>();
+  private readonly topTraces = new Map<string, Trace>();
 
   /** Whether scanned values are kept on their definitions for other contexts (see Workspace.contextsServed). */
   private readonly keep: boolean;
@@ -406,9 +419,48 @@ export class Expander {
       for (const m of this.memo) if (m.size) m.clear();
       if (this.multiMemo.size) this.multiMemo.clear();
       if (this.topMemo.size) this.topMemo.clear();
+      for (const m of this.memoTraces) if (m.size) m.clear();
+      if (this.multiTraces.size) this.multiTraces.clear();
+      if (this.topTraces.size) this.topTraces.clear();
       this.stamp = {};
       this.memoVersion = this.store.version;
     }
+  }
+
+  // -------------------------------------------------------------------------
+  // Tracing (trace.ts)
+
+  /** Runs `fn`, recording in `trace` what it looks up (at any depth). */
+  traced<T>(trace: Trace, fn: () => T): T {
+    const saved = this.trace;
+    this.trace = trace;
+    try {
+      return fn();
+    } finally {
+      this.trace = saved;
+    }
+  }
+
+  /** Forgets every kept result (and trace): a trace then never meets a result kept without one. */
+  forgetKept(): void {
+    this.memoVersion = -1;
+  }
+
+  /** A trace for a computation of the running one (that looks up `name` first), or null when not tracing. */
+  private childTrace(name: string | null): Trace | null {
+    const parent = this.trace;
+    if (parent === null) return null;
+    const t = new Trace();
+    parent.uses.push(t);
+    if (name !== null) t.names.push(name);
+    return t;
+  }
+
+  /** Adds a kept result's trace to the running trace (which is not null). */
+  private usedKept(traces: Map<string, Trace>, key: string): void {
+    const t = traces.get(key);
+    if (t !== undefined) this.trace!.uses.push(t);
+    else this.trace!.unknown = true;
   }
 
   // -------------------------------------------------------------------------
@@ -416,6 +468,7 @@ export class Expander {
 
   conditionTrue(cond: string): boolean {
     const c = pySplit(cond);
+    if (this.trace !== null && c.length !== 0) this.trace.names.push(c[0]);
     if (c.length === 1) return this.store.raw.has(c[0]);
     if (c.length >= 3 && (c[1] === "is" || c[1] === "in")) {
       if (!this.store.raw.has(c[0])) return false;
@@ -429,6 +482,7 @@ export class Expander {
   conditionOnConditional(cond: string): boolean {
     const c = pySplit(cond);
     if (c.length === 0) throw new EvaluationError("metro/invalid-condition", `invalid empty condition`, false);
+    if (this.trace !== null) this.trace.names.push(c[0]);
     if (c.length >= 3 && c[1] !== "is" && c[1] !== "in") throw new EvaluationError("metro/invalid-condition", `invalid condition ${quote(cond, '"')}: expected "is" or "in"`, false);
     if (c.length === 2) return false;
     return !this.store.raw.has(c[0]) && this.store.conditionals.has(c[0]);
@@ -436,6 +490,7 @@ export class Expander {
 
   /** The value of the one true condition of a conditional name, or null when none is true. */
   conditionalValue(name: string): Definition | null {
+    if (this.trace !== null) this.trace.names.push(name);
     const byCond = this.store.conditionals.get(name);
     if (!byCond) return null;
     const trueOnes: string[] = [];
@@ -486,6 +541,8 @@ export class Expander {
 
   private topLevel(key: string): { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError } {
     this.fresh();
+    const outer = this.trace;
+    if (outer !== null) outer.names.push(key.endsWith("?") ? key.slice(0, -1) : key);
     // Most keys name an unconditional single-line value: its result is kept with the element's (expandElement), not here.
     // (A key ending in "?" asks whether the name before it is defined, whatever defines that key itself.)
     // (metro cannot look up the empty name, even where a line `: x` outside a section defines it.)
@@ -499,17 +556,27 @@ export class Expander {
       }
     }
     const cached = this.topMemo.get(key);
-    if (cached) return cached;
+    if (cached) {
+      if (outer !== null) this.usedKept(this.topTraces, key);
+      return cached;
+    }
     let result: { ok: true; value: string | null | MultiResult } | { ok: false; error: EvaluationError };
+    const own = this.childTrace(null);
+    if (own !== null) this.trace = own;
     try {
       result = { ok: true, value: this.lookupUncached(key) };
     } catch (e) {
       if (!(e instanceof EvaluationError)) throw e;
       result = { ok: false, error: e };
+    } finally {
+      this.trace = outer;
     }
     // Besides multi-line and conditional values, what reaches here is a `?` test or the answer for an undefined
     // (or lax) name: single-line answers found again at once, not worth a table of every key.
-    if (this.memoVersion === this.store.version && !(result.ok && typeof result.value === "string" && !this.store.conditionals.has(key))) this.topMemo.set(key, result);
+    if (this.memoVersion === this.store.version && !(result.ok && typeof result.value === "string" && !this.store.conditionals.has(key))) {
+      this.topMemo.set(key, result);
+      if (own !== null) this.topTraces.set(key, own);
+    }
     return result;
   }
 
@@ -520,6 +587,7 @@ export class Expander {
       boolean = true;
       name = name.slice(0, -1);
     }
+    if (this.trace !== null) this.trace.names.push(name);
     if (name === "") {
       // metro answers "?" like any test of an undefined name; the empty name itself it cannot look up.
       if (boolean && !this.store.raw.has("") && !this.store.conditionals.has("")) return "no";
@@ -559,12 +627,22 @@ export class Expander {
 
   /** The kept expansion of `name` (whose definition in force is `def`) in `mode`, if any. */
   private memoGet(mode: number, name: string, def: Definition | null): string | null | EvaluationError | undefined {
+    if (this.trace !== null) {
+      // Tracing: only the tables, which hold each result's trace beside it.
+      const hit = this.memo[mode].get(name);
+      if (hit !== undefined) this.usedKept(this.memoTraces[mode], name);
+      return hit;
+    }
     if (mode === 0 && def !== null && !this.keep) return def.memoStamp === this.stamp ? (def.memo as string | null | EvaluationError) : undefined;
     return this.memo[mode].get(name);
   }
 
-  private memoSet(mode: number, name: string, def: Definition | null, value: string | null | EvaluationError): void {
-    if (mode === 0 && def !== null && !this.keep) {
+  /** Keeps a result; `trace` is what computing it looked up (null when not tracing). */
+  private memoSet(mode: number, name: string, def: Definition | null, value: string | null | EvaluationError, trace: Trace | null): void {
+    if (trace !== null) {
+      this.memo[mode].set(name, value);
+      this.memoTraces[mode].set(name, trace);
+    } else if (mode === 0 && def !== null && !this.keep) {
       def.memo = value;
       def.memoStamp = this.stamp;
     } else this.memo[mode].set(name, value);
@@ -593,25 +671,32 @@ export class Expander {
     }
     const literal = prepared.literal;
     if (literal !== null) return literal;
-    const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
-    if (quick !== undefined) {
-      if (memoKey !== null && this.memoVersion === this.store.version) this.memoSet(memoMode, memoKey, memoDef, settled(quick));
-      return quick;
-    }
-    // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
-    const reuse = this.running === 0;
-    const chain: (string | null)[] = reuse ? this.sharedChain : [];
-    /** Names in chain[0 .. top.depth): the stack of the frame on top. */
-    const onStack: Map<string, number> = reuse ? this.sharedOnStack : new Map();
-    const frames: Frame[] = reuse ? this.sharedFrames : [];
-    chain.length = 0;
-    frames.length = 0;
-    onStack.clear();
-    this.running++;
+    const outer = this.trace;
+    const own = this.childTrace(myvar);
+    if (own !== null) this.trace = own;
     try {
-      return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames, memoDef);
+      const quick = this.quick(myvar, prepared, lax, myvar ?? site.element);
+      if (quick !== undefined) {
+        if (memoKey !== null && this.memoVersion === this.store.version) this.memoSet(memoMode, memoKey, memoDef, settled(quick), own);
+        return quick;
+      }
+      // The outermost run reuses one set of stacks; a nested run (a condition evaluated mid-expansion) gets its own.
+      const reuse = this.running === 0;
+      const chain: (string | null)[] = reuse ? this.sharedChain : [];
+      /** Names in chain[0 .. top.depth): the stack of the frame on top. */
+      const onStack: Map<string, number> = reuse ? this.sharedOnStack : new Map();
+      const frames: Frame[] = reuse ? this.sharedFrames : [];
+      chain.length = 0;
+      frames.length = 0;
+      onStack.clear();
+      this.running++;
+      try {
+        return this.runMachine(myvar, prepared, lax, memoKey, memoMode, site, chain, onStack, frames, memoDef);
+      } finally {
+        this.running--;
+      }
     } finally {
-      this.running--;
+      this.trace = outer;
     }
   }
 
@@ -638,6 +723,7 @@ export class Expander {
         continue;
       }
       if (seg === UNTERMINATED || seg.name === null) return undefined;
+      if (this.trace !== null) this.trace.names.push(seg.name);
       const raw = store.raw.get(seg.name);
       if (raw === undefined) return undefined;
       if (seg.boolean) {
@@ -700,7 +786,14 @@ export class Expander {
       if (frames.length > 0) {
         const parent = frames[frames.length - 1];
         if (parent.myvar !== null && !onStack.has(parent.myvar)) onStack.set(parent.myvar, parent.depth);
-      }
+        if (parent.trace !== null) {
+          // A trace of its own: the child's result may be kept, and used again by itself.
+          const t = new Trace();
+          parent.trace.uses.push(t);
+          if (f.myvar !== null) t.names.push(f.myvar);
+          f.trace = t;
+        }
+      } else f.trace = this.trace;
       chain.push(f.myvar);
       frames.push(f);
     };
@@ -733,6 +826,7 @@ export class Expander {
         else f.ex += child.value;
       }
       if (!outcome) {
+        if (f.trace !== null) this.trace = f.trace;
         try {
           outcome = this.step(f, (child) => push(child), chain, onStack);
         } catch (e) {
@@ -743,7 +837,7 @@ export class Expander {
       if (!outcome) continue; // a child was pushed
       // This frame is finished.
       pop();
-      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memoSet(f.memoMode, f.memoKey, f.memoDef, outcome.ok ? settled(outcome.value) : outcome.error);
+      if (f.memoKey !== null && f.low >= f.depth && this.memoVersion === this.store.version) this.memoSet(f.memoMode, f.memoKey, f.memoDef, outcome.ok ? settled(outcome.value) : outcome.error, f.trace);
       if (frames.length === 0) {
         if (outcome.ok) return outcome.value;
         throw outcome.error;
@@ -802,6 +896,7 @@ export class Expander {
         if (syntax.modifier === "lax") lax = true;
       }
       this.hooks.onReference?.(f.myvar ?? f.site.element, name);
+      if (f.trace !== null) f.trace.names.push(name);
       const at = onStack.get(name);
       if (at !== undefined) {
         if (at < f.low) f.low = at;
@@ -883,6 +978,7 @@ export class Expander {
       childName: "",
       childWritten: "",
       site,
+      trace: null,
     };
   }
 
@@ -929,11 +1025,25 @@ export class Expander {
       names.push(r.frame.name);
       return null;
     };
+    const close = (): void => {
+      frames.pop();
+      index.delete(names.pop()!);
+    };
+    const outer = this.trace;
+    try {
+      return this.runMulti(written, frames, open, close);
+    } finally {
+      this.trace = outer;
+    }
+  }
+
+  private runMulti(written: string, frames: MultiFrame[], open: (w: string, lax: boolean) => MultiResult | null, close: () => void): MultiResult {
     const first = open(written, false);
     if (first) return first;
     let failure: EvaluationError | null = null;
     while (frames.length > 0) {
       const f = frames[frames.length - 1];
+      if (f.trace !== null) this.trace = f.trace;
       let pushed = false;
       if (!failure) {
         try {
@@ -945,8 +1055,7 @@ export class Expander {
       }
       if (pushed) continue;
       // f is finished (or failed).
-      frames.pop();
-      index.delete(names.pop()!);
+      close();
       // Kept, and maybe included: at its exact length (an array grown by push holds room for 17).
       if (!failure && f.out.parts.length < 16) f.out.parts = f.out.parts.slice();
       const depth = frames.length;
@@ -954,7 +1063,10 @@ export class Expander {
       // only changes where the cycle is first seen): its failure is kept too, or each element of a cycle of
       // n elements would walk the whole cycle again (n^2 for a dump).
       const cyclic = failure !== null && failure.code === "metro/circular-reference";
-      if ((f.low >= depth || cyclic) && this.memoVersion === this.store.version) this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
+      if ((f.low >= depth || cyclic) && this.memoVersion === this.store.version) {
+        this.multiMemo.set(f.key, failure ? { error: failure } : { lines: f.out });
+        if (f.trace !== null) this.multiTraces.set(f.key, f.trace);
+      }
       if (frames.length === 0) {
         if (failure) throw failure;
         return f.out;
@@ -999,6 +1111,10 @@ export class Expander {
       lax = true;
       name = split[0];
     }
+    if (this.trace !== null) {
+      this.trace.names.push(name);
+      if (holder !== null) this.trace.names.push(holder);
+    }
     const seen = index.get(name);
     if (seen !== undefined) {
       const cycle = [...stack.slice(seen), name];
@@ -1023,10 +1139,11 @@ export class Expander {
     const key = (lax ? "1" : "0") + name;
     const hit = this.multiMemo.get(key);
     if (hit) {
+      if (this.trace !== null) this.usedKept(this.multiTraces, key);
       if ("error" in hit) throw hit.error;
       return { kind: "done", lines: hit.lines };
     }
-    return { kind: "frame", frame: { name, lines: value, lax, key, pos: 0, out: { parts: [], size: 0 }, low: Infinity, pythonBlocks: null, pythonIndex: 0 } };
+    return { kind: "frame", frame: { name, lines: value, lax, key, pos: 0, out: { parts: [], size: 0 }, low: Infinity, pythonBlocks: null, pythonIndex: 0, trace: this.childTrace(name) } };
   }
 
   /** Advances a multi-line frame; returns true after opening a child frame. */
