@@ -25,7 +25,8 @@ export type ErrorCode =
   | "metro/mixed-conditional"
   | "metro/python-error"
   | "metro/empty-name"
-  | "metro/value-too-large";
+  | "metro/value-too-large"
+  | "metro/conditions-too-deep";
 
 /** Where an error was met: inside the value of `element` (line `line` of it when multi-line), at reference `reference`. */
 export interface ErrorSite {

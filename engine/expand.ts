@@ -118,6 +118,17 @@ function tooLarge(element: string | null, site: ErrorSite): EvaluationError {
 const FLAT_UP_TO = 1024;
 
 /**
+ * How deep the choice of a conditional value may nest (a condition that
+ * expands a value that reaches another conditional name, ...). metro's
+ * Python stops with a RecursionError at about this depth (measured with
+ * funtoo/metro's flexdata under python3's default limit: a chain of 198
+ * such levels expands, one of 199 does not; called from deeper in metro's
+ * runner, a little less); deeper, or in a cycle (a condition that reaches
+ * its own name), is an error here too, instead of exhausting the stack.
+ */
+export const MAX_CONDITION_DEPTH = 198;
+
+/**
  * A value about to be kept in the memo. Appending makes a tree of joined
  * pieces; flattened now, while its parts were just made, it is one copy of
  * flat parts, and the pieces die young instead of ageing in the old
@@ -493,6 +504,23 @@ export class Expander {
     if (this.trace !== null) this.trace.names.push(name);
     const byCond = this.store.conditionals.get(name);
     if (!byCond) return null;
+    // A condition `NAME is V` expands NAME, which may reach another conditional name (or this one again): each
+    // such level nests a look-up on the JavaScript stack, as it nests calls in metro's Python.
+    if (this.conditionDepth >= MAX_CONDITION_DEPTH) {
+      throw new EvaluationError("metro/conditions-too-deep", `the conditions of ${quote(name, '"')} test values that reach conditional elements more than ${MAX_CONDITION_DEPTH} deep (or reach ${quote(name, '"')} itself): metro stops with a RecursionError`, false, { element: name });
+    }
+    this.conditionDepth++;
+    try {
+      return this.chooseCondition(name, byCond);
+    } finally {
+      this.conditionDepth--;
+    }
+  }
+
+  /** How many conditional values are being chosen, one inside another (conditionalValue). */
+  private conditionDepth = 0;
+
+  private chooseCondition(name: string, byCond: Map<string, Definition>): Definition | null {
     const trueOnes: string[] = [];
     for (const cond of byCond.keys()) {
       if (this.conditionTrue(cond)) trueOnes.push(cond);
