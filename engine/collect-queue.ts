@@ -16,7 +16,9 @@
 // marked `retry` only when one of those names gains a definition (`defined`)
 // or its path text gets another condition (`conditionChanged`); until then,
 // its turn counts as the same failure without expanding anything. New entries
-// are tried. The order of reads, failures and drops is metro's exactly.
+// are tried; an entry's first attempt is not traced (most entries are read at
+// once), so one that failed is tried again once before it waits on a trace
+// (evaluate.ts). The order of reads, failures and drops is metro's exactly.
 
 import { Trace } from "./trace";
 

@@ -158,6 +158,8 @@ class QueueEntry implements Queued {
   prev: Queued | null = null;
   retry = true;
   trace: Trace | null = null;
+  /** Set when an attempt failed untraced: its next attempts are traced (a failed traced one then waits on its names). */
+  failedOnce = false;
   lastFailure: EvaluationError | undefined = undefined;
   constructor(
     readonly path: string,
@@ -360,8 +362,8 @@ class Context implements EvaluatedContext {
   private runCollector(): void {
     this.lax = false;
     const queue = this.queue;
-    // Attempts are traced (collect-queue.ts): results kept before, without a trace, are forgotten first, and
-    // the traces kept with results go when the queue ends.
+    // Attempts after an entry's first failure are traced (collect-queue.ts): results kept without a trace are
+    // forgotten before each, and the traces kept with results go when the queue ends.
     this.collecting = true;
     this.expander.forgetKept();
     try {
@@ -389,12 +391,20 @@ class Context implements EvaluatedContext {
       }
       const site = () => ({ file: item.origin, range: item.collect.statement.path.range });
       const cond = this.collectorCond.get(item.path);
-      const trace = new Trace();
-      const outcome = this.expander.traced(trace, () => this.attempt(item, cond));
+      // An entry's first attempt is not traced (most entries are read at once, and tracing costs); one that
+      // failed is traced from its next attempt on, with no result kept before it (a trace must see every look-up).
+      let trace: Trace | null = null;
+      let outcome: ReturnType<Context["attempt"]>;
+      if (item.failedOnce) {
+        trace = new Trace();
+        this.expander.forgetKept();
+        outcome = this.expander.traced(trace, () => this.attempt(item, cond));
+      } else outcome = this.attempt(item, cond);
       if (outcome.failure !== undefined) {
         item.lastFailure = outcome.failure;
         failures++;
-        queue.failed(item, trace);
+        if (trace !== null) queue.failed(item, trace);
+        else item.failedOnce = true;
         queue.rotate();
         continue;
       }
