@@ -44,13 +44,18 @@ export const DOCUMENT_BYTES = 4 * 1024;
 /** Documents not followed that get a diagnostic and a line in the log each (past them only the log says so, once). */
 export const MAX_UNFOLLOWED_NAMED = 1_000;
 
-/** What a text weighs as an open document: DOCUMENT_BYTES, its characters and LINE_BYTES for each line break (\n, \r\n or \r, as LSP splits lines). */
+/** What an open document weighs: DOCUMENT_BYTES, its characters and LINE_BYTES for each line break. */
+export function documentWeight(characters: number, lineBreaks: number): number {
+  return DOCUMENT_BYTES + characters + LINE_BYTES * lineBreaks;
+}
+
+/** What a text weighs as an open document (line breaks \n, \r\n or \r, as LSP splits lines). */
 export function textWeight(text: string): number {
-  let breaks = DOCUMENT_BYTES / LINE_BYTES;
+  let breaks = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 10) breaks++;
     else if (c === 13 && text.charCodeAt(i + 1) !== 10) breaks++;
   }
-  return text.length + LINE_BYTES * breaks;
+  return documentWeight(text.length, breaks);
 }

@@ -24,7 +24,7 @@ import { SOURCE, capped, fileDiagnostics, problemList, syntaxDiagnostic, unreadF
 import { documentLinks } from "./document-links";
 import { documentSymbols } from "./document-symbols";
 import { foldingRanges } from "./folding";
-import { DOCUMENT_BYTES, LINE_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, MAX_UNFOLLOWED_NAMED, textWeight } from "./limits";
+import { DOCUMENT_BYTES, MAX_FOLDING_RANGES, MAX_OPEN_BYTES, MAX_UNFOLLOWED_NAMED, documentWeight, textWeight } from "./limits";
 import { formatDocument, formatRange } from "./formatting";
 import { graphOf } from "./graph";
 import { elementDocumentation, expandedValueText, hover } from "./hover";
@@ -584,7 +584,7 @@ export function startServer(connection: lsp.Connection, burst: EditBurst = new E
       handler(params);
       const doc = session.documents.get(uri);
       if (!doc) return;
-      const weight = DOCUMENT_BYTES + doc.getText().length + LINE_BYTES * (doc.lineCount - 1);
+      const weight = documentWeight(doc.getText().length, doc.lineCount - 1);
       if (doc.getText().length > MAX_MESSAGE_BYTES) stopFollowing(uri, "one", openBytes - before + weight);
       else setWeight(uri, weight);
     });
